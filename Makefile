@@ -1,0 +1,54 @@
+# The two commands of the README are `make run` and `make test`; CI calls the same targets.
+# Each one installs what it needs: uv (pinned) into .tools/, then the locked environment.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+# Delta's jars are resolved from Maven Central once and cached here.
+export C2C_JAR_CACHE ?= $(CURDIR)/.cache/jars
+
+LAKE ?= $(CURDIR)/lake
+SAMPLE := $(CURDIR)/.data/sample
+SAMPLE_USERS_2020 ?= 20000
+SAMPLE_USERS_2024 ?= 5000
+
+.PHONY: run test sync lint format typecheck wheel bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+sync: $(UV)
+	$(UV) sync --frozen --quiet
+
+## make run [INPUT=<folder of source CSVs>] [LAKE=<folder>]: the whole pipeline on this machine.
+## Without INPUT it runs on a sample written by the project's own generator.
+run: sync
+ifndef INPUT
+	$(UV) run c2c-generate --output $(SAMPLE) --users-2020 $(SAMPLE_USERS_2020) --users-2024 $(SAMPLE_USERS_2024)
+	$(UV) run c2c-pipeline --env local --input $(SAMPLE) --lake $(LAKE)
+else
+	$(UV) run c2c-pipeline --env local --input $(INPUT) --lake $(LAKE)
+endif
+
+## make test: lint, type check, then every test (unit, integration on the real data when present).
+test: sync lint typecheck
+	$(UV) run pytest
+
+lint: sync
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+format: sync
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+typecheck: sync
+	$(UV) run mypy etl/src
+
+wheel: $(UV)
+	$(UV) build --wheel --package c2c-etl --out-dir dist
+
+clean:
+	rm -rf .venv .tools dist lake .data

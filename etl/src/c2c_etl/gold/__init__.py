@@ -1,0 +1,1 @@
+"""Gold: business-ready tables built from silver (pure functions, no I/O)."""

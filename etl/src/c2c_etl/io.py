@@ -1,0 +1,87 @@
+"""Reading and writing lake tables: the only module that touches storage.
+
+Every function takes the session and the configuration as parameters. Locally a table is a Delta
+folder ``<lake>/<layer>/<table>``; in the cloud it is the Unity Catalog table
+``<catalog>.<layer>.<table>``.
+"""
+
+from __future__ import annotations
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+
+from c2c_etl.config import LakeConfig
+from c2c_etl.tables import Table
+
+
+def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
+    if cfg.is_local:
+        return DeltaTable.isDeltaTable(spark, cfg.table_path(table.layer, table.name))
+    return spark.catalog.tableExists(cfg.table_name(table.layer, table.name))
+
+
+def delta_table(spark: SparkSession, cfg: LakeConfig, table: Table) -> DeltaTable:
+    if cfg.is_local:
+        return DeltaTable.forPath(spark, cfg.table_path(table.layer, table.name))
+    return DeltaTable.forName(spark, cfg.table_name(table.layer, table.name))
+
+
+def read(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFrame:
+    if cfg.is_local:
+        return spark.read.format("delta").load(cfg.table_path(table.layer, table.name))
+    return spark.read.table(cfg.table_name(table.layer, table.name))
+
+
+def read_or_none(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFrame | None:
+    return read(spark, cfg, table) if exists(spark, cfg, table) else None
+
+
+def version(spark: SparkSession, cfg: LakeConfig, table: Table) -> int | None:
+    """Current Delta version of a table, None when it does not exist yet."""
+    if not exists(spark, cfg, table):
+        return None
+    row = delta_table(spark, cfg, table).history(1).select("version").first()
+    return int(row["version"]) if row else None
+
+
+def _write(df: DataFrame, cfg: LakeConfig, table: Table, mode: str) -> None:
+    writer = df.write.format("delta").mode(mode)
+    if mode == "overwrite":
+        writer = writer.option("overwriteSchema", "true")
+    if cfg.is_local:
+        writer.save(cfg.table_path(table.layer, table.name))
+    else:
+        writer.saveAsTable(cfg.table_name(table.layer, table.name))
+
+
+def append(cfg: LakeConfig, table: Table, df: DataFrame) -> None:
+    """Append rows (creates the table on first write)."""
+    _write(df, cfg, table, "append")
+
+
+def overwrite(cfg: LakeConfig, table: Table, df: DataFrame) -> None:
+    """Replace the table's content in one atomic commit (readers see old or new, never half)."""
+    _write(df, cfg, table, "overwrite")
+
+
+def upsert(
+    spark: SparkSession,
+    cfg: LakeConfig,
+    table: Table,
+    source: DataFrame,
+    key: str,
+    update_condition: str,
+) -> None:
+    """MERGE ``source`` into ``table`` on ``key``: insert new keys, update a key only where
+    ``update_condition`` (over aliases ``s`` source and ``t`` target) holds."""
+    if not exists(spark, cfg, table):
+        append(cfg, table, source)
+        return
+    (
+        delta_table(spark, cfg, table)
+        .alias("t")
+        .merge(source.alias("s"), f"t.{key} = s.{key}")
+        .whenMatchedUpdateAll(condition=update_condition)
+        .whenNotMatchedInsertAll()
+        .execute()
+    )

@@ -1,0 +1,1 @@
+"""Jobs: the edges of the pipeline. Parse arguments, get one session, read, transform, write."""

@@ -1,0 +1,125 @@
+"""Bronze job: ingest every new landing file, exactly once, into its raw Delta table."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+
+from c2c_etl import io, tables
+from c2c_etl.bronze.ingest import (
+    LandedFile,
+    add_ingestion_metadata,
+    list_landing,
+    raw_schema,
+    select_new,
+)
+from c2c_etl.entrypoints import BRONZE
+from c2c_etl.jobs.common import (
+    RunContext,
+    StepResult,
+    build_parser,
+    configure_logging,
+    context_from_args,
+    log,
+    timed,
+)
+from c2c_etl.sources import SourceKind, detect_kind, parse_header
+
+INGESTION_LOG_SCHEMA = StructType(
+    [
+        StructField("source_file", StringType()),
+        StructField("source_sha256", StringType()),
+        StructField("size_bytes", LongType()),
+        StructField("source_kind", StringType()),
+        StructField("release", StringType()),
+        StructField("status", StringType()),  # ingested | rejected | duplicate_delivery
+        StructField("reason", StringType()),
+        StructField("rows", LongType()),
+        StructField("run_id", StringType()),
+        StructField("ingested_at", TimestampType()),
+    ]
+)
+
+
+def _known_sha256(spark: SparkSession, ctx: RunContext) -> set[str]:
+    logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
+    if logged is None:
+        return set()
+    return {r[0] for r in logged.select("source_sha256").distinct().collect()}
+
+
+def _first_line(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        return handle.readline()
+
+
+def read_source(spark: SparkSession, landed: LandedFile, header: tuple[str, ...],
+                kind: SourceKind) -> DataFrame:
+    """Read one CSV as strings; rows that do not fit the header land in ``_corrupt_record``."""
+    return (
+        spark.read.option("header", "true")
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", "_corrupt_record")
+        .option("encoding", "UTF-8")
+        .option("enforceSchema", "true")
+        .schema(raw_schema(kind, header))
+        .csv(landed.path)
+    )
+
+
+def _log_row(ctx: RunContext, f: LandedFile, kind: SourceKind | None, status: str,
+             reason: str | None, rows: int | None) -> tuple:
+    return (f.name, f.sha256, f.size, kind.name if kind else None,
+            kind.release if kind else None, status, reason, rows, ctx.run_id, ctx.started_at)
+
+
+def run(spark: SparkSession, ctx: RunContext) -> StepResult:
+    with timed("bronze") as result:
+        landed = list_landing(ctx.cfg.landing_path)
+        new, duplicates = select_new(landed, _known_sha256(spark, ctx))
+        log_rows = [
+            _log_row(ctx, dup, None, "duplicate_delivery", f"same content as {twin.name}", 0)
+            for dup, twin in duplicates
+        ]
+        ingested: dict[str, int] = {}
+        for f in new:
+            header = parse_header(_first_line(f.path))
+            kind = detect_kind(header)
+            if kind is None:
+                reason = f"unknown header: {','.join(header)[:300]}"
+                log.warning("rejecting %s: %s", f.name, reason)
+                log_rows.append(_log_row(ctx, f, None, "rejected", reason, 0))
+                continue
+            raw = read_source(spark, f, header, kind)
+            stamped = add_ingestion_metadata(raw, kind, f, ctx.run_id, ctx.started_at.isoformat())
+            io.append(ctx.cfg, kind.bronze, stamped)
+            metrics = io.delta_table(spark, ctx.cfg, kind.bronze).history(1).first()
+            rows = int(metrics["operationMetrics"].get("numOutputRows", 0)) if metrics else 0
+            ingested[f.name] = rows
+            log_rows.append(_log_row(ctx, f, kind, "ingested", None, rows))
+            log.info("ingested %s as %s: %d rows", f.name, kind.name, rows)
+        if log_rows:
+            io.append(ctx.cfg, tables.INGESTION_LOG,
+                      spark.createDataFrame(log_rows, INGESTION_LOG_SCHEMA))
+        else:
+            result.status = "skipped"
+        result.details = {
+            "files_in_landing": len(landed),
+            "files_ingested": ingested,
+            "files_rejected": sum(1 for r in log_rows if r[5] == "rejected"),
+            "duplicate_deliveries": len(duplicates),
+        }
+    return result
+
+
+def main() -> None:
+    configure_logging()
+    ctx = context_from_args(build_parser(BRONZE.description).parse_args())
+    from c2c_etl.spark import get_spark
+
+    run(get_spark(ctx.cfg.is_local, BRONZE.name), ctx)
+
+
+if __name__ == "__main__":
+    main()

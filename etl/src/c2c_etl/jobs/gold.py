@@ -1,0 +1,143 @@
+"""Gold job: rebuild the gold tables from silver when silver has changed.
+
+Gold is small next to silver and every table is a full aggregate, so each build recomputes
+everything from the current silver state: the result is the same whatever order or grouping the
+input files arrived in. The silver versions a build used are kept in the run audit; when they
+have not moved, the build is skipped and no gold table gets a new version.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from c2c_etl import io, tables
+from c2c_etl.entrypoints import GOLD
+from c2c_etl.gold.aggregates import (
+    aggregate_app_adoption,
+    aggregate_by_country_gender,
+    aggregate_engagement_funnel,
+    aggregate_seniority_cohorts,
+    top_buyers,
+    top_sellers,
+)
+from c2c_etl.gold.model import build_dim_country, build_fact_users
+from c2c_etl.gold.reconciliation import reconcile
+from c2c_etl.jobs.common import (
+    RunContext,
+    StepResult,
+    audit_rows,
+    build_parser,
+    configure_logging,
+    context_from_args,
+    timed,
+    to_json,
+    utc_now,
+)
+from c2c_etl.sources import REPORT_BUYERS, REPORT_SELLERS, REPORT_TOP_SELLERS
+
+STEP = "gold"
+SILVER_INPUTS = (
+    tables.SILVER_USERS,
+    tables.SILVER_REPORT_BUYERS,
+    tables.SILVER_REPORT_SELLERS,
+    tables.SILVER_REPORT_SELLERS_TOTALS,
+    tables.SILVER_REPORT_TOP_SELLERS,
+)
+
+
+def _input_versions(spark: SparkSession, ctx: RunContext) -> dict[str, int | None]:
+    return {str(t): io.version(spark, ctx.cfg, t) for t in SILVER_INPUTS}
+
+
+def _last_build_versions(spark: SparkSession, ctx: RunContext) -> dict[str, int | None] | None:
+    audit = io.read_or_none(spark, ctx.cfg, tables.RUN_AUDIT)
+    if audit is None:
+        return None
+    last = (
+        audit.filter((F.col("step") == STEP) & (F.col("status") == "succeeded"))
+        .orderBy(F.col("finished_at").desc())
+        .select("details")
+        .first()
+    )
+    return json.loads(last["details"])["silver_versions"] if last else None
+
+
+def _published(spark: SparkSession, ctx: RunContext) -> dict[str, DataFrame]:
+    found = {}
+    buyers = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_BUYERS)
+    if buyers is not None:
+        found[REPORT_BUYERS.name] = buyers
+    sellers = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_SELLERS)
+    totals = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_SELLERS_TOTALS)
+    if sellers is not None and totals is not None:
+        found[REPORT_SELLERS.name] = sellers.unionByName(totals)
+    top = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_TOP_SELLERS)
+    if top is not None:
+        found[REPORT_TOP_SELLERS.name] = top
+    return found
+
+
+def build_gold(users: DataFrame, published: dict[str, DataFrame]) -> dict[tables.Table, DataFrame]:
+    """Every gold table from silver users and the silver publisher reports."""
+    dim = build_dim_country(users)
+    fact = build_fact_users(users)
+    return {
+        tables.DIM_COUNTRY: dim,
+        tables.FACT_USERS: fact,
+        tables.AGG_COUNTRY_GENDER: aggregate_by_country_gender(fact, dim),
+        tables.TOP_BUYERS: top_buyers(fact),
+        tables.TOP_SELLERS: top_sellers(fact),
+        tables.AGG_APP_ADOPTION: aggregate_app_adoption(fact, dim),
+        tables.AGG_ENGAGEMENT_FUNNEL: aggregate_engagement_funnel(fact),
+        tables.AGG_SENIORITY_COHORTS: aggregate_seniority_cohorts(fact),
+        tables.RECONCILIATION: reconcile(users, published),
+    }
+
+
+def run(spark: SparkSession, ctx: RunContext) -> StepResult:
+    with timed(STEP) as result:
+        versions = _input_versions(spark, ctx)
+        if versions[str(tables.SILVER_USERS)] is None:
+            result.status = "skipped"
+            result.details = {"reason": "silver users is empty"}
+            return result
+        if _last_build_versions(spark, ctx) == versions:
+            result.status = "skipped"
+            result.details = {"reason": "silver unchanged since the last gold build"}
+            return result
+        started = utc_now()
+        users = io.read(spark, ctx.cfg, tables.SILVER_USERS).cache()
+        built = build_gold(users, _published(spark, ctx))
+        for table, df in built.items():
+            io.overwrite(ctx.cfg, table, df)
+        users.unpersist()
+        recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
+        summary = {
+            r["report"]: {"matched": r["matched"], "total": r["total"]}
+            for r in recon.groupBy("report")
+            .agg(F.sum(F.col("matches").cast("long")).alias("matched"),
+                 F.count(F.lit(1)).alias("total"))
+            .collect()
+        }
+        details = {"silver_versions": versions, "reconciliation": summary}
+        io.append(ctx.cfg, tables.RUN_AUDIT, audit_rows(spark, [{
+            "run_id": ctx.run_id, "step": STEP, "status": "succeeded",
+            "started_at": started, "finished_at": utc_now(), "details": to_json(details),
+        }]))
+        result.details = details
+    return result
+
+
+def main() -> None:
+    configure_logging()
+    ctx = context_from_args(build_parser(GOLD.description).parse_args())
+    from c2c_etl.spark import get_spark
+
+    run(get_spark(ctx.cfg.is_local, GOLD.name), ctx)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Silver: typed, conformed, checked and deduplicated data."""

@@ -1,0 +1,54 @@
+"""Data quality rules: small named predicates, one engine that applies them.
+
+A rule is a ``Column`` that is TRUE when a row breaks it. Its policy says what happens then:
+``QUARANTINE`` takes the row out of silver into the quarantine table; ``FLAG`` keeps the row and
+records the rule name in its ``dq_flags``. Each failing row carries the names of every rule it
+broke, so one look at the quarantine tells why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+QUARANTINE_RULES_COL = "_quarantine_rules"
+FLAG_RULES_COL = "dq_flags"
+
+
+class Policy(str, Enum):
+    QUARANTINE = "quarantine"
+    FLAG = "flag"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    policy: Policy
+    description: str
+    violated: Column  # TRUE when the row breaks the rule; NULL counts as not broken
+
+
+def _names_of(rules: Sequence[Rule]) -> Column:
+    if not rules:
+        return F.array().cast("array<string>")
+    hits = [F.when(r.violated, F.lit(r.name)) for r in rules]
+    return F.filter(F.array(*hits), lambda x: x.isNotNull())
+
+
+def apply_rules(df: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """Add the names of the quarantine rules and of the flag rules each row breaks."""
+    quarantine = [r for r in rules if r.policy is Policy.QUARANTINE]
+    flags = [r for r in rules if r.policy is Policy.FLAG]
+    return df.withColumn(QUARANTINE_RULES_COL, _names_of(quarantine)).withColumn(
+        FLAG_RULES_COL, _names_of(flags)
+    )
+
+
+def split_valid(checked: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(rows that pass every quarantine rule, rows that break at least one)."""
+    broken = F.size(F.col(QUARANTINE_RULES_COL)) > 0
+    return checked.filter(~broken), checked.filter(broken)

@@ -1,0 +1,257 @@
+"""Silver users: both releases conformed to one typed schema, checked, deduplicated.
+
+Pure functions of DataFrames (no I/O): ``conform_users`` types and standardises one release's
+bronze rows, ``user_rules`` lists the quality rules with their policies, ``latest_versions``
+keeps one version per ``identifier_hash``. The MERGE that applies them lives in ``c2c_etl.io``.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from c2c_etl.silver.countries import iso_codes, language_codes
+from c2c_etl.silver.quality import FLAG_RULES_COL, Policy, Rule
+from c2c_etl.sources import USERS_2020, USERS_2024, SourceKind
+
+# Every raw users column of either release.
+RAW_USER_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys([*USERS_2020.columns, *USERS_2024.columns])
+)
+
+# source column -> (silver column, Spark type)
+COUNT_COLUMNS = {
+    "socialNbFollowers": "social_nb_followers",
+    "socialNbFollows": "social_nb_follows",
+    "socialProductsLiked": "social_products_liked",
+    "productsListed": "products_listed",
+    "productsSold": "products_sold",
+    "productsWished": "products_wished",
+    "productsBought": "products_bought",
+}
+NUMBER_COLUMNS: dict[str, tuple[str, str]] = {
+    **{src: (dst, "int") for src, dst in COUNT_COLUMNS.items()},
+    "productsPassRate": ("products_pass_rate", "double"),
+    "civilityGenderId": ("civility_gender_id", "int"),
+    "daysSinceLastLogin": ("days_since_last_login", "int"),
+    "seniority": ("seniority_days", "int"),
+    "seniorityAsMonths": ("seniority_months", "double"),
+    "seniorityAsYears": ("seniority_years", "double"),
+    "websiteLongevity": ("website_longevity_days", "int"),
+}
+BOOLEAN_COLUMNS = {
+    "hasAnyApp": "has_any_app",
+    "hasAndroidApp": "has_android_app",
+    "hasIosApp": "has_ios_app",
+    "hasProfilePicture": "has_profile_picture",
+}
+GENDERS = ("F", "M")
+CIVILITY_TITLES = ("mr", "mrs", "miss")
+
+# The silver users table, in column order.
+SILVER_USER_COLUMNS: tuple[str, ...] = (
+    "identifier_hash",
+    "release",
+    "user_type",
+    "country_code",
+    "country_name",
+    "country_name_source",
+    "language",
+    "gender",
+    "civility_title",
+    "civility_gender_id",
+    "social_nb_followers",
+    "social_nb_follows",
+    "social_products_liked",
+    "products_listed",
+    "products_sold",
+    "products_pass_rate",
+    "products_wished",
+    "products_bought",
+    "has_any_app",
+    "has_android_app",
+    "has_ios_app",
+    "has_profile_picture",
+    "days_since_last_login",
+    "seniority_days",
+    "seniority_months",
+    "seniority_years",
+    "website_longevity_days",
+    FLAG_RULES_COL,
+    "record_hash",
+    "source_file",
+    "source_sha256",
+    "run_id",
+    "ingested_at",
+)
+# Columns that describe the user (the record hash covers these, not the lineage).
+BUSINESS_COLUMNS = SILVER_USER_COLUMNS[: SILVER_USER_COLUMNS.index(FLAG_RULES_COL)]
+
+
+def _blank(c: Column) -> Column:
+    return c.isNull() | (F.trim(c) == "")
+
+
+def _parse_boolean(raw: Column) -> Column:
+    value = F.lower(F.trim(raw))
+    return (
+        F.when(value.isin("true", "t", "1", "yes"), F.lit(True))
+        .when(value.isin("false", "f", "0", "no"), F.lit(False))
+        .otherwise(F.lit(None).cast("boolean"))
+    )
+
+
+def conform_users(raw: DataFrame, kind: SourceKind, countries: DataFrame) -> DataFrame:
+    """Type and standardise one release's bronze rows, keeping the raw columns beside.
+
+    ``countries`` has columns (country_name_source, lookup_code, lookup_name): the ISO code and
+    English name of each French source name (see ``countries.country_lookup``).
+    """
+    for column in RAW_USER_COLUMNS:
+        if column not in raw.columns:
+            raw = raw.withColumn(column, F.lit(None).cast("string"))
+    src_code = F.upper(F.trim(F.col("countryCode")))
+    typed = [
+        F.col("identifierHash").try_cast("bigint").alias("identifier_hash"),
+        F.lit(kind.release).alias("release"),
+        F.lower(F.trim(F.col("type"))).alias("user_type"),
+        F.when(src_code.isin(*sorted(iso_codes())), src_code).alias("source_country_code"),
+        F.lower(F.trim(F.col("language"))).alias("language_raw"),
+        F.upper(F.trim(F.col("gender"))).alias("gender_raw"),
+        F.lower(F.trim(F.col("civilityTitle"))).alias("civility_raw"),
+        *[F.trim(F.col(src)).try_cast(t).alias(dst) for src, (dst, t) in NUMBER_COLUMNS.items()],
+        *[_parse_boolean(F.col(src)).alias(dst) for src, dst in BOOLEAN_COLUMNS.items()],
+        F.col("_source_file").alias("source_file"),
+        F.col("_source_sha256").alias("source_sha256"),
+        F.col("_run_id").alias("run_id"),
+        F.col("_ingested_at").alias("ingested_at"),
+    ]
+    parsed = raw.select(*[F.col(c) for c in RAW_USER_COLUMNS], "_corrupt_record", *typed)
+    lookup = countries.select(
+        F.col("country_name_source").alias("country"), "lookup_code", "lookup_name"
+    )
+    parsed = parsed.join(F.broadcast(lookup), on="country", how="left")
+    languages = sorted(language_codes())
+    return (
+        parsed.withColumn("country_name_source", F.col("country"))
+        .withColumn("country_code", F.coalesce("lookup_code", "source_country_code"))
+        .withColumn("country_name", F.col("lookup_name"))
+        .withColumn("language", F.when(F.col("language_raw").isin(*languages), F.col("language_raw")))
+        .withColumn("gender", F.when(F.col("gender_raw").isin(*GENDERS), F.col("gender_raw")))
+        .withColumn(
+            "civility_title",
+            F.when(F.col("civility_raw").isin(*CIVILITY_TITLES), F.col("civility_raw")),
+        )
+    )
+
+
+def user_rules(kind: SourceKind) -> list[Rule]:
+    """The quality rules for one release, each with its policy (see README, 'Data quality')."""
+    present = set(kind.columns)
+    numbers = {s: d for s, (d, _) in NUMBER_COLUMNS.items() if s in present}
+    booleans = {s: d for s, d in BOOLEAN_COLUMNS.items() if s in present}
+    any_of = lambda cs: F.greatest(*[F.coalesce(c, F.lit(False)) for c in cs], F.lit(False))  # noqa: E731
+    q, f = Policy.QUARANTINE, Policy.FLAG
+    rules = [
+        Rule("malformed_row", q, "the line did not split into the file's columns",
+             F.col("_corrupt_record").isNotNull()),
+        Rule("missing_identifier", q, "identifierHash is empty", _blank(F.col("identifierHash"))),
+        Rule("invalid_identifier", q, "identifierHash is not a 64-bit integer",
+             ~_blank(F.col("identifierHash")) & F.col("identifier_hash").isNull()),
+        Rule("missing_value", q, "a count, rate or seniority column is empty",
+             any_of([_blank(F.col(s)) for s in numbers if s != "civilityGenderId"])),
+        Rule("invalid_number", q, "a numeric column holds text or overflows its type",
+             any_of([~_blank(F.col(s)) & F.col(d).isNull() for s, d in numbers.items()])),
+        Rule("negative_count", q, "a count, rate or duration is below zero",
+             any_of([F.col(d) < 0 for d in numbers.values()])),
+        Rule("pass_rate_out_of_range", q, "productsPassRate is outside 0..100",
+             (F.col("products_pass_rate") > 100)),
+        Rule("unknown_country", q, "neither the country name nor countryCode is an ISO country",
+             F.col("country_code").isNull()),
+        Rule("invalid_language", f, "language is not an ISO 639-1 code; set to null",
+             ~_blank(F.col("language_raw")) & F.col("language").isNull()),
+        Rule("missing_language", f, "language is empty", _blank(F.col("language_raw"))),
+        Rule("missing_country_code", f, "countryCode is empty; derived from the country name",
+             _blank(F.col("countryCode")) & F.col("lookup_code").isNotNull()),
+        Rule("country_code_mismatch", f,
+             "countryCode disagrees with the country name; the name's code is kept",
+             F.col("source_country_code").isNotNull() & F.col("lookup_code").isNotNull()
+             & (F.col("source_country_code") != F.col("lookup_code"))),
+        Rule("invalid_gender", f, "gender is not F or M; set to null", F.col("gender").isNull()),
+        Rule("invalid_civility", f, "civilityTitle is not mr, mrs or miss; set to null",
+             F.col("civility_title").isNull()),
+        Rule("gender_civility_mismatch", f, "gender contradicts the civility title",
+             ((F.col("gender") == "M") & F.col("civility_title").isin("mrs", "miss"))
+             | ((F.col("gender") == "F") & (F.col("civility_title") == "mr"))),
+        Rule("unexpected_user_type", f, "type is not 'user'", F.col("user_type") != "user"),
+        Rule("invalid_boolean", f, "a yes/no column is not True or False; set to null",
+             any_of([F.col(d).isNull() for d in booleans.values()])),
+        Rule("seniority_units_mismatch", f,
+             "seniorityAsMonths/Years disagree with seniority days (days/30, days/360)",
+             (F.abs(F.col("seniority_months") - F.col("seniority_days") / 30) > 0.01)
+             | (F.abs(F.col("seniority_years") - F.col("seniority_days") / 360) > 0.01)),
+    ]
+    if "daysSinceLastLogin" in present:
+        rules.append(Rule(
+            "implausible_last_login", f,
+            "daysSinceLastLogin exceeds the account's age (e.g. 737028); set to null",
+            F.col("days_since_last_login") > F.col("seniority_days")))
+    if {"hasAnyApp", "hasAndroidApp", "hasIosApp"} <= present:
+        rules.append(Rule(
+            "inconsistent_app_flags", f, "hasAnyApp differs from hasAndroidApp or hasIosApp",
+            F.col("has_any_app") != (F.col("has_android_app") | F.col("has_ios_app"))))
+    return rules
+
+
+def finish_silver_rows(checked: DataFrame) -> DataFrame:
+    """Apply the flag policies (null the implausible values) and keep the silver columns."""
+    days = F.col("days_since_last_login")
+    fixed = checked.withColumn(
+        "days_since_last_login",
+        F.when(F.array_contains(F.col(FLAG_RULES_COL), "implausible_last_login"), None).otherwise(
+            days
+        ),
+    )
+    business = [F.col(c) for c in BUSINESS_COLUMNS]
+    fixed = fixed.withColumn("record_hash", F.sha2(F.to_json(F.struct(*business)), 256))
+    return fixed.select(*SILVER_USER_COLUMNS)
+
+
+def quarantine_rows(broken: DataFrame) -> DataFrame:
+    """Quarantine records: the raw row as JSON with every rule it broke."""
+    raw = F.struct(*[F.col(c) for c in RAW_USER_COLUMNS], F.col("_corrupt_record"))
+    return broken.select(
+        F.concat(F.lit("users_"), F.col("release")).alias("source_kind"),
+        F.col("identifierHash").alias("record_key"),
+        F.col("release"),
+        F.concat(F.col("_quarantine_rules"), F.col(FLAG_RULES_COL)).alias("failed_rules"),
+        F.to_json(raw, {"ignoreNullFields": "false"}).alias("raw_record"),
+        F.col("source_file"),
+        F.col("source_sha256"),
+        F.col("run_id"),
+        F.col("ingested_at"),
+    )
+
+
+# A version beats another when it is from a later release, then a later delivery, then a
+# later file name, then (same everything) the larger record hash: deterministic in any order.
+VERSION_ORDER: tuple[str, ...] = ("release", "ingested_at", "source_file", "record_hash")
+
+
+def newer_condition(new: str = "s.", old: str = "t.") -> str:
+    """SQL condition: the version whose columns carry prefix ``new`` beats the one with ``old``.
+
+    With the defaults it is the MERGE update condition over aliases ``s`` (source) and ``t``.
+    """
+    clauses = []
+    for i, column in enumerate(VERSION_ORDER):
+        equal = [f"{new}{c} = {old}{c}" for c in VERSION_ORDER[:i]]
+        clauses.append("(" + " AND ".join([*equal, f"{new}{column} > {old}{column}"]) + ")")
+    return " OR ".join(clauses)
+
+
+def rank_versions(users: DataFrame) -> DataFrame:
+    """Add ``is_latest``: True for the one winning version of each identifier_hash."""
+    order = Window.partitionBy("identifier_hash").orderBy(*[F.col(c).desc() for c in VERSION_ORDER])
+    return users.withColumn("is_latest", F.row_number().over(order) == 1)
+

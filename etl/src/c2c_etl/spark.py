@@ -1,0 +1,94 @@
+"""The one SparkSession of a run.
+
+On Databricks the runtime owns the session (Delta built in), so we only ``getOrCreate`` it.
+Locally we build a session with Delta's extensions. Delta's jars come from Maven Central: the
+first run resolves them with Ivy into a cache folder and writes a manifest; later runs put the
+cached jars on the class path directly and never resolve again (no network, no Ivy start-up).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from importlib.metadata import version
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+SCALA_BINARY = "2.13"  # Spark 4.0 is built for Scala 2.13 only.
+
+
+def delta_coordinate() -> str:
+    """Maven coordinate of the Delta jar matching the installed delta-spark wheel."""
+    return f"io.delta:delta-spark_{SCALA_BINARY}:{version('delta-spark')}"
+
+
+def jar_cache_dir() -> Path:
+    """Folder of the cached jars: ``$C2C_JAR_CACHE`` or ``~/.cache/c2c-etl/jars``."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "c2c-etl" / "jars"
+    return Path(os.environ.get("C2C_JAR_CACHE", default))
+
+
+def _cached_jars(cache: Path, coordinate: str) -> list[str] | None:
+    manifest = cache / "manifest.json"
+    if not manifest.exists():
+        return None
+    data = json.loads(manifest.read_text())
+    jars = [str(cache / "ivy" / "jars" / name) for name in data.get("jars", [])]
+    if data.get("coordinate") != coordinate or not jars or not all(Path(j).exists() for j in jars):
+        return None
+    return jars
+
+
+def _write_manifest(cache: Path, coordinate: str) -> None:
+    jars = sorted(p.name for p in (cache / "ivy" / "jars").glob("*.jar"))
+    (cache / "manifest.json").write_text(json.dumps({"coordinate": coordinate, "jars": jars}))
+
+
+LOCAL_CONF: dict[str, str] = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # Small local data: few shuffle partitions, adaptive execution coalesces the rest.
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.default.parallelism": "4",
+    # Delta replays its log with this many partitions; the default (50) is for clusters.
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.memory": "3g",
+    "spark.driver.extraJavaOptions": "-Dlog4j2.level=WARN",
+}
+
+
+def local_spark(app_name: str = "c2c-etl", master: str = "local[2]") -> SparkSession:
+    """A local Spark session with Delta, reusing cached Delta jars when present."""
+    cache = jar_cache_dir()
+    coordinate = delta_coordinate()
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in LOCAL_CONF.items():
+        builder = builder.config(key, value)
+    jars = _cached_jars(cache, coordinate)
+    if jars:
+        spark = builder.config("spark.jars", ",".join(jars)).getOrCreate()
+    else:
+        log.info("resolving %s from Maven Central into %s (once)", coordinate, cache)
+        cache.mkdir(parents=True, exist_ok=True)
+        builder = builder.config("spark.jars.packages", coordinate).config(
+            "spark.jars.ivy", str(cache / "ivy")
+        )
+        spark = builder.getOrCreate()
+        _write_manifest(cache, coordinate)
+    spark.sparkContext.setLogLevel("WARN")  # noqa: local session set-up only
+    return spark
+
+
+def get_spark(is_local: bool, app_name: str = "c2c-etl") -> SparkSession:
+    """The session for a run: local with Delta, or the Databricks runtime's own."""
+    if is_local:
+        return local_spark(app_name)
+    return SparkSession.builder.appName(app_name).getOrCreate()

@@ -1,0 +1,114 @@
+"""The end-of-run summary: rows per layer, quarantine per rule, reconciliation, time per step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from c2c_etl import io, tables
+from c2c_etl.jobs.common import RunContext, StepResult
+
+
+def lake_summary(spark: SparkSession, ctx: RunContext, results: list[StepResult]) -> dict[str, Any]:
+    """Facts about the lake after a run (table row counts read from Delta metadata)."""
+    rows: dict[str, int | None] = {}
+    for table in tables.ALL_TABLES:
+        df = io.read_or_none(spark, ctx.cfg, table)
+        rows[str(table)] = df.count() if df is not None else None
+    quarantine = io.read_or_none(spark, ctx.cfg, tables.SILVER_QUARANTINE)
+    per_rule: dict[str, int] = {}
+    if quarantine is not None:
+        per_rule = {
+            r["rule"]: r["n"]
+            for r in quarantine.select(F.explode("failed_rules").alias("rule"))
+            .groupBy("rule")
+            .agg(F.count(F.lit(1)).alias("n"))
+            .collect()
+        }
+    users = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
+    flags: dict[str, int] = {}
+    if users is not None:
+        flags = {
+            r["rule"]: r["n"]
+            for r in users.select(F.explode("dq_flags").alias("rule"))
+            .groupBy("rule")
+            .agg(F.count(F.lit(1)).alias("n"))
+            .collect()
+        }
+    recon = io.read_or_none(spark, ctx.cfg, tables.RECONCILIATION)
+    reconciliation: dict[str, tuple[int, int]] = {}
+    if recon is not None:
+        reconciliation = {
+            r["report"]: (r["matched"], r["total"])
+            for r in recon.groupBy("report")
+            .agg(
+                F.sum(F.col("matches").cast("long")).alias("matched"),
+                F.count(F.lit(1)).alias("total"),
+            )
+            .collect()
+        }
+    audit = io.read_or_none(spark, ctx.cfg, tables.RUN_AUDIT)
+    this_run = []
+    if audit is not None:
+        this_run = [
+            r.asDict()
+            for r in audit.filter((F.col("run_id") == ctx.run_id) & F.col("source_file").isNotNull())
+            .orderBy("step", "source_file")
+            .collect()
+        ]
+    return {
+        "rows": rows,
+        "quarantine_by_rule": per_rule,
+        "flags_by_rule": flags,
+        "reconciliation": reconciliation,
+        "audit": this_run,
+    }
+
+
+def format_summary(
+    ctx: RunContext,
+    summary: dict[str, Any],
+    results: list[StepResult],
+    startup: float,
+    total: float,
+) -> str:
+    where = ctx.cfg.lake_root if ctx.cfg.is_local else f"catalog {ctx.cfg.catalog}"
+    lines = [f"Run {ctx.run_id} ({ctx.cfg.env}) on {ctx.cfg.landing_path}", ""]
+    lines.append("Time per step:")
+    lines.append(f"  {'spark start-up':<16}{startup:7.1f} s")
+    for r in results:
+        lines.append(f"  {r.step:<16}{r.seconds:7.1f} s  {r.status}")
+    lines.append(f"  {'total':<16}{total:7.1f} s")
+    lines.append("")
+    lines.append("Files in this run (rows read = to silver + quarantined + duplicates):")
+    if not summary["audit"]:
+        lines.append("  no new files: nothing to do")
+    for a in summary["audit"]:
+        ok = "balanced" if a["balanced"] else "NOT BALANCED"
+        lines.append(
+            f"  {a['step']:<15}{a['source_file']:<50}{a['rows_read']:>9} = {a['rows_to_silver']}"
+            f" + {a['rows_quarantined']} + {a['rows_duplicate']}  {ok}"
+        )
+    lines.append("")
+    lines.append("Rows per table:")
+    for name, n in summary["rows"].items():
+        if n is not None:
+            lines.append(f"  {name:<45}{n:>10}")
+    lines.append("")
+    lines.append("Quarantined rows per rule (all runs):")
+    for rule, n in sorted(summary["quarantine_by_rule"].items()) or [("none", 0)]:
+        lines.append(f"  {rule:<30}{n:>8}")
+    lines.append("Rows kept with a flag, per rule:")
+    for rule, n in sorted(summary["flags_by_rule"].items()) or [("none", 0)]:
+        lines.append(f"  {rule:<30}{n:>8}")
+    lines.append("")
+    lines.append("Publisher report reconciliation (figures matching / published or computed):")
+    if not summary["reconciliation"]:
+        lines.append("  no publisher reports in the input")
+    for report, (matched, n) in sorted(summary["reconciliation"].items()):
+        lines.append(f"  {report:<40}{matched:>6} / {n:<6} {'OK' if matched == n else 'MISMATCH'}")
+    lines.append("")
+    lines.append(f"Tables: {where}/<layer>/<table>" if ctx.cfg.is_local else f"Tables: {where}")
+    return "\n".join(lines)

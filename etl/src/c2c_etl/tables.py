@@ -1,0 +1,48 @@
+"""Every table of the lake, named once. Jobs, infra and dashboards import these names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BRONZE, SILVER, GOLD = "bronze", "silver", "gold"
+LAYERS = (BRONZE, SILVER, GOLD)
+
+
+@dataclass(frozen=True)
+class Table:
+    layer: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+
+# Bronze: raw rows as read, one table per source schema, plus the log of ingested files.
+BRONZE_USERS_2020 = Table(BRONZE, "users_2020")
+BRONZE_USERS_2024 = Table(BRONZE, "users_2024")
+BRONZE_REPORT_BUYERS = Table(BRONZE, "report_buyers_by_country")
+BRONZE_REPORT_SELLERS = Table(BRONZE, "report_sellers_by_gender_country")
+BRONZE_REPORT_TOP_SELLERS = Table(BRONZE, "report_top_seller_countries")
+INGESTION_LOG = Table(BRONZE, "ingestion_log")
+
+# Silver: conformed users, their quarantine, typed publisher reports and the run audit.
+SILVER_USERS = Table(SILVER, "users")
+SILVER_QUARANTINE = Table(SILVER, "quarantine")
+SILVER_REPORT_BUYERS = Table(SILVER, "report_buyers_by_country")
+SILVER_REPORT_SELLERS = Table(SILVER, "report_sellers_by_gender_country")
+SILVER_REPORT_SELLERS_TOTALS = Table(SILVER, "report_sellers_by_gender_totals")
+SILVER_REPORT_TOP_SELLERS = Table(SILVER, "report_top_seller_countries")
+RUN_AUDIT = Table(SILVER, "run_audit")
+
+# Gold: star schema and aggregates for the business questions.
+DIM_COUNTRY = Table(GOLD, "dim_country")
+FACT_USERS = Table(GOLD, "fact_users")
+AGG_COUNTRY_GENDER = Table(GOLD, "agg_buyers_sellers_by_country_gender")
+TOP_BUYERS = Table(GOLD, "top_buyers")
+TOP_SELLERS = Table(GOLD, "top_sellers")
+AGG_APP_ADOPTION = Table(GOLD, "agg_app_adoption")
+AGG_ENGAGEMENT_FUNNEL = Table(GOLD, "agg_engagement_funnel")
+AGG_SENIORITY_COHORTS = Table(GOLD, "agg_seniority_cohorts")
+RECONCILIATION = Table(GOLD, "publisher_report_reconciliation")
+
+ALL_TABLES: tuple[Table, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Table))
