@@ -7,6 +7,10 @@ folder ``<lake>/<layer>/<table>``; in the cloud it is the Unity Catalog table
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
@@ -62,6 +66,23 @@ def append(cfg: LakeConfig, table: Table, df: DataFrame) -> None:
 def overwrite(cfg: LakeConfig, table: Table, df: DataFrame) -> None:
     """Replace the table's content in one atomic commit (readers see old or new, never half)."""
     _write(df, cfg, table, "overwrite")
+
+
+def overwrite_all(cfg: LakeConfig, frames: Mapping[Table, DataFrame]) -> None:
+    """Overwrite several tables at once. Each is its own atomic commit; the writes run in
+    parallel threads because on small tables a Delta commit is mostly driver latency."""
+    parallel(lambda item: overwrite(cfg, item[0], item[1]), frames.items())
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+MAX_PARALLEL_WRITES = 4
+
+
+def parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``fn`` over ``items`` in a few threads sharing the one Spark session; errors re-raise."""
+    with ThreadPoolExecutor(max_workers=MAX_PARALLEL_WRITES) as pool:
+        return list(pool.map(fn, items))
 
 
 def upsert(

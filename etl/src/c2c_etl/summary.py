@@ -13,10 +13,12 @@ from c2c_etl.jobs.common import RunContext, StepResult
 
 def lake_summary(spark: SparkSession, ctx: RunContext, results: list[StepResult]) -> dict[str, Any]:
     """Facts about the lake after a run (table row counts read from Delta metadata)."""
-    rows: dict[str, int | None] = {}
-    for table in tables.ALL_TABLES:
+    def count(table: tables.Table) -> int | None:
         df = io.read_or_none(spark, ctx.cfg, table)
-        rows[str(table)] = df.count() if df is not None else None
+        return df.count() if df is not None else None
+
+    counts = io.parallel(count, tables.ALL_TABLES)
+    rows = {str(t): n for t, n in zip(tables.ALL_TABLES, counts, strict=True)}
     quarantine = io.read_or_none(spark, ctx.cfg, tables.SILVER_QUARANTINE)
     per_rule: dict[str, int] = {}
     if quarantine is not None:

@@ -28,9 +28,9 @@ from c2c_etl.sources import REPORT_BUYERS, REPORT_SELLERS, REPORT_TOP_SELLERS
 # The publisher computed its reports from the 2020 users file.
 REPORT_RELEASE = "2020"
 KEYS = ("report", "country", "sex", "metric")
-RECONCILIATION_COLUMNS = (
-    "report", "country", "sex", "metric", "published_value", "computed_value",
-    "tolerance", "matches",
+RECONCILIATION_SCHEMA = (
+    "report string, country string, sex string, metric string, published_value double, "
+    "computed_value double, tolerance double, matches boolean"
 )
 
 
@@ -231,6 +231,8 @@ def reconcile(users: DataFrame, published: dict[str, DataFrame]) -> DataFrame:
                 "computed_value",
             )
         )
+    if not parts:
+        return spark.createDataFrame([], RECONCILIATION_SCHEMA)
     joined = reduce(DataFrame.unionByName, parts).join(
         F.broadcast(tolerances), ["report", "metric"], "left"
     )

@@ -74,6 +74,22 @@ def _log_row(ctx: RunContext, f: LandedFile, kind: SourceKind | None, status: st
             kind.release if kind else None, status, reason, rows, ctx.run_id, ctx.started_at)
 
 
+def _ingest(spark: SparkSession, ctx: RunContext, kind: SourceKind,
+            files: list[tuple[LandedFile, tuple[str, ...]]]) -> list[tuple]:
+    """Append each file of one kind to its bronze table: one commit per file."""
+    rows = []
+    for f, header in files:
+        raw = read_source(spark, f, header, kind)
+        stamped = add_ingestion_metadata(raw, kind, f, ctx.run_id, ctx.started_at.isoformat())
+        io.append(ctx.cfg, kind.bronze, stamped)
+        # Delta's own count of the rows this commit wrote: silver balances against it.
+        commit = io.delta_table(spark, ctx.cfg, kind.bronze).history(1).first()
+        n = int(commit["operationMetrics"].get("numOutputRows", 0)) if commit else 0
+        log.info("ingested %s as %s: %d rows", f.name, kind.name, n)
+        rows.append(_log_row(ctx, f, kind, "ingested", None, n))
+    return rows
+
+
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
     with timed("bronze") as result:
         landed = list_landing(ctx.cfg.landing_path)
@@ -82,7 +98,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             _log_row(ctx, dup, None, "duplicate_delivery", f"same content as {twin.name}", 0)
             for dup, twin in duplicates
         ]
-        ingested: dict[str, int] = {}
+        by_kind: dict[SourceKind, list[tuple[LandedFile, tuple[str, ...]]]] = {}
         for f in new:
             header = parse_header(_first_line(f.path))
             kind = detect_kind(header)
@@ -90,15 +106,11 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 reason = f"unknown header: {','.join(header)[:300]}"
                 log.warning("rejecting %s: %s", f.name, reason)
                 log_rows.append(_log_row(ctx, f, None, "rejected", reason, 0))
-                continue
-            raw = read_source(spark, f, header, kind)
-            stamped = add_ingestion_metadata(raw, kind, f, ctx.run_id, ctx.started_at.isoformat())
-            io.append(ctx.cfg, kind.bronze, stamped)
-            metrics = io.delta_table(spark, ctx.cfg, kind.bronze).history(1).first()
-            rows = int(metrics["operationMetrics"].get("numOutputRows", 0)) if metrics else 0
-            ingested[f.name] = rows
-            log_rows.append(_log_row(ctx, f, kind, "ingested", None, rows))
-            log.info("ingested %s as %s: %d rows", f.name, kind.name, rows)
+            else:
+                by_kind.setdefault(kind, []).append((f, header))
+        # Kinds go to different tables, so they are ingested side by side.
+        for rows in io.parallel(lambda item: _ingest(spark, ctx, *item), by_kind.items()):
+            log_rows.extend(rows)
         if log_rows:
             io.append(ctx.cfg, tables.INGESTION_LOG,
                       spark.createDataFrame(log_rows, INGESTION_LOG_SCHEMA))
@@ -106,7 +118,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             result.status = "skipped"
         result.details = {
             "files_in_landing": len(landed),
-            "files_ingested": ingested,
+            "files_ingested": {r[0]: r[7] for r in log_rows if r[5] == "ingested"},
             "files_rejected": sum(1 for r in log_rows if r[5] == "rejected"),
             "duplicate_deliveries": len(duplicates),
         }

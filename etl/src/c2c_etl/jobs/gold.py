@@ -111,8 +111,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         started = utc_now()
         users = io.read(spark, ctx.cfg, tables.SILVER_USERS).cache()
         built = build_gold(users, _published(spark, ctx))
-        for table, df in built.items():
-            io.overwrite(ctx.cfg, table, df)
+        io.overwrite_all(ctx.cfg, built)
         users.unpersist()
         recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
         summary = {

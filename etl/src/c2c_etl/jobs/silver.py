@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import reduce
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
@@ -41,16 +41,27 @@ from c2c_etl.silver.users import (
 from c2c_etl.sources import REPORT_KINDS, REPORT_SELLERS, USERS_KINDS, SourceKind
 
 USERS_STEP, REPORTS_STEP = "silver_users", "silver_reports"
-LINEAGE = ["source_file", "source_sha256", "release"]
 
 
-def _pending(spark: SparkSession, ctx: RunContext, kind: SourceKind,
-             done: set[str]) -> DataFrame | None:
-    bronze = io.read_or_none(spark, ctx.cfg, kind.bronze)
-    if bronze is None:
-        return None
-    pending = bronze.filter(~F.col("_source_sha256").isin(*done)) if done else bronze
-    return pending if not pending.isEmpty() else None
+def pending_files(spark: SparkSession, ctx: RunContext, step: str) -> dict[str, list[Row]]:
+    """Files in bronze that ``step`` has not processed yet, per source kind (from the small
+    ingestion log, so finding that there is nothing to do scans no data)."""
+    log = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
+    if log is None:
+        return {}
+    done = processed_sha256(spark, ctx.cfg, step)
+    pending: dict[str, list[Row]] = {}
+    for row in log.filter(F.col("status") == "ingested").orderBy("ingested_at", "source_file")\
+            .collect():
+        if row["source_sha256"] not in done:
+            pending.setdefault(row["source_kind"], []).append(row)
+    return pending
+
+
+def _bronze_rows(spark: SparkSession, ctx: RunContext, kind: SourceKind,
+                 files: list[Row]) -> DataFrame:
+    shas = [f["source_sha256"] for f in files]
+    return io.read(spark, ctx.cfg, kind.bronze).filter(F.col("_source_sha256").isin(*shas))
 
 
 def _countries(spark: SparkSession, frames: list[DataFrame]) -> DataFrame:
@@ -79,8 +90,9 @@ def _outcomes(checked: DataFrame, target: DataFrame | None) -> tuple[DataFrame, 
 
 def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
     with timed(USERS_STEP) as result:
-        done = processed_sha256(spark, ctx.cfg, USERS_STEP)
-        pending = {k: p for k in USERS_KINDS if (p := _pending(spark, ctx, k, done)) is not None}
+        files = pending_files(spark, ctx, USERS_STEP)
+        pending = {k: _bronze_rows(spark, ctx, k, files[k.name]) for k in USERS_KINDS
+                   if k.name in files}
         if not pending:
             result.status = "skipped"
             return result
@@ -90,120 +102,128 @@ def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
             DataFrame.unionByName,
             [apply_rules(conform_users(raw, kind, countries), user_rules(kind))
              for kind, raw in pending.items()],
-        ).cache()
+        )
         target = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
+        # Cached once: the counts and the writes below all read these two frames.
+        checked = checked.cache()
         ranked, quarantined = _outcomes(checked, target)
         ranked = ranked.cache()
-        quarantined = quarantined.cache()
-
-        read_counts = checked.groupBy(
-            F.col("source_file"), F.col("source_sha256"), F.col("release")
-        ).agg(F.count(F.lit(1)).alias("rows_read"))
-        winners = ranked.filter("wins")
-        outcome_counts = (
-            ranked.groupBy(*LINEAGE).agg(
+        outcomes = {
+            r["source_sha256"]: r
+            for r in ranked.groupBy("source_sha256").agg(
                 F.sum(F.col("wins").cast("long")).alias("rows_to_silver"),
                 F.sum((~F.col("wins")).cast("long")).alias("rows_duplicate"),
-            )
-        )
-        q_counts = quarantined.groupBy(*LINEAGE).agg(F.count(F.lit(1)).alias("rows_quarantined"))
-        per_file = (
-            read_counts.join(outcome_counts, LINEAGE, "left")
-            .join(q_counts, LINEAGE, "left")
-            .fillna(0, ["rows_to_silver", "rows_duplicate", "rows_quarantined"])
+            ).collect()
+        }
+        q_counts = {
+            r["source_sha256"]: r["n"]
+            for r in quarantined.groupBy("source_sha256").agg(F.count(F.lit(1)).alias("n"))
             .collect()
-        )
-
-        if not winners.isEmpty():
-            io.upsert(spark, ctx.cfg, tables.SILVER_USERS,
-                      winners.select(*SILVER_USER_COLUMNS),
-                      key="identifier_hash", update_condition=newer_condition())
-        if not quarantined.isEmpty():
-            io.append(ctx.cfg, tables.SILVER_QUARANTINE, quarantined)
-
-        finished = utc_now()
+        }
         records = []
-        for row in per_file:
-            total = row["rows_to_silver"] + row["rows_quarantined"] + row["rows_duplicate"]
-            records.append({
-                "run_id": ctx.run_id, "step": USERS_STEP, "source_file": row["source_file"],
-                "source_sha256": row["source_sha256"], "release": row["release"],
-                "rows_read": row["rows_read"], "rows_to_silver": row["rows_to_silver"],
-                "rows_quarantined": row["rows_quarantined"],
-                "rows_duplicate": row["rows_duplicate"], "balanced": total == row["rows_read"],
-                "status": "succeeded", "started_at": started, "finished_at": finished,
-            })
-        io.append(ctx.cfg, tables.RUN_AUDIT, audit_rows(spark, records))
-        for df in (checked, ranked, quarantined):
-            df.unpersist()
+        for kind in pending:
+            for f in files[kind.name]:
+                sha = f["source_sha256"]
+                to_silver = outcomes[sha]["rows_to_silver"] if sha in outcomes else 0
+                duplicate = outcomes[sha]["rows_duplicate"] if sha in outcomes else 0
+                n_quarantined = q_counts.get(sha, 0)
+                # rows_read is bronze's own count of the file (Delta's commit metrics at
+                # ingestion), so the balance is checked against an independent figure.
+                records.append({
+                    "run_id": ctx.run_id, "step": USERS_STEP, "source_file": f["source_file"],
+                    "source_sha256": sha, "release": f["release"], "rows_read": f["rows"],
+                    "rows_to_silver": to_silver, "rows_quarantined": n_quarantined,
+                    "rows_duplicate": duplicate,
+                    "balanced": to_silver + n_quarantined + duplicate == f["rows"],
+                    "started_at": started,
+                })
+        balanced = all(r["balanced"] for r in records)
+        # Nothing reaches silver unless every row of every file is accounted for.
+        if balanced:
+            if any(r["rows_to_silver"] for r in records):
+                io.upsert(spark, ctx.cfg, tables.SILVER_USERS,
+                          ranked.filter("wins").select(*SILVER_USER_COLUMNS),
+                          key="identifier_hash", update_condition=newer_condition())
+            if q_counts or target is None:  # created on the first run, even when empty
+                io.append(ctx.cfg, tables.SILVER_QUARANTINE, quarantined)
+        ranked.unpersist()
+        checked.unpersist()
+        status = "succeeded" if balanced else "failed"
+        finished = utc_now()
+        io.append(ctx.cfg, tables.RUN_AUDIT, audit_rows(
+            spark, [{**r, "status": status, "finished_at": finished} for r in records]))
         result.details = {"files": {r["source_file"]: {k: r[k] for k in (
             "rows_read", "rows_to_silver", "rows_quarantined", "rows_duplicate", "balanced")}
             for r in records}}
-        if not all(r["balanced"] for r in records):
+        if not balanced:
             raise RuntimeError(f"row accounting does not balance: {result.details}")
     return result
+
+
+REPORT_TABLES = {
+    "report_buyers_by_country": tables.SILVER_REPORT_BUYERS,
+    "report_top_seller_countries": tables.SILVER_REPORT_TOP_SELLERS,
+}
 
 
 def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
     """Replace each silver report by its newest delivered file (older pending files are
     counted as superseded, i.e. duplicates)."""
     with timed(REPORTS_STEP) as result:
-        done = processed_sha256(spark, ctx.cfg, REPORTS_STEP)
+        files = pending_files(spark, ctx, REPORTS_STEP)
+        started = utc_now()
+        frames: dict[tables.Table, DataFrame] = {}
+        quarantine: list[DataFrame] = []
         records = []
         for kind in REPORT_KINDS:
-            pending = _pending(spark, ctx, kind, done)
-            if pending is None:
+            if kind.name not in files:
                 continue
-            started = utc_now()
-            files = (
-                pending.groupBy("_source_file", "_source_sha256", "_ingested_at")
-                .agg(F.count(F.lit(1)).alias("n"))
-                .orderBy(F.col("_ingested_at").desc(), F.col("_source_file").desc())
-                .collect()
-            )
-            newest = files[0]
-            typed = type_report(
-                pending.filter(F.col("_source_sha256") == newest["_source_sha256"]), kind
-            ).cache()
+            newest = files[kind.name][-1]  # by ingestion time, then file name
+            typed = type_report(_bronze_rows(spark, ctx, kind, [newest]), kind).cache()
+            counts = {r["bad"]: r["n"] for r in typed.groupBy(
+                (F.size("_failed_rules") > 0).alias("bad")).agg(F.count(F.lit(1)).alias("n"))
+                .collect()}
+            n_good, n_bad = counts.get(False, 0), counts.get(True, 0)
             good = typed.filter(F.size("_failed_rules") == 0)
-            bad = typed.filter(F.size("_failed_rules") > 0)
             columns = report_columns(kind)
             if kind is REPORT_SELLERS:
-                io.overwrite(ctx.cfg, tables.SILVER_REPORT_SELLERS,
-                             good.filter(~F.col("is_total")).select(*columns))
-                io.overwrite(ctx.cfg, tables.SILVER_REPORT_SELLERS_TOTALS,
-                             good.filter(F.col("is_total")).select(*columns))
+                frames[tables.SILVER_REPORT_SELLERS] = good.filter(~F.col("is_total")).select(
+                    *columns)
+                frames[tables.SILVER_REPORT_SELLERS_TOTALS] = good.filter(
+                    F.col("is_total")).select(*columns)
             else:
-                target = {"report_buyers_by_country": tables.SILVER_REPORT_BUYERS,
-                          "report_top_seller_countries": tables.SILVER_REPORT_TOP_SELLERS}
-                io.overwrite(ctx.cfg, target[kind.name], good.select(*columns))
-            n_good, n_bad = good.count(), bad.count()
+                frames[REPORT_TABLES[kind.name]] = good.select(*columns)
             if n_bad:
-                io.append(ctx.cfg, tables.SILVER_QUARANTINE, bad.select(
+                quarantine.append(typed.filter(F.size("_failed_rules") > 0).select(
                     F.lit(kind.name).alias("source_kind"),
                     F.col("country").alias("record_key"),
                     F.lit(None).cast("string").alias("release"),
                     F.col("_failed_rules").alias("failed_rules"),
                     "raw_record", "source_file", "source_sha256", "run_id", "ingested_at"))
-            typed.unpersist()
-            finished = utc_now()
-            for f in files:
-                is_newest = f["_source_sha256"] == newest["_source_sha256"]
+            for f in files[kind.name]:
+                is_newest = f["source_sha256"] == newest["source_sha256"]
                 records.append({
-                    "run_id": ctx.run_id, "step": REPORTS_STEP, "source_file": f["_source_file"],
-                    "source_sha256": f["_source_sha256"], "rows_read": f["n"],
+                    "run_id": ctx.run_id, "step": REPORTS_STEP, "source_file": f["source_file"],
+                    "source_sha256": f["source_sha256"], "rows_read": f["rows"],
                     "rows_to_silver": n_good if is_newest else 0,
                     "rows_quarantined": n_bad if is_newest else 0,
-                    "rows_duplicate": 0 if is_newest else f["n"],
-                    "balanced": (n_good + n_bad == f["n"]) if is_newest else True,
-                    "status": "succeeded", "started_at": started, "finished_at": finished,
-                    "details": None if is_newest else "superseded by " + newest["_source_file"],
+                    "rows_duplicate": 0 if is_newest else f["rows"],
+                    "balanced": (n_good + n_bad == f["rows"]) if is_newest else True,
+                    "status": "succeeded", "started_at": started,
+                    "details": None if is_newest else "superseded by " + newest["source_file"],
                 })
-        if records:
-            io.append(ctx.cfg, tables.RUN_AUDIT, audit_rows(spark, records))
-        else:
+        if not records:
             result.status = "skipped"
+            return result
+        io.overwrite_all(ctx.cfg, frames)
+        for q in quarantine:
+            io.append(ctx.cfg, tables.SILVER_QUARANTINE, q)
+        finished = utc_now()
+        io.append(ctx.cfg, tables.RUN_AUDIT,
+                  audit_rows(spark, [{**r, "finished_at": finished} for r in records]))
         result.details = {"files": [r["source_file"] for r in records]}
+        if not all(r["balanced"] for r in records):
+            raise RuntimeError(f"report row accounting does not balance: {records}")
     return result
 
 

@@ -1,0 +1,67 @@
+"""Small builders for test DataFrames shaped like bronze rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+
+from c2c_etl.bronze.ingest import CORRUPT_COLUMN
+from c2c_etl.sources import USERS_2020, SourceKind
+
+VALID_USER = {
+    "identifierHash": "-7279641312655250028",
+    "type": "user",
+    "country": "Etats-Unis",
+    "countryCode": "us",
+    "language": "en",
+    "socialNbFollowers": "3",
+    "socialNbFollows": "8",
+    "socialProductsLiked": "0",
+    "productsListed": "0",
+    "productsSold": "0",
+    "productsPassRate": "0.0",
+    "productsWished": "0",
+    "productsBought": "0",
+    "gender": "F",
+    "civilityGenderId": "2",
+    "civilityTitle": "mrs",
+    "hasAnyApp": "False",
+    "hasAndroidApp": "False",
+    "hasIosApp": "False",
+    "hasProfilePicture": "True",
+    "daysSinceLastLogin": "709",
+    "seniority": "3205",
+    "seniorityAsMonths": "106.83",
+    "seniorityAsYears": "8.9",
+    "websiteLongevity": "3803",
+}
+
+
+def bronze_users(
+    spark: SparkSession,
+    rows: list[dict[str, Any]],
+    kind: SourceKind = USERS_2020,
+    source_file: str = "users.csv",
+    sha: str = "sha-1",
+    ingested_at: datetime = datetime(2026, 1, 1),
+) -> DataFrame:
+    """Bronze rows of ``kind``: each dict overrides fields of a valid user."""
+    fields = [StructField(c, StringType()) for c in kind.columns] + [
+        StructField(CORRUPT_COLUMN, StringType()),
+        StructField("_source_file", StringType()),
+        StructField("_source_sha256", StringType()),
+        StructField("_release", StringType()),
+        StructField("_run_id", StringType()),
+        StructField("_ingested_at", TimestampType()),
+    ]
+    data = []
+    for overrides in rows:
+        row = {**VALID_USER, **overrides}
+        data.append(
+            tuple(row.get(c) for c in kind.columns)
+            + (row.get(CORRUPT_COLUMN), source_file, sha, kind.release, "run-1", ingested_at)
+        )
+    return spark.createDataFrame(data, StructType(fields))

@@ -1,0 +1,152 @@
+"""Silver users: typing, standardisation, quality rules with their policies, deduplication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from pyspark.sql import functions as F
+
+from c2c_etl.silver.countries import country_lookup
+from c2c_etl.silver.quality import apply_rules, split_valid
+from c2c_etl.silver.users import (
+    SILVER_USER_COLUMNS,
+    conform_users,
+    finish_silver_rows,
+    newer_condition,
+    quarantine_rows,
+    rank_versions,
+    user_rules,
+)
+from c2c_etl.sources import USERS_2020, USERS_2024
+from tests.etl.helpers import bronze_users
+
+
+def _check(spark, rows, kind=USERS_2020, source_file="users.csv", sha="sha-1"):
+    raw = bronze_users(spark, rows, kind, source_file=source_file, sha=sha)
+    names = [r["country"] for r in raw.select("country").distinct().collect()]
+    countries = spark.createDataFrame(
+        country_lookup(names), "country_name_source string, lookup_code string, lookup_name string"
+    )
+    checked = apply_rules(conform_users(raw, kind, countries), user_rules(kind))
+    valid, broken = split_valid(checked)
+    return finish_silver_rows(valid), quarantine_rows(broken)
+
+
+def test_valid_row_is_typed_and_standardised(spark):
+    silver, quarantine = _check(spark, [{}])
+    assert quarantine.count() == 0
+    row = silver.first().asDict()
+    assert list(row) == list(SILVER_USER_COLUMNS)
+    assert row["identifier_hash"] == -7279641312655250028
+    assert (row["country_code"], row["country_name"], row["country_name_source"]) == (
+        "US", "United States", "Etats-Unis"
+    )
+    assert (row["language"], row["gender"], row["civility_title"]) == ("en", "F", "mrs")
+    assert row["has_any_app"] is False and row["has_profile_picture"] is True
+    assert row["seniority_days"] == 3205 and row["seniority_months"] == 106.83
+    assert row["dq_flags"] == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule", "column", "value"),
+    [
+        ({"language": "74"}, "invalid_language", "language", None),
+        ({"countryCode": ""}, "missing_country_code", "country_code", "US"),
+        ({"country": "Guyane", "countryCode": "gy"}, "country_code_mismatch", "country_code", "GF"),
+        ({"daysSinceLastLogin": "737028"}, "implausible_last_login", "days_since_last_login", None),
+        ({"hasAnyApp": "True"}, "inconsistent_app_flags", "has_any_app", True),
+        ({"gender": "M"}, "gender_civility_mismatch", "gender", "M"),
+        ({"gender": "X"}, "invalid_gender", "gender", None),
+        ({"hasIosApp": "maybe"}, "invalid_boolean", "has_ios_app", None),
+        ({"seniorityAsMonths": "12.0"}, "seniority_units_mismatch", "seniority_months", 12.0),
+    ],
+)
+def test_flag_rules_keep_the_row_and_name_the_rule(spark, overrides, rule, column, value):
+    silver, quarantine = _check(spark, [overrides])
+    assert quarantine.count() == 0
+    row = silver.first()
+    assert rule in row["dq_flags"]
+    assert row[column] == value
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"identifierHash": ""}, "missing_identifier"),
+        ({"identifierHash": "abc"}, "invalid_identifier"),
+        ({"productsBought": "three"}, "invalid_number"),
+        ({"productsSold": "99999999999"}, "invalid_number"),
+        ({"productsSold": "-4"}, "negative_count"),
+        ({"productsPassRate": "140"}, "pass_rate_out_of_range"),
+        ({"country": "Atlantide", "countryCode": "xx"}, "unknown_country"),
+        ({"productsWished": None}, "missing_value"),
+        ({"_corrupt_record": "1,user,France"}, "malformed_row"),
+    ],
+)
+def test_quarantine_rules_take_the_row_out_with_its_reasons(spark, overrides, rule):
+    silver, quarantine = _check(spark, [overrides])
+    assert silver.count() == 0
+    row = quarantine.first()
+    assert rule in row["failed_rules"]
+    assert row["source_kind"] == "users_2020"
+    assert row["raw_record"].startswith("{")  # the raw row is kept, as read
+
+
+def test_a_quarantined_row_lists_every_rule_it_broke(spark):
+    _, quarantine = _check(
+        spark, [{"productsSold": "-1", "country": "Atlantide", "countryCode": "", "language": "7"}]
+    )
+    rules = set(quarantine.first()["failed_rules"])
+    assert {"negative_count", "unknown_country", "invalid_language"} <= rules
+
+
+def test_2024_rows_have_no_app_or_login_columns_and_break_no_rule_for_it(spark):
+    silver, quarantine = _check(spark, [{"identifierHash": "1920991140"}], USERS_2024)
+    assert quarantine.count() == 0
+    row = silver.first()
+    assert row["release"] == "2024" and row["website_longevity_days"] == 3803
+    assert row["has_any_app"] is None and row["days_since_last_login"] is None
+    assert row["dq_flags"] == []
+
+
+def test_record_hash_depends_on_values_not_on_lineage(spark):
+    first, _ = _check(spark, [{}])
+    redelivered, _ = _check(spark, [{}], source_file="other.csv", sha="sha-2")
+    changed, _ = _check(spark, [{"productsBought": "1"}])
+    assert first.first()["record_hash"] == redelivered.first()["record_hash"]
+    assert changed.first()["record_hash"] != first.first()["record_hash"]
+
+
+def test_later_release_wins_then_later_delivery(spark):
+    cols = "identifier_hash bigint, release string, ingested_at timestamp, source_file string, " \
+           "record_hash string"
+    versions = spark.createDataFrame(
+        [
+            (1, "2020", datetime(2026, 1, 3), "b.csv", "ff"),
+            (1, "2024", datetime(2026, 1, 1), "a.csv", "00"),
+            (2, "2020", datetime(2026, 1, 1), "a.csv", "aa"),
+            (2, "2020", datetime(2026, 1, 2), "a.csv", "00"),
+            (3, "2020", datetime(2026, 1, 1), "a.csv", "aa"),
+            (3, "2020", datetime(2026, 1, 1), "b.csv", "00"),
+        ],
+        cols,
+    )
+    latest = {
+        r["identifier_hash"]: (r["release"], r["ingested_at"].day, r["source_file"])
+        for r in rank_versions(versions).filter("is_latest").collect()
+    }
+    assert latest == {1: ("2024", 1, "a.csv"), 2: ("2020", 2, "a.csv"), 3: ("2020", 1, "b.csv")}
+
+
+def test_merge_condition_agrees_with_the_ranking(spark):
+    pairs = spark.createDataFrame(
+        [("2024", "2020", "x", "y"), ("2020", "2024", "x", "y"), ("2020", "2020", "b", "a"),
+         ("2020", "2020", "a", "b")],
+        "release string, t_release string, record_hash string, t_record_hash string",
+    ).withColumns({
+        "ingested_at": F.lit(datetime(2026, 1, 1)), "t_ingested_at": F.lit(datetime(2026, 1, 1)),
+        "source_file": F.lit("f"), "t_source_file": F.lit("f"),
+    })
+    wins = [r[0] for r in pairs.select(F.expr(newer_condition(new="", old="t_"))).collect()]
+    assert wins == [True, False, True, False]

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from c2c_etl.bronze.ingest import LandedFile, select_new
+from c2c_etl.sources import (
+    REPORT_SELLERS,
+    USERS_2020,
+    USERS_2024,
+    detect_kind,
+    parse_header,
+)
+
+
+def test_release_is_told_by_header_not_by_file_name():
+    assert detect_kind(USERS_2020.columns) is USERS_2020
+    assert detect_kind(USERS_2024.columns) is USERS_2024
+    assert detect_kind(tuple(reversed(USERS_2024.columns))) is USERS_2024
+
+
+def test_header_parsing_strips_bom_quotes_and_line_end():
+    line = '\ufeff"country","sex",' + ",".join(REPORT_SELLERS.columns[2:]) + "\r\n"
+    assert detect_kind(parse_header(line)) is REPORT_SELLERS
+
+
+def test_unknown_or_partial_headers_are_not_recognised():
+    assert detect_kind(("a", "b")) is None
+    assert detect_kind(USERS_2020.columns[:-1]) is None
+    assert detect_kind((*USERS_2020.columns, "newColumn")) is None
+
+
+def _f(name: str, sha: str) -> LandedFile:
+    return LandedFile(path=f"/landing/{name}", name=name, sha256=sha, size=1)
+
+
+def test_known_content_is_skipped_and_twins_in_one_delivery_are_reported():
+    files = [_f("a.csv", "1"), _f("b.csv", "2"), _f("copy-of-b.csv", "2"), _f("old.csv", "0")]
+    new, duplicates = select_new(files, known_sha256={"0"})
+    assert [f.name for f in new] == ["a.csv", "b.csv"]
+    assert [(d.name, twin.name) for d, twin in duplicates] == [("copy-of-b.csv", "b.csv")]
