@@ -1,0 +1,117 @@
+"""Gold: segments, aggregates at their grain, joins that never fan out, the funnel."""
+
+from __future__ import annotations
+
+from pyspark.sql import functions as F
+
+from c2c_etl.gold.aggregates import (
+    aggregate_app_adoption,
+    aggregate_by_country_gender,
+    aggregate_engagement_funnel,
+    aggregate_seniority_cohorts,
+    top_buyers,
+)
+from c2c_etl.gold.model import build_dim_country, build_fact_users
+
+USERS_DDL = (
+    "identifier_hash bigint, release string, country_code string, country_name string, "
+    "country_name_source string, gender string, language string, civility_title string, "
+    "has_any_app boolean, has_ios_app boolean, has_android_app boolean, "
+    "has_profile_picture boolean, social_nb_followers int, social_nb_follows int, "
+    "social_products_liked int, products_wished int, products_bought int, products_listed int, "
+    "products_sold int, products_pass_rate double, days_since_last_login int, "
+    "seniority_days int, seniority_months double"
+)
+
+
+def _user(i, release="2020", code="FR", source="France", gender="F", app=False, liked=0,
+          wished=0, bought=0, listed=0, sold=0, days=700, months=106.5):
+    name = {"FR": "France", "ES": "Spain"}.get(code, code)
+    has_app = app if release == "2020" else None
+    return (i, release, code, name, source, gender, "fr", "mrs", has_app, has_app, False, True,
+            3, 8, liked, wished, bought, listed, sold, 0.0,
+            days if release == "2020" else None, int(months * 30), months)
+
+
+def _users(spark, rows):
+    return spark.createDataFrame(rows, USERS_DDL)
+
+
+def test_segments_follow_the_publisher_thresholds(spark):
+    users = _users(spark, [
+        _user(1, bought=10), _user(2, bought=9), _user(3, sold=20), _user(4, sold=1),
+        _user(5, listed=2), _user(6, days=20, liked=60), _user(7, release="2024"),
+    ])
+    fact = {r["identifier_hash"]: r for r in build_fact_users(users).collect()}
+    assert fact[1]["buyer_segment"] == "top buyer" and fact[2]["buyer_segment"] == "buyer"
+    assert fact[3]["seller_segment"] == "top seller" and fact[4]["seller_segment"] == "seller"
+    assert fact[5]["seller_segment"] == "lister" and not fact[5]["is_seller"]
+    assert fact[6]["activity_recency"] == "0-30 days" and fact[6]["is_active"]
+    assert fact[6]["engagement_level"] == "high"
+    assert fact[1]["activity_recency"] == "366-730 days" and not fact[1]["is_active"]
+    assert fact[7]["activity_recency"] == "unknown" and fact[7]["is_active"] is None
+    assert fact[7]["engagement_level"] == "none"
+
+
+def test_country_dimension_has_one_row_per_code_and_joins_never_fan_out(spark):
+    users = _users(spark, [
+        _user(1, code="ES", source="Espagne", bought=2),
+        _user(2, code="ES", source="Îles Canaries", bought=3),  # two source names, one code
+        _user(3, code="FR", bought=1, gender="M"),
+        _user(4, code="FR"),
+    ])
+    dim = build_dim_country(users)
+    assert dim.count() == dim.select("country_code").distinct().count() == 2
+    assert dim.filter("country_code = 'ES'").first()["source_names"] == ["Espagne",
+                                                                          "Îles Canaries"]
+    fact = build_fact_users(users)
+    joined = fact.join(dim, "country_code", "left")
+    totals = lambda df: df.agg(F.count(F.lit(1)), F.sum("products_bought")).first()  # noqa: E731
+    assert totals(joined) == totals(fact) == (4, 6)
+    agg = aggregate_by_country_gender(fact, dim)
+    assert agg.agg(F.sum("users"), F.sum("buyers"), F.sum("products_bought")).first() == (4, 3, 6)
+    assert agg.count() == agg.select("country_code", "gender").distinct().count()
+
+
+def test_top_buyers_are_ranked_with_deterministic_ties(spark):
+    fact = build_fact_users(_users(spark, [
+        _user(5, bought=7), _user(3, bought=9), _user(4, bought=7), _user(9, bought=0),
+    ]))
+    rows = [(r["rank"], r["identifier_hash"]) for r in top_buyers(fact, n=10).orderBy("rank")
+            .collect()]
+    assert rows == [(1, 3), (2, 4), (3, 5)]  # non-buyers are not ranked
+
+
+def test_app_adoption_counts_only_users_whose_release_reports_apps(spark):
+    users = _users(spark, [_user(1, app=True, bought=1), _user(2), _user(3, release="2024")])
+    fact = build_fact_users(users)
+    row = aggregate_app_adoption(fact, build_dim_country(users)).first()
+    assert (row["users_with_app_data"], row["app_users"], row["app_adoption_pct"]) == (2, 1, 50.0)
+    assert row["app_share_of_buyers_pct"] == 100.0
+
+
+def test_engagement_funnel_is_nested_and_skips_unmeasured_activity(spark):
+    users = _users(spark, [
+        _user(1, days=10, liked=1, bought=1),  # goes all the way
+        _user(2, days=10, wished=1),  # active, engaged, no transaction
+        _user(3, days=10, bought=1),  # active, bought, but never liked or wished
+        _user(4, days=500, liked=5, bought=5),  # inactive: stops at registered
+        _user(5, release="2024", liked=1, sold=1),  # no login data
+    ])
+    funnel = {(r["release"], r["stage"]): (r["users"], r["pct_of_previous_stage"])
+              for r in aggregate_engagement_funnel(build_fact_users(users)).collect()}
+    assert funnel[("2020", "registered")] == (4, None)
+    assert funnel[("2020", "active")] == (3, 75.0)
+    assert funnel[("2020", "liked_or_wished")] == (2, 66.67)
+    assert funnel[("2020", "bought_or_sold")] == (1, 50.0)
+    assert funnel[("2024", "active")] == (None, None)
+    assert funnel[("2024", "liked_or_wished")] == (1, 100.0)
+    assert funnel[("all", "registered")][0] == 5
+
+
+def test_seniority_cohorts_partition_the_users(spark):
+    users = _users(spark, [_user(1, months=95.2), _user(2, months=95.9, bought=1),
+                           _user(3, months=106.7)])
+    cohorts = {r["seniority_cohort_months"]: (r["users"], r["buyers"])
+               for r in aggregate_seniority_cohorts(build_fact_users(users)).collect()}
+    assert cohorts == {95: (2, 1), 106: (1, 0)}
