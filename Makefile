@@ -47,6 +47,10 @@ format: sync
 typecheck: sync
 	$(UV) run mypy etl/src
 
+## make bench [BENCH_INPUT=<folder>]: time the full run and the no-op rerun (writes bench-results/).
+bench: sync
+	$(UV) run python scripts/bench.py $(if $(BENCH_INPUT),--input $(BENCH_INPUT))
+
 wheel: $(UV)
 	$(UV) build --wheel --package c2c-etl --out-dir dist
 

@@ -61,7 +61,14 @@ def bronze_users(
     for overrides in rows:
         row = {**VALID_USER, **overrides}
         data.append(
-            tuple(row.get(c) for c in kind.columns)
-            + (row.get(CORRUPT_COLUMN), source_file, sha, kind.release, "run-1", ingested_at)
+            (
+                *tuple(row.get(c) for c in kind.columns),
+                row.get(CORRUPT_COLUMN),
+                source_file,
+                sha,
+                kind.release,
+                "run-1",
+                ingested_at,
+            )
         )
     return spark.createDataFrame(data, StructType(fields))

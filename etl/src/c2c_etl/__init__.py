@@ -1,4 +1,4 @@
-"""Spark + Delta jobs that turn the C2C fashion store's source files into bronze, silver and gold."""
+"""Spark + Delta jobs turning the C2C fashion store source files into bronze, silver and gold."""
 
 from __future__ import annotations
 

@@ -26,7 +26,9 @@ class LakeConfig:
         if self.env not in ENVIRONMENTS:
             raise ValueError(f"unknown environment {self.env!r}; expected one of {ENVIRONMENTS}")
         if self.is_local and not self.lake_root:
-            raise ValueError("the local environment needs lake_root (a folder for the Delta tables)")
+            raise ValueError(
+                "the local environment needs lake_root (a folder for the Delta tables)"
+            )
         if not self.is_local and not self.catalog:
             raise ValueError(f"environment {self.env!r} needs a Unity Catalog catalog name")
 

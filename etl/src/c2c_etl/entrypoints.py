@@ -21,8 +21,12 @@ class EntryPoint:
     parameters: tuple[str, ...] = COMMON_PARAMETERS
 
 
-BRONZE = EntryPoint("c2c-bronze", "c2c_etl.jobs.bronze:main", "Ingest new landing files into bronze")
-SILVER = EntryPoint("c2c-silver", "c2c_etl.jobs.silver:main", "Conform, check and merge into silver")
+BRONZE = EntryPoint(
+    "c2c-bronze", "c2c_etl.jobs.bronze:main", "Ingest new landing files into bronze"
+)
+SILVER = EntryPoint(
+    "c2c-silver", "c2c_etl.jobs.silver:main", "Conform, check and merge into silver"
+)
 GOLD = EntryPoint("c2c-gold", "c2c_etl.jobs.gold:main", "Rebuild gold tables from silver")
 PIPELINE = EntryPoint(
     "c2c-pipeline", "c2c_etl.jobs.pipeline:main", "Bronze, silver and gold in one Spark session"

@@ -206,8 +206,9 @@ def generate_users(
         previous = row
 
 
-def write_users(path: Path, columns: tuple[str, ...], rows: Iterator[dict[str, str] | str],
-                chunk: int = 50_000) -> int:
+def write_users(
+    path: Path, columns: tuple[str, ...], rows: Iterator[dict[str, str] | str], chunk: int = 50_000
+) -> int:
     """Write rows in the release's column order, ``chunk`` lines at a time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -234,17 +235,27 @@ def _flush(handle, writer, buffer: list) -> int:  # type: ignore[no-untyped-def]
     return n
 
 
-def generate(output: Path, users_2020: int, users_2024: int, seed: int = 42,
-             dirty_rate: float = 0.002, overlap: float = 0.02) -> dict[str, int]:
+def generate(
+    output: Path,
+    users_2020: int,
+    users_2024: int,
+    seed: int = 42,
+    dirty_rate: float = 0.002,
+    overlap: float = 0.02,
+) -> dict[str, int]:
     """Write both releases under ``output``; return rows written per file."""
     rng = random.Random(seed)
     shared = [rng.randrange(-(2**63), 2**63 - 1) for _ in range(int(users_2024 * overlap))]
     # The 2020 file starts with the users that 2024 will deliver again.
     files = {
-        "users_2020.csv": (USERS_2020.columns, generate_users(
-            "2020", users_2020, seed, dirty_rate, shared_ids=shared)),
-        "users_2024.csv": (USERS_2024.columns, generate_users(
-            "2024", users_2024, seed, dirty_rate, shared_ids=shared)),
+        "users_2020.csv": (
+            USERS_2020.columns,
+            generate_users("2020", users_2020, seed, dirty_rate, shared_ids=shared),
+        ),
+        "users_2024.csv": (
+            USERS_2024.columns,
+            generate_users("2024", users_2024, seed, dirty_rate, shared_ids=shared),
+        ),
     }
     return {name: write_users(output / name, cols, rows) for name, (cols, rows) in files.items()}
 

@@ -61,8 +61,20 @@ LOCAL_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",
     "spark.driver.memory": "3g",
-    "spark.driver.extraJavaOptions": "-Dlog4j2.level=WARN",
+    # A local run is short: most JVM time is warm-up, so the C1 compiler alone is faster
+    # (measured with `make bench`: -14% on the no-op rerun, -4% on the full run). The code
+    # cache is raised so C1 never fills it.
+    "spark.driver.extraJavaOptions": (
+        "-Dlog4j2.level=WARN -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m"
+    ),
 }
+
+
+def extra_conf() -> dict[str, str]:
+    """Overrides from ``$C2C_SPARK_CONF`` ("key=value;key=value"), for tuning experiments."""
+    raw = os.environ.get("C2C_SPARK_CONF", "")
+    pairs = [item.split("=", 1) for item in raw.split(";") if "=" in item]
+    return {k.strip(): v.strip() for k, v in pairs}
 
 
 def local_spark(app_name: str = "c2c-etl", master: str = "local[2]") -> SparkSession:
@@ -70,7 +82,7 @@ def local_spark(app_name: str = "c2c-etl", master: str = "local[2]") -> SparkSes
     cache = jar_cache_dir()
     coordinate = delta_coordinate()
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in LOCAL_CONF.items():
+    for key, value in {**LOCAL_CONF, **extra_conf()}.items():
         builder = builder.config(key, value)
     jars = _cached_jars(cache, coordinate)
     if jars:

@@ -13,6 +13,7 @@ from c2c_etl.jobs.common import RunContext, StepResult
 
 def lake_summary(spark: SparkSession, ctx: RunContext, results: list[StepResult]) -> dict[str, Any]:
     """Facts about the lake after a run (table row counts read from Delta metadata)."""
+
     def count(table: tables.Table) -> int | None:
         df = io.read_or_none(spark, ctx.cfg, table)
         return df.count() if df is not None else None
@@ -56,7 +57,9 @@ def lake_summary(spark: SparkSession, ctx: RunContext, results: list[StepResult]
     if audit is not None:
         this_run = [
             r.asDict()
-            for r in audit.filter((F.col("run_id") == ctx.run_id) & F.col("source_file").isNotNull())
+            for r in audit.filter(
+                (F.col("run_id") == ctx.run_id) & F.col("source_file").isNotNull()
+            )
             .orderBy("step", "source_file")
             .collect()
         ]

@@ -25,9 +25,9 @@ def test_every_published_figure_is_reproduced(spark, full_run):
     recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
     per_report = {
         r["report"]: (r["cells"], r["matched"])
-        for r in recon.groupBy("report").agg(
-            F.count(F.lit(1)).alias("cells"), F.sum(F.col("matches").cast("int")).alias("matched")
-        ).collect()
+        for r in recon.groupBy("report")
+        .agg(F.count(F.lit(1)).alias("cells"), F.sum(F.col("matches").cast("int")).alias("matched"))
+        .collect()
     }
     # Cells of the published CSVs: 62 x 31, 73 x 17, 19 x 25 metrics.
     assert per_report == {
@@ -35,8 +35,10 @@ def test_every_published_figure_is_reproduced(spark, full_run):
         "report_sellers_by_gender_country": (1241, 1241),
         "report_top_seller_countries": (475, 475),
     }
-    assert recon.filter(F.col("published_value").isNull() != F.col("computed_value").isNull())\
-        .count() == 0
+    assert (
+        recon.filter(F.col("published_value").isNull() != F.col("computed_value").isNull()).count()
+        == 0
+    )
 
 
 def test_row_accounting_balances_exactly_per_file(spark, full_run):
@@ -50,8 +52,10 @@ def test_row_accounting_balances_exactly_per_file(spark, full_run):
         assert r["rows_read"] == r["rows_to_silver"] + r["rows_quarantined"] + r["rows_duplicate"]
     silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
     quarantine = io.read(spark, ctx.cfg, tables.SILVER_QUARANTINE)
-    bronze = sum(io.read(spark, ctx.cfg, t).count()
-                 for t in (tables.BRONZE_USERS_2020, tables.BRONZE_USERS_2024))
+    bronze = sum(
+        io.read(spark, ctx.cfg, t).count()
+        for t in (tables.BRONZE_USERS_2020, tables.BRONZE_USERS_2024)
+    )
     duplicates = sum(r["rows_duplicate"] for r in rows.values())
     assert bronze == silver.count() + quarantine.count() + duplicates == 98913 + 20743
     assert silver.count() == silver.select("identifier_hash").distinct().count()
@@ -60,8 +64,13 @@ def test_row_accounting_balances_exactly_per_file(spark, full_run):
 def test_profiled_quality_issues_are_flagged_in_the_real_data(spark, full_run):
     ctx, _ = full_run
     silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
-    flags = {r["rule"]: r["n"] for r in silver.select(F.explode("dq_flags").alias("rule"))
-             .groupBy("rule").agg(F.count(F.lit(1)).alias("n")).collect()}
+    flags = {
+        r["rule"]: r["n"]
+        for r in silver.select(F.explode("dq_flags").alias("rule"))
+        .groupBy("rule")
+        .agg(F.count(F.lit(1)).alias("n"))
+        .collect()
+    }
     assert flags["implausible_last_login"] == 10  # daysSinceLastLogin up to 737028
     assert flags["missing_country_code"] == 33  # 2024 rows without countryCode
     assert flags["invalid_language"] == 1  # language "74"
@@ -73,10 +82,11 @@ def test_profiled_quality_issues_are_flagged_in_the_real_data(spark, full_run):
 def test_rerun_without_new_input_changes_no_table(spark, full_run):
     ctx, _ = full_run
     before = versions(spark, ctx)
-    _, results = run_pipeline(spark, Path(ctx.cfg.landing_path),
-                              Path(ctx.cfg.lake_root))
+    _, results = run_pipeline(spark, Path(ctx.cfg.landing_path), Path(ctx.cfg.lake_root))
     assert {r.step: r.status for r in results} == {
-        "bronze": "skipped", "silver_users": "skipped", "silver_reports": "skipped",
+        "bronze": "skipped",
+        "silver_users": "skipped",
+        "silver_reports": "skipped",
         "gold": "skipped",
     }
     assert versions(spark, ctx) == before
@@ -86,16 +96,16 @@ def test_redelivered_file_is_not_ingested_twice(spark, full_run, real_data):
     ctx, _ = full_run
     landing = Path(ctx.cfg.landing_path)
     (landing / "again").mkdir(exist_ok=True)
-    (landing / "again" / "renamed-buyers.csv").write_bytes((real_data / REPORT_FILES[0])
-                                                           .read_bytes())
+    (landing / "again" / "renamed-buyers.csv").write_bytes(
+        (real_data / REPORT_FILES[0]).read_bytes()
+    )
     before = versions(spark, ctx)
     _, results = run_pipeline(spark, landing, Path(ctx.cfg.lake_root))
     assert all(r.status == "skipped" for r in results)
     assert versions(spark, ctx) == before
 
 
-def test_incremental_runs_give_the_same_gold_as_one_full_run(spark, full_run, real_data,
-                                                            tmp_path):
+def test_incremental_runs_give_the_same_gold_as_one_full_run(spark, full_run, real_data, tmp_path):
     full_ctx, _ = full_run
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     land(real_data, landing, USERS_2020_FILE, *REPORT_FILES)

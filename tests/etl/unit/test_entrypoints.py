@@ -13,7 +13,9 @@ from c2c_etl.jobs.common import build_parser
 
 def test_package_metadata_declares_exactly_the_registry():
     declared = {
-        ep.name: ep.value for ep in entry_points(group="console_scripts") if ep.name.startswith("c2c-")
+        ep.name: ep.value
+        for ep in entry_points(group="console_scripts")
+        if ep.name.startswith("c2c-")
     }
     assert declared == {ep.name: ep.target for ep in ENTRY_POINTS}
 

@@ -24,13 +24,48 @@ USERS_DDL = (
 )
 
 
-def _user(i, release="2020", code="FR", source="France", gender="F", app=False, liked=0,
-          wished=0, bought=0, listed=0, sold=0, days=700, months=106.5):
+def _user(
+    i,
+    release="2020",
+    code="FR",
+    source="France",
+    gender="F",
+    app=False,
+    liked=0,
+    wished=0,
+    bought=0,
+    listed=0,
+    sold=0,
+    days=700,
+    months=106.5,
+):
     name = {"FR": "France", "ES": "Spain"}.get(code, code)
     has_app = app if release == "2020" else None
-    return (i, release, code, name, source, gender, "fr", "mrs", has_app, has_app, False, True,
-            3, 8, liked, wished, bought, listed, sold, 0.0,
-            days if release == "2020" else None, int(months * 30), months)
+    return (
+        i,
+        release,
+        code,
+        name,
+        source,
+        gender,
+        "fr",
+        "mrs",
+        has_app,
+        has_app,
+        False,
+        True,
+        3,
+        8,
+        liked,
+        wished,
+        bought,
+        listed,
+        sold,
+        0.0,
+        days if release == "2020" else None,
+        int(months * 30),
+        months,
+    )
 
 
 def _users(spark, rows):
@@ -38,10 +73,18 @@ def _users(spark, rows):
 
 
 def test_segments_follow_the_publisher_thresholds(spark):
-    users = _users(spark, [
-        _user(1, bought=10), _user(2, bought=9), _user(3, sold=20), _user(4, sold=1),
-        _user(5, listed=2), _user(6, days=20, liked=60), _user(7, release="2024"),
-    ])
+    users = _users(
+        spark,
+        [
+            _user(1, bought=10),
+            _user(2, bought=9),
+            _user(3, sold=20),
+            _user(4, sold=1),
+            _user(5, listed=2),
+            _user(6, days=20, liked=60),
+            _user(7, release="2024"),
+        ],
+    )
     fact = {r["identifier_hash"]: r for r in build_fact_users(users).collect()}
     assert fact[1]["buyer_segment"] == "top buyer" and fact[2]["buyer_segment"] == "buyer"
     assert fact[3]["seller_segment"] == "top seller" and fact[4]["seller_segment"] == "seller"
@@ -54,16 +97,18 @@ def test_segments_follow_the_publisher_thresholds(spark):
 
 
 def test_country_dimension_has_one_row_per_code_and_joins_never_fan_out(spark):
-    users = _users(spark, [
-        _user(1, code="ES", source="Espagne", bought=2),
-        _user(2, code="ES", source="Îles Canaries", bought=3),  # two source names, one code
-        _user(3, code="FR", bought=1, gender="M"),
-        _user(4, code="FR"),
-    ])
+    users = _users(
+        spark,
+        [
+            _user(1, code="ES", source="Espagne", bought=2),
+            _user(2, code="ES", source="Îles Canaries", bought=3),  # two source names, one code
+            _user(3, code="FR", bought=1, gender="M"),
+            _user(4, code="FR"),
+        ],
+    )
     dim = build_dim_country(users)
     assert dim.count() == dim.select("country_code").distinct().count() == 2
-    assert dim.filter("country_code = 'ES'").first()["source_names"] == ["Espagne",
-                                                                          "Îles Canaries"]
+    assert dim.filter("country_code = 'ES'").first()["source_names"] == ["Espagne", "Îles Canaries"]
     fact = build_fact_users(users)
     joined = fact.join(dim, "country_code", "left")
     totals = lambda df: df.agg(F.count(F.lit(1)), F.sum("products_bought")).first()  # noqa: E731
@@ -74,11 +119,20 @@ def test_country_dimension_has_one_row_per_code_and_joins_never_fan_out(spark):
 
 
 def test_top_buyers_are_ranked_with_deterministic_ties(spark):
-    fact = build_fact_users(_users(spark, [
-        _user(5, bought=7), _user(3, bought=9), _user(4, bought=7), _user(9, bought=0),
-    ]))
-    rows = [(r["rank"], r["identifier_hash"]) for r in top_buyers(fact, n=10).orderBy("rank")
-            .collect()]
+    fact = build_fact_users(
+        _users(
+            spark,
+            [
+                _user(5, bought=7),
+                _user(3, bought=9),
+                _user(4, bought=7),
+                _user(9, bought=0),
+            ],
+        )
+    )
+    rows = [
+        (r["rank"], r["identifier_hash"]) for r in top_buyers(fact, n=10).orderBy("rank").collect()
+    ]
     assert rows == [(1, 3), (2, 4), (3, 5)]  # non-buyers are not ranked
 
 
@@ -91,15 +145,20 @@ def test_app_adoption_counts_only_users_whose_release_reports_apps(spark):
 
 
 def test_engagement_funnel_is_nested_and_skips_unmeasured_activity(spark):
-    users = _users(spark, [
-        _user(1, days=10, liked=1, bought=1),  # goes all the way
-        _user(2, days=10, wished=1),  # active, engaged, no transaction
-        _user(3, days=10, bought=1),  # active, bought, but never liked or wished
-        _user(4, days=500, liked=5, bought=5),  # inactive: stops at registered
-        _user(5, release="2024", liked=1, sold=1),  # no login data
-    ])
-    funnel = {(r["release"], r["stage"]): (r["users"], r["pct_of_previous_stage"])
-              for r in aggregate_engagement_funnel(build_fact_users(users)).collect()}
+    users = _users(
+        spark,
+        [
+            _user(1, days=10, liked=1, bought=1),  # goes all the way
+            _user(2, days=10, wished=1),  # active, engaged, no transaction
+            _user(3, days=10, bought=1),  # active, bought, but never liked or wished
+            _user(4, days=500, liked=5, bought=5),  # inactive: stops at registered
+            _user(5, release="2024", liked=1, sold=1),  # no login data
+        ],
+    )
+    funnel = {
+        (r["release"], r["stage"]): (r["users"], r["pct_of_previous_stage"])
+        for r in aggregate_engagement_funnel(build_fact_users(users)).collect()
+    }
     assert funnel[("2020", "registered")] == (4, None)
     assert funnel[("2020", "active")] == (3, 75.0)
     assert funnel[("2020", "liked_or_wished")] == (2, 66.67)
@@ -110,8 +169,11 @@ def test_engagement_funnel_is_nested_and_skips_unmeasured_activity(spark):
 
 
 def test_seniority_cohorts_partition_the_users(spark):
-    users = _users(spark, [_user(1, months=95.2), _user(2, months=95.9, bought=1),
-                           _user(3, months=106.7)])
-    cohorts = {r["seniority_cohort_months"]: (r["users"], r["buyers"])
-               for r in aggregate_seniority_cohorts(build_fact_users(users)).collect()}
+    users = _users(
+        spark, [_user(1, months=95.2), _user(2, months=95.9, bought=1), _user(3, months=106.7)]
+    )
+    cohorts = {
+        r["seniority_cohort_months"]: (r["users"], r["buyers"])
+        for r in aggregate_seniority_cohorts(build_fact_users(users)).collect()
+    }
     assert cohorts == {95: (2, 1), 106: (1, 0)}

@@ -40,7 +40,9 @@ def test_valid_row_is_typed_and_standardised(spark):
     assert list(row) == list(SILVER_USER_COLUMNS)
     assert row["identifier_hash"] == -7279641312655250028
     assert (row["country_code"], row["country_name"], row["country_name_source"]) == (
-        "US", "United States", "Etats-Unis"
+        "US",
+        "United States",
+        "Etats-Unis",
     )
     assert (row["language"], row["gender"], row["civility_title"]) == ("en", "F", "mrs")
     assert row["has_any_app"] is False and row["has_profile_picture"] is True
@@ -119,8 +121,10 @@ def test_record_hash_depends_on_values_not_on_lineage(spark):
 
 
 def test_later_release_wins_then_later_delivery(spark):
-    cols = "identifier_hash bigint, release string, ingested_at timestamp, source_file string, " \
-           "record_hash string"
+    cols = (
+        "identifier_hash bigint, release string, ingested_at timestamp, source_file string, "
+        "record_hash string"
+    )
     versions = spark.createDataFrame(
         [
             (1, "2020", datetime(2026, 1, 3), "b.csv", "ff"),
@@ -141,12 +145,20 @@ def test_later_release_wins_then_later_delivery(spark):
 
 def test_merge_condition_agrees_with_the_ranking(spark):
     pairs = spark.createDataFrame(
-        [("2024", "2020", "x", "y"), ("2020", "2024", "x", "y"), ("2020", "2020", "b", "a"),
-         ("2020", "2020", "a", "b")],
+        [
+            ("2024", "2020", "x", "y"),
+            ("2020", "2024", "x", "y"),
+            ("2020", "2020", "b", "a"),
+            ("2020", "2020", "a", "b"),
+        ],
         "release string, t_release string, record_hash string, t_record_hash string",
-    ).withColumns({
-        "ingested_at": F.lit(datetime(2026, 1, 1)), "t_ingested_at": F.lit(datetime(2026, 1, 1)),
-        "source_file": F.lit("f"), "t_source_file": F.lit("f"),
-    })
+    ).withColumns(
+        {
+            "ingested_at": F.lit(datetime(2026, 1, 1)),
+            "t_ingested_at": F.lit(datetime(2026, 1, 1)),
+            "source_file": F.lit("f"),
+            "t_source_file": F.lit("f"),
+        }
+    )
     wins = [r[0] for r in pairs.select(F.expr(newer_condition(new="", old="t_"))).collect()]
     assert wins == [True, False, True, False]

@@ -47,14 +47,13 @@ def list_landing(landing: str | Path) -> list[LandedFile]:
     root = Path(landing)
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
     return [
-        LandedFile(str(p), str(p.relative_to(root)), sha256_of(p), p.stat().st_size)
-        for p in files
+        LandedFile(str(p), str(p.relative_to(root)), sha256_of(p), p.stat().st_size) for p in files
     ]
 
 
-def select_new(files: Iterable[LandedFile], known_sha256: set[str]) -> tuple[
-    list[LandedFile], list[tuple[LandedFile, LandedFile]]
-]:
+def select_new(
+    files: Iterable[LandedFile], known_sha256: set[str]
+) -> tuple[list[LandedFile], list[tuple[LandedFile, LandedFile]]]:
     """Split landing files into new ones and re-deliveries of content seen in this same batch.
 
     Content already ingested (``known_sha256``) is skipped without a trace: that is a re-run.

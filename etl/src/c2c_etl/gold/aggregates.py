@@ -59,8 +59,17 @@ def _top(fact: DataFrame, measure: str, role: str, n: int) -> DataFrame:
             "country_code",
             "gender",
             measure,
-            *[c for c in ("products_bought", "products_sold", "products_listed",
-                          "products_wished", "social_nb_followers") if c != measure],
+            *[
+                c
+                for c in (
+                    "products_bought",
+                    "products_sold",
+                    "products_listed",
+                    "products_wished",
+                    "social_nb_followers",
+                )
+                if c != measure
+            ],
             F.lit(role).alias("role"),
         )
     )
@@ -115,8 +124,9 @@ def aggregate_engagement_funnel(fact: DataFrame) -> DataFrame:
     passes_active = F.coalesce(reached_active, F.lit(True))
     engaged = passes_active & F.col("liked_or_wished")
     transacting = engaged & F.col("bought_or_sold")
-    per_release = fact.select(F.col("release"), reached_active.alias("a"), engaged.alias("e"),
-                              transacting.alias("t"))
+    per_release = fact.select(
+        F.col("release"), reached_active.alias("a"), engaged.alias("e"), transacting.alias("t")
+    )
     both = per_release.unionByName(per_release.withColumn("release", F.lit("all")))
     counts = both.groupBy("release").agg(
         F.count(F.lit(1)).alias("registered"),
@@ -124,11 +134,16 @@ def aggregate_engagement_funnel(fact: DataFrame) -> DataFrame:
         _count_if(F.col("e")).alias("liked_or_wished"),
         _count_if(F.col("t")).alias("bought_or_sold"),
     )
-    stages = F.array(*[
-        F.struct(F.lit(i + 1).alias("stage_order"), F.lit(s).alias("stage"),
-                 F.col(s).cast("long").alias("users"))
-        for i, s in enumerate(FUNNEL_STAGES)
-    ])
+    stages = F.array(
+        *[
+            F.struct(
+                F.lit(i + 1).alias("stage_order"),
+                F.lit(s).alias("stage"),
+                F.col(s).cast("long").alias("users"),
+            )
+            for i, s in enumerate(FUNNEL_STAGES)
+        ]
+    )
     long = counts.select("release", "registered", F.inline(stages))
     previous = Window.partitionBy("release").orderBy("stage_order")
     prev_known = F.last(F.col("users"), ignorenulls=True).over(

@@ -52,7 +52,11 @@ def build_dim_country(users: DataFrame) -> DataFrame:
 
 def build_fact_users(users: DataFrame) -> DataFrame:
     """One row per user (identifier_hash) with its measures and segments."""
-    bought, sold, listed = F.col("products_bought"), F.col("products_sold"), F.col("products_listed")
+    bought, sold, listed = (
+        F.col("products_bought"),
+        F.col("products_sold"),
+        F.col("products_listed"),
+    )
     interactions = (
         F.col("social_products_liked") + F.col("products_wished") + bought + sold + listed
     )

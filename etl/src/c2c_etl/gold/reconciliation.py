@@ -191,10 +191,10 @@ RECOMPUTE = {
 
 def _long(wide: DataFrame, report: str, value_name: str) -> DataFrame:
     """(report, country, sex, metric, value) rows of a wide report frame."""
-    metrics = [m.name for m in REPORT_METRICS[report]]
+    metrics: list[Column | str] = [m.name for m in REPORT_METRICS[report]]
     if "sex" not in wide.columns:
         wide = wide.withColumn("sex", F.lit(None).cast("string"))
-    wide = wide.select("country", "sex", *[F.col(m).cast("double") for m in metrics])
+    wide = wide.select("country", "sex", *[F.col(str(m)).cast("double") for m in metrics])
     return wide.unpivot(["country", "sex"], metrics, "metric", value_name).withColumn(
         "report", F.lit(report)
     )
@@ -214,8 +214,11 @@ def reconcile(users: DataFrame, published: dict[str, DataFrame]) -> DataFrame:
     """
     spark = users.sparkSession
     tolerances = spark.createDataFrame(
-        [(r, m.name, 0.5 * 10.0 ** -m.decimals if m.decimals is not None else 0.0)
-         for r, ms in REPORT_METRICS.items() for m in ms],
+        [
+            (r, m.name, 0.5 * 10.0**-m.decimals if m.decimals is not None else 0.0)
+            for r, ms in REPORT_METRICS.items()
+            for m in ms
+        ],
         "report string, metric string, rounding double",
     )
     parts = []
@@ -236,14 +239,20 @@ def reconcile(users: DataFrame, published: dict[str, DataFrame]) -> DataFrame:
     joined = reduce(DataFrame.unionByName, parts).join(
         F.broadcast(tolerances), ["report", "metric"], "left"
     )
-    pub, comp = F.col("published_value"), F.col("computed_value")
-    tolerance = F.greatest(F.col("rounding"), F.abs(pub) * 1e-12)
+    published_value, computed_value = F.col("published_value"), F.col("computed_value")
+    tolerance = F.greatest(F.col("rounding"), F.abs(published_value) * 1e-12)
     matches = (
-        F.when(pub.isNull() & comp.isNull(), True)
-        .when(pub.isNull() | comp.isNull(), False)
-        .otherwise(F.abs(pub - comp) <= tolerance)
+        F.when(published_value.isNull() & computed_value.isNull(), True)
+        .when(published_value.isNull() | computed_value.isNull(), False)
+        .otherwise(F.abs(published_value - computed_value) <= tolerance)
     )
     return joined.select(
-        "report", "country", "sex", "metric", "published_value", "computed_value",
-        tolerance.alias("tolerance"), matches.alias("matches"),
+        "report",
+        "country",
+        "sex",
+        "metric",
+        "published_value",
+        "computed_value",
+        tolerance.alias("tolerance"),
+        matches.alias("matches"),
     ).orderBy("report", "country", "sex", "metric")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from c2c_etl import io, tables
@@ -54,8 +53,9 @@ def _first_line(path: str) -> str:
         return handle.readline()
 
 
-def read_source(spark: SparkSession, landed: LandedFile, header: tuple[str, ...],
-                kind: SourceKind) -> DataFrame:
+def read_source(
+    spark: SparkSession, landed: LandedFile, header: tuple[str, ...], kind: SourceKind
+) -> DataFrame:
     """Read one CSV as strings; rows that do not fit the header land in ``_corrupt_record``."""
     return (
         spark.read.option("header", "true")
@@ -68,14 +68,34 @@ def read_source(spark: SparkSession, landed: LandedFile, header: tuple[str, ...]
     )
 
 
-def _log_row(ctx: RunContext, f: LandedFile, kind: SourceKind | None, status: str,
-             reason: str | None, rows: int | None) -> tuple:
-    return (f.name, f.sha256, f.size, kind.name if kind else None,
-            kind.release if kind else None, status, reason, rows, ctx.run_id, ctx.started_at)
+def _log_row(
+    ctx: RunContext,
+    f: LandedFile,
+    kind: SourceKind | None,
+    status: str,
+    reason: str | None,
+    rows: int | None,
+) -> tuple:
+    return (
+        f.name,
+        f.sha256,
+        f.size,
+        kind.name if kind else None,
+        kind.release if kind else None,
+        status,
+        reason,
+        rows,
+        ctx.run_id,
+        ctx.started_at,
+    )
 
 
-def _ingest(spark: SparkSession, ctx: RunContext, kind: SourceKind,
-            files: list[tuple[LandedFile, tuple[str, ...]]]) -> list[tuple]:
+def _ingest(
+    spark: SparkSession,
+    ctx: RunContext,
+    kind: SourceKind,
+    files: list[tuple[LandedFile, tuple[str, ...]]],
+) -> list[tuple]:
     """Append each file of one kind to its bronze table: one commit per file."""
     rows = []
     for f, header in files:
@@ -112,8 +132,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         for rows in io.parallel(lambda item: _ingest(spark, ctx, *item), by_kind.items()):
             log_rows.extend(rows)
         if log_rows:
-            io.append(ctx.cfg, tables.INGESTION_LOG,
-                      spark.createDataFrame(log_rows, INGESTION_LOG_SCHEMA))
+            io.append(
+                ctx.cfg, tables.INGESTION_LOG, spark.createDataFrame(log_rows, INGESTION_LOG_SCHEMA)
+            )
         else:
             result.status = "skipped"
         result.details = {

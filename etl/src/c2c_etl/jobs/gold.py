@@ -117,15 +117,30 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         summary = {
             r["report"]: {"matched": r["matched"], "total": r["total"]}
             for r in recon.groupBy("report")
-            .agg(F.sum(F.col("matches").cast("long")).alias("matched"),
-                 F.count(F.lit(1)).alias("total"))
+            .agg(
+                F.sum(F.col("matches").cast("long")).alias("matched"),
+                F.count(F.lit(1)).alias("total"),
+            )
             .collect()
         }
         details = {"silver_versions": versions, "reconciliation": summary}
-        io.append(ctx.cfg, tables.RUN_AUDIT, audit_rows(spark, [{
-            "run_id": ctx.run_id, "step": STEP, "status": "succeeded",
-            "started_at": started, "finished_at": utc_now(), "details": to_json(details),
-        }]))
+        io.append(
+            ctx.cfg,
+            tables.RUN_AUDIT,
+            audit_rows(
+                spark,
+                [
+                    {
+                        "run_id": ctx.run_id,
+                        "step": STEP,
+                        "status": "succeeded",
+                        "started_at": started,
+                        "finished_at": utc_now(),
+                        "details": to_json(details),
+                    }
+                ],
+            ),
+        )
         result.details = details
     return result
 

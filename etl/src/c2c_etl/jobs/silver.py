@@ -51,15 +51,17 @@ def pending_files(spark: SparkSession, ctx: RunContext, step: str) -> dict[str, 
         return {}
     done = processed_sha256(spark, ctx.cfg, step)
     pending: dict[str, list[Row]] = {}
-    for row in log.filter(F.col("status") == "ingested").orderBy("ingested_at", "source_file")\
-            .collect():
+    for row in (
+        log.filter(F.col("status") == "ingested").orderBy("ingested_at", "source_file").collect()
+    ):
         if row["source_sha256"] not in done:
             pending.setdefault(row["source_kind"], []).append(row)
     return pending
 
 
-def _bronze_rows(spark: SparkSession, ctx: RunContext, kind: SourceKind,
-                 files: list[Row]) -> DataFrame:
+def _bronze_rows(
+    spark: SparkSession, ctx: RunContext, kind: SourceKind, files: list[Row]
+) -> DataFrame:
     shas = [f["source_sha256"] for f in files]
     return io.read(spark, ctx.cfg, kind.bronze).filter(F.col("_source_sha256").isin(*shas))
 
@@ -78,9 +80,7 @@ def _outcomes(checked: DataFrame, target: DataFrame | None) -> tuple[DataFrame, 
     ranked = rank_versions(finish_silver_rows(valid))
     if target is None:
         return ranked.withColumn("wins", F.col("is_latest")), quarantine_rows(broken)
-    old = target.select(
-        "identifier_hash", *[F.col(c).alias(f"t_{c}") for c in VERSION_ORDER]
-    )
+    old = target.select("identifier_hash", *[F.col(c).alias(f"t_{c}") for c in VERSION_ORDER])
     beats_stored = F.col("t_release").isNull() | F.expr(newer_condition(new="", old="t_"))
     wins = ranked.join(old, "identifier_hash", "left").withColumn(
         "wins", F.col("is_latest") & beats_stored
@@ -91,8 +91,9 @@ def _outcomes(checked: DataFrame, target: DataFrame | None) -> tuple[DataFrame, 
 def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
     with timed(USERS_STEP) as result:
         files = pending_files(spark, ctx, USERS_STEP)
-        pending = {k: _bronze_rows(spark, ctx, k, files[k.name]) for k in USERS_KINDS
-                   if k.name in files}
+        pending = {
+            k: _bronze_rows(spark, ctx, k, files[k.name]) for k in USERS_KINDS if k.name in files
+        }
         if not pending:
             result.status = "skipped"
             return result
@@ -100,8 +101,10 @@ def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
         countries = _countries(spark, list(pending.values()))
         checked = reduce(
             DataFrame.unionByName,
-            [apply_rules(conform_users(raw, kind, countries), user_rules(kind))
-             for kind, raw in pending.items()],
+            [
+                apply_rules(conform_users(raw, kind, countries), user_rules(kind))
+                for kind, raw in pending.items()
+            ],
         )
         target = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
         # Cached once: the counts and the writes below all read these two frames.
@@ -110,14 +113,17 @@ def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
         ranked = ranked.cache()
         outcomes = {
             r["source_sha256"]: r
-            for r in ranked.groupBy("source_sha256").agg(
+            for r in ranked.groupBy("source_sha256")
+            .agg(
                 F.sum(F.col("wins").cast("long")).alias("rows_to_silver"),
                 F.sum((~F.col("wins")).cast("long")).alias("rows_duplicate"),
-            ).collect()
+            )
+            .collect()
         }
         q_counts = {
             r["source_sha256"]: r["n"]
-            for r in quarantined.groupBy("source_sha256").agg(F.count(F.lit(1)).alias("n"))
+            for r in quarantined.groupBy("source_sha256")
+            .agg(F.count(F.lit(1)).alias("n"))
             .collect()
         }
         records = []
@@ -129,32 +135,59 @@ def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
                 n_quarantined = q_counts.get(sha, 0)
                 # rows_read is bronze's own count of the file (Delta's commit metrics at
                 # ingestion), so the balance is checked against an independent figure.
-                records.append({
-                    "run_id": ctx.run_id, "step": USERS_STEP, "source_file": f["source_file"],
-                    "source_sha256": sha, "release": f["release"], "rows_read": f["rows"],
-                    "rows_to_silver": to_silver, "rows_quarantined": n_quarantined,
-                    "rows_duplicate": duplicate,
-                    "balanced": to_silver + n_quarantined + duplicate == f["rows"],
-                    "started_at": started,
-                })
+                records.append(
+                    {
+                        "run_id": ctx.run_id,
+                        "step": USERS_STEP,
+                        "source_file": f["source_file"],
+                        "source_sha256": sha,
+                        "release": f["release"],
+                        "rows_read": f["rows"],
+                        "rows_to_silver": to_silver,
+                        "rows_quarantined": n_quarantined,
+                        "rows_duplicate": duplicate,
+                        "balanced": to_silver + n_quarantined + duplicate == f["rows"],
+                        "started_at": started,
+                    }
+                )
         balanced = all(r["balanced"] for r in records)
         # Nothing reaches silver unless every row of every file is accounted for.
         if balanced:
             if any(r["rows_to_silver"] for r in records):
-                io.upsert(spark, ctx.cfg, tables.SILVER_USERS,
-                          ranked.filter("wins").select(*SILVER_USER_COLUMNS),
-                          key="identifier_hash", update_condition=newer_condition())
+                io.upsert(
+                    spark,
+                    ctx.cfg,
+                    tables.SILVER_USERS,
+                    ranked.filter("wins").select(*SILVER_USER_COLUMNS),
+                    key="identifier_hash",
+                    update_condition=newer_condition(),
+                )
             if q_counts or target is None:  # created on the first run, even when empty
                 io.append(ctx.cfg, tables.SILVER_QUARANTINE, quarantined)
         ranked.unpersist()
         checked.unpersist()
         status = "succeeded" if balanced else "failed"
         finished = utc_now()
-        io.append(ctx.cfg, tables.RUN_AUDIT, audit_rows(
-            spark, [{**r, "status": status, "finished_at": finished} for r in records]))
-        result.details = {"files": {r["source_file"]: {k: r[k] for k in (
-            "rows_read", "rows_to_silver", "rows_quarantined", "rows_duplicate", "balanced")}
-            for r in records}}
+        io.append(
+            ctx.cfg,
+            tables.RUN_AUDIT,
+            audit_rows(spark, [{**r, "status": status, "finished_at": finished} for r in records]),
+        )
+        result.details = {
+            "files": {
+                r["source_file"]: {
+                    k: r[k]
+                    for k in (
+                        "rows_read",
+                        "rows_to_silver",
+                        "rows_quarantined",
+                        "rows_duplicate",
+                        "balanced",
+                    )
+                }
+                for r in records
+            }
+        }
         if not balanced:
             raise RuntimeError(f"row accounting does not balance: {result.details}")
     return result
@@ -180,38 +213,56 @@ def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
                 continue
             newest = files[kind.name][-1]  # by ingestion time, then file name
             typed = type_report(_bronze_rows(spark, ctx, kind, [newest]), kind).cache()
-            counts = {r["bad"]: r["n"] for r in typed.groupBy(
-                (F.size("_failed_rules") > 0).alias("bad")).agg(F.count(F.lit(1)).alias("n"))
-                .collect()}
+            counts = {
+                r["bad"]: r["n"]
+                for r in typed.groupBy((F.size("_failed_rules") > 0).alias("bad"))
+                .agg(F.count(F.lit(1)).alias("n"))
+                .collect()
+            }
             n_good, n_bad = counts.get(False, 0), counts.get(True, 0)
             good = typed.filter(F.size("_failed_rules") == 0)
             columns = report_columns(kind)
             if kind is REPORT_SELLERS:
                 frames[tables.SILVER_REPORT_SELLERS] = good.filter(~F.col("is_total")).select(
-                    *columns)
-                frames[tables.SILVER_REPORT_SELLERS_TOTALS] = good.filter(
-                    F.col("is_total")).select(*columns)
+                    *columns
+                )
+                frames[tables.SILVER_REPORT_SELLERS_TOTALS] = good.filter(F.col("is_total")).select(
+                    *columns
+                )
             else:
                 frames[REPORT_TABLES[kind.name]] = good.select(*columns)
             if n_bad:
-                quarantine.append(typed.filter(F.size("_failed_rules") > 0).select(
-                    F.lit(kind.name).alias("source_kind"),
-                    F.col("country").alias("record_key"),
-                    F.lit(None).cast("string").alias("release"),
-                    F.col("_failed_rules").alias("failed_rules"),
-                    "raw_record", "source_file", "source_sha256", "run_id", "ingested_at"))
+                quarantine.append(
+                    typed.filter(F.size("_failed_rules") > 0).select(
+                        F.lit(kind.name).alias("source_kind"),
+                        F.col("country").alias("record_key"),
+                        F.lit(None).cast("string").alias("release"),
+                        F.col("_failed_rules").alias("failed_rules"),
+                        "raw_record",
+                        "source_file",
+                        "source_sha256",
+                        "run_id",
+                        "ingested_at",
+                    )
+                )
             for f in files[kind.name]:
                 is_newest = f["source_sha256"] == newest["source_sha256"]
-                records.append({
-                    "run_id": ctx.run_id, "step": REPORTS_STEP, "source_file": f["source_file"],
-                    "source_sha256": f["source_sha256"], "rows_read": f["rows"],
-                    "rows_to_silver": n_good if is_newest else 0,
-                    "rows_quarantined": n_bad if is_newest else 0,
-                    "rows_duplicate": 0 if is_newest else f["rows"],
-                    "balanced": (n_good + n_bad == f["rows"]) if is_newest else True,
-                    "status": "succeeded", "started_at": started,
-                    "details": None if is_newest else "superseded by " + newest["source_file"],
-                })
+                records.append(
+                    {
+                        "run_id": ctx.run_id,
+                        "step": REPORTS_STEP,
+                        "source_file": f["source_file"],
+                        "source_sha256": f["source_sha256"],
+                        "rows_read": f["rows"],
+                        "rows_to_silver": n_good if is_newest else 0,
+                        "rows_quarantined": n_bad if is_newest else 0,
+                        "rows_duplicate": 0 if is_newest else f["rows"],
+                        "balanced": (n_good + n_bad == f["rows"]) if is_newest else True,
+                        "status": "succeeded",
+                        "started_at": started,
+                        "details": None if is_newest else "superseded by " + newest["source_file"],
+                    }
+                )
         if not records:
             result.status = "skipped"
             return result
@@ -219,8 +270,11 @@ def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
         for q in quarantine:
             io.append(ctx.cfg, tables.SILVER_QUARANTINE, q)
         finished = utc_now()
-        io.append(ctx.cfg, tables.RUN_AUDIT,
-                  audit_rows(spark, [{**r, "finished_at": finished} for r in records]))
+        io.append(
+            ctx.cfg,
+            tables.RUN_AUDIT,
+            audit_rows(spark, [{**r, "finished_at": finished} for r in records]),
+        )
         result.details = {"files": [r["source_file"] for r in records]}
         if not all(r["balanced"] for r in records):
             raise RuntimeError(f"report row accounting does not balance: {records}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -19,7 +19,7 @@ QUARANTINE_RULES_COL = "_quarantine_rules"
 FLAG_RULES_COL = "dq_flags"
 
 
-class Policy(str, Enum):
+class Policy(StrEnum):
     QUARANTINE = "quarantine"
     FLAG = "flag"
 

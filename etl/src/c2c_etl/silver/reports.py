@@ -37,14 +37,36 @@ REPORT_METRICS: dict[str, list[Metric]] = {
         *_rounded(1, "topbuyerratio"),
         *_counts("femalebuyers", "malebuyers", "topfemalebuyers", "topmalebuyers"),
         *_rounded(1, "femalebuyersratio", "topfemalebuyersratio"),
-        *_rounded(2, "boughtperwishlistratio", "boughtperlikeratio",
-                  "topboughtperwishlistratio", "topboughtperlikeratio"),
-        *_counts("totalproductsbought", "totalproductswished", "totalproductsliked",
-                 "toptotalproductsbought", "toptotalproductswished", "toptotalproductsliked"),
-        *_rounded(1, "meanproductsbought", "meanproductswished", "meanproductsliked",
-                  "topmeanproductsbought", "topmeanproductswished", "topmeanproductsliked",
-                  "meanofflinedays", "topmeanofflinedays", "meanfollowers", "meanfollowing",
-                  "topmeanfollowers", "topmeanfollowing"),
+        *_rounded(
+            2,
+            "boughtperwishlistratio",
+            "boughtperlikeratio",
+            "topboughtperwishlistratio",
+            "topboughtperlikeratio",
+        ),
+        *_counts(
+            "totalproductsbought",
+            "totalproductswished",
+            "totalproductsliked",
+            "toptotalproductsbought",
+            "toptotalproductswished",
+            "toptotalproductsliked",
+        ),
+        *_rounded(
+            1,
+            "meanproductsbought",
+            "meanproductswished",
+            "meanproductsliked",
+            "topmeanproductsbought",
+            "topmeanproductswished",
+            "topmeanproductsliked",
+            "meanofflinedays",
+            "topmeanofflinedays",
+            "meanfollowers",
+            "meanfollowing",
+            "topmeanfollowers",
+            "topmeanfollowing",
+        ),
     ],
     REPORT_SELLERS.name: [
         *_counts("nbsellers"),
@@ -61,12 +83,28 @@ REPORT_METRICS: dict[str, list[Metric]] = {
         *_rounded(1, "topsellerratio", "femalesellersratio", "topfemalesellersratio"),
         *_counts("femalesellers", "malesellers", "topfemalesellers", "topmalesellers"),
         *_rounded(2, "countrysoldratio", "bestsoldratio"),
-        *_counts("toptotalproductssold", "totalproductssold", "toptotalproductslisted",
-                 "totalproductslisted"),
-        *_rounded(24, "topmeanproductssold", "topmeanproductslisted", "meanproductssold",
-                  "meanproductslisted"),
-        *_rounded(1, "meanofflinedays", "topmeanofflinedays", "meanfollowers", "meanfollowing",
-                  "topmeanfollowers", "topmeanfollowing"),
+        *_counts(
+            "toptotalproductssold",
+            "totalproductssold",
+            "toptotalproductslisted",
+            "totalproductslisted",
+        ),
+        *_rounded(
+            24,
+            "topmeanproductssold",
+            "topmeanproductslisted",
+            "meanproductssold",
+            "meanproductslisted",
+        ),
+        *_rounded(
+            1,
+            "meanofflinedays",
+            "topmeanofflinedays",
+            "meanfollowers",
+            "meanfollowing",
+            "topmeanfollowers",
+            "topmeanfollowing",
+        ),
     ],
 }
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -96,8 +134,10 @@ def type_report(raw: DataFrame, kind: SourceKind) -> DataFrame:
     ]
     bad_number = F.greatest(
         F.lit(False),
-        *[~_blank(F.col(m.name)) & F.trim(F.col(m.name)).try_cast("double").isNull()
-          for m in metrics],
+        *[
+            ~_blank(F.col(m.name)) & F.trim(F.col(m.name)).try_cast("double").isNull()
+            for m in metrics
+        ],
     )
     is_total = _blank(F.col("country")) if kind is REPORT_SELLERS else F.lit(False)
     missing_country = _blank(F.col("country")) & ~is_total
@@ -128,5 +168,11 @@ def type_report(raw: DataFrame, kind: SourceKind) -> DataFrame:
 
 def report_columns(kind: SourceKind) -> list[str]:
     """The silver report table's columns."""
-    return [*KEY_COLUMNS[kind.name], *(m.name for m in REPORT_METRICS[kind.name]),
-            "source_file", "source_sha256", "run_id", "ingested_at"]
+    return [
+        *KEY_COLUMNS[kind.name],
+        *(m.name for m in REPORT_METRICS[kind.name]),
+        "source_file",
+        "source_sha256",
+        "run_id",
+        "ingested_at",
+    ]

@@ -15,9 +15,7 @@ from c2c_etl.silver.quality import FLAG_RULES_COL, Policy, Rule
 from c2c_etl.sources import USERS_2020, USERS_2024, SourceKind
 
 # Every raw users column of either release.
-RAW_USER_COLUMNS: tuple[str, ...] = tuple(
-    dict.fromkeys([*USERS_2020.columns, *USERS_2024.columns])
-)
+RAW_USER_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys([*USERS_2020.columns, *USERS_2024.columns]))
 
 # source column -> (silver column, Spark type)
 COUNT_COLUMNS = {
@@ -136,7 +134,9 @@ def conform_users(raw: DataFrame, kind: SourceKind, countries: DataFrame) -> Dat
         parsed.withColumn("country_name_source", F.col("country"))
         .withColumn("country_code", F.coalesce("lookup_code", "source_country_code"))
         .withColumn("country_name", F.col("lookup_name"))
-        .withColumn("language", F.when(F.col("language_raw").isin(*languages), F.col("language_raw")))
+        .withColumn(
+            "language", F.when(F.col("language_raw").isin(*languages), F.col("language_raw"))
+        )
         .withColumn("gender", F.when(F.col("gender_raw").isin(*GENDERS), F.col("gender_raw")))
         .withColumn(
             "civility_title",
@@ -153,53 +153,117 @@ def user_rules(kind: SourceKind) -> list[Rule]:
     any_of = lambda cs: F.greatest(*[F.coalesce(c, F.lit(False)) for c in cs], F.lit(False))  # noqa: E731
     q, f = Policy.QUARANTINE, Policy.FLAG
     rules = [
-        Rule("malformed_row", q, "the line did not split into the file's columns",
-             F.col("_corrupt_record").isNotNull()),
+        Rule(
+            "malformed_row",
+            q,
+            "the line did not split into the file's columns",
+            F.col("_corrupt_record").isNotNull(),
+        ),
         Rule("missing_identifier", q, "identifierHash is empty", _blank(F.col("identifierHash"))),
-        Rule("invalid_identifier", q, "identifierHash is not a 64-bit integer",
-             ~_blank(F.col("identifierHash")) & F.col("identifier_hash").isNull()),
-        Rule("missing_value", q, "a count, rate or seniority column is empty",
-             any_of([_blank(F.col(s)) for s in numbers if s != "civilityGenderId"])),
-        Rule("invalid_number", q, "a numeric column holds text or overflows its type",
-             any_of([~_blank(F.col(s)) & F.col(d).isNull() for s, d in numbers.items()])),
-        Rule("negative_count", q, "a count, rate or duration is below zero",
-             any_of([F.col(d) < 0 for d in numbers.values()])),
-        Rule("pass_rate_out_of_range", q, "productsPassRate is outside 0..100",
-             (F.col("products_pass_rate") > 100)),
-        Rule("unknown_country", q, "neither the country name nor countryCode is an ISO country",
-             F.col("country_code").isNull()),
-        Rule("invalid_language", f, "language is not an ISO 639-1 code; set to null",
-             ~_blank(F.col("language_raw")) & F.col("language").isNull()),
+        Rule(
+            "invalid_identifier",
+            q,
+            "identifierHash is not a 64-bit integer",
+            ~_blank(F.col("identifierHash")) & F.col("identifier_hash").isNull(),
+        ),
+        Rule(
+            "missing_value",
+            q,
+            "a count, rate or seniority column is empty",
+            any_of([_blank(F.col(s)) for s in numbers if s != "civilityGenderId"]),
+        ),
+        Rule(
+            "invalid_number",
+            q,
+            "a numeric column holds text or overflows its type",
+            any_of([~_blank(F.col(s)) & F.col(d).isNull() for s, d in numbers.items()]),
+        ),
+        Rule(
+            "negative_count",
+            q,
+            "a count, rate or duration is below zero",
+            any_of([F.col(d) < 0 for d in numbers.values()]),
+        ),
+        Rule(
+            "pass_rate_out_of_range",
+            q,
+            "productsPassRate is outside 0..100",
+            (F.col("products_pass_rate") > 100),
+        ),
+        Rule(
+            "unknown_country",
+            q,
+            "neither the country name nor countryCode is an ISO country",
+            F.col("country_code").isNull(),
+        ),
+        Rule(
+            "invalid_language",
+            f,
+            "language is not an ISO 639-1 code; set to null",
+            ~_blank(F.col("language_raw")) & F.col("language").isNull(),
+        ),
         Rule("missing_language", f, "language is empty", _blank(F.col("language_raw"))),
-        Rule("missing_country_code", f, "countryCode is empty; derived from the country name",
-             _blank(F.col("countryCode")) & F.col("lookup_code").isNotNull()),
-        Rule("country_code_mismatch", f,
-             "countryCode disagrees with the country name; the name's code is kept",
-             F.col("source_country_code").isNotNull() & F.col("lookup_code").isNotNull()
-             & (F.col("source_country_code") != F.col("lookup_code"))),
+        Rule(
+            "missing_country_code",
+            f,
+            "countryCode is empty; derived from the country name",
+            _blank(F.col("countryCode")) & F.col("lookup_code").isNotNull(),
+        ),
+        Rule(
+            "country_code_mismatch",
+            f,
+            "countryCode disagrees with the country name; the name's code is kept",
+            F.col("source_country_code").isNotNull()
+            & F.col("lookup_code").isNotNull()
+            & (F.col("source_country_code") != F.col("lookup_code")),
+        ),
         Rule("invalid_gender", f, "gender is not F or M; set to null", F.col("gender").isNull()),
-        Rule("invalid_civility", f, "civilityTitle is not mr, mrs or miss; set to null",
-             F.col("civility_title").isNull()),
-        Rule("gender_civility_mismatch", f, "gender contradicts the civility title",
-             ((F.col("gender") == "M") & F.col("civility_title").isin("mrs", "miss"))
-             | ((F.col("gender") == "F") & (F.col("civility_title") == "mr"))),
+        Rule(
+            "invalid_civility",
+            f,
+            "civilityTitle is not mr, mrs or miss; set to null",
+            F.col("civility_title").isNull(),
+        ),
+        Rule(
+            "gender_civility_mismatch",
+            f,
+            "gender contradicts the civility title",
+            ((F.col("gender") == "M") & F.col("civility_title").isin("mrs", "miss"))
+            | ((F.col("gender") == "F") & (F.col("civility_title") == "mr")),
+        ),
         Rule("unexpected_user_type", f, "type is not 'user'", F.col("user_type") != "user"),
-        Rule("invalid_boolean", f, "a yes/no column is not True or False; set to null",
-             any_of([F.col(d).isNull() for d in booleans.values()])),
-        Rule("seniority_units_mismatch", f,
-             "seniorityAsMonths/Years disagree with seniority days (days/30, days/360)",
-             (F.abs(F.col("seniority_months") - F.col("seniority_days") / 30) > 0.01)
-             | (F.abs(F.col("seniority_years") - F.col("seniority_days") / 360) > 0.01)),
+        Rule(
+            "invalid_boolean",
+            f,
+            "a yes/no column is not True or False; set to null",
+            any_of([F.col(d).isNull() for d in booleans.values()]),
+        ),
+        Rule(
+            "seniority_units_mismatch",
+            f,
+            "seniorityAsMonths/Years disagree with seniority days (days/30, days/360)",
+            (F.abs(F.col("seniority_months") - F.col("seniority_days") / 30) > 0.01)
+            | (F.abs(F.col("seniority_years") - F.col("seniority_days") / 360) > 0.01),
+        ),
     ]
     if "daysSinceLastLogin" in present:
-        rules.append(Rule(
-            "implausible_last_login", f,
-            "daysSinceLastLogin exceeds the account's age (e.g. 737028); set to null",
-            F.col("days_since_last_login") > F.col("seniority_days")))
+        rules.append(
+            Rule(
+                "implausible_last_login",
+                f,
+                "daysSinceLastLogin exceeds the account's age (e.g. 737028); set to null",
+                F.col("days_since_last_login") > F.col("seniority_days"),
+            )
+        )
     if {"hasAnyApp", "hasAndroidApp", "hasIosApp"} <= present:
-        rules.append(Rule(
-            "inconsistent_app_flags", f, "hasAnyApp differs from hasAndroidApp or hasIosApp",
-            F.col("has_any_app") != (F.col("has_android_app") | F.col("has_ios_app"))))
+        rules.append(
+            Rule(
+                "inconsistent_app_flags",
+                f,
+                "hasAnyApp differs from hasAndroidApp or hasIosApp",
+                F.col("has_any_app") != (F.col("has_android_app") | F.col("has_ios_app")),
+            )
+        )
     return rules
 
 
@@ -254,4 +318,3 @@ def rank_versions(users: DataFrame) -> DataFrame:
     """Add ``is_latest``: True for the one winning version of each identifier_hash."""
     order = Window.partitionBy("identifier_hash").orderBy(*[F.col(c).desc() for c in VERSION_ORDER])
     return users.withColumn("is_latest", F.row_number().over(order) == 1)
-

@@ -1,0 +1,92 @@
+"""The pipeline on the generator's sample: dirty rows, users in both releases, new files,
+unknown files, and the summary an operator reads."""
+
+from __future__ import annotations
+
+from pyspark.sql import functions as F
+
+from c2c_etl import io, tables
+from c2c_etl.generator import generate
+from c2c_etl.jobs import pipeline
+from tests.etl.integration.conftest import run_pipeline, versions
+
+
+def test_sample_run_quarantines_dirty_rows_and_the_2024_version_wins(spark, tmp_path):
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing, 4000, 1000, seed=11, dirty_rate=0.03, overlap=0.05)
+    ctx, _ = run_pipeline(spark, landing, lake)
+
+    audit = io.read(spark, ctx.cfg, tables.RUN_AUDIT).filter("step = 'silver_users'").collect()
+    assert {r["source_file"] for r in audit} == {"users_2020.csv", "users_2024.csv"}
+    assert all(r["balanced"] for r in audit)
+    by_file = {r["source_file"]: r for r in audit}
+    assert by_file["users_2020.csv"]["rows_duplicate"] >= 45  # superseded by 2024 versions
+    assert sum(r["rows_quarantined"] for r in audit) > 0
+
+    quarantine = io.read(spark, ctx.cfg, tables.SILVER_QUARANTINE)
+    rules = {
+        r["rule"]
+        for r in quarantine.select(F.explode("failed_rules").alias("rule")).distinct().collect()
+    }
+    assert {
+        "malformed_row",
+        "invalid_number",
+        "negative_count",
+        "unknown_country",
+        "missing_identifier",
+        "pass_rate_out_of_range",
+    } <= rules
+
+    silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
+    shared = (
+        io.read(spark, ctx.cfg, tables.BRONZE_USERS_2020)
+        .select("identifierHash")
+        .intersect(io.read(spark, ctx.cfg, tables.BRONZE_USERS_2024).select("identifierHash"))
+    )
+    winners = silver.join(
+        shared, F.col("identifier_hash").cast("string") == F.col("identifierHash")
+    )
+    assert winners.count() >= 45
+    assert {r[0] for r in winners.select("release").distinct().collect()} == {"2024"}
+
+
+def test_new_files_are_picked_up_and_unknown_files_rejected(spark, tmp_path):
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing / "day1", 1500, 0, seed=5, dirty_rate=0.0)
+    (landing / "day1" / "users_2024.csv").unlink()
+    ctx, _ = run_pipeline(spark, landing, lake)
+    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 1500
+
+    generate(landing / "day2", 10, 700, seed=6, dirty_rate=0.0, overlap=0.0)
+    (landing / "day2" / "users_2020.csv").unlink()
+    (landing / "day2" / "notes.csv").write_text("what,is,this\n1,2,3\n")
+    before = versions(spark, ctx)
+    ctx, _results = run_pipeline(spark, landing, lake)
+    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 2200
+    log = {r["source_file"]: r for r in io.read(spark, ctx.cfg, tables.INGESTION_LOG).collect()}
+    assert log["day2/notes.csv"]["status"] == "rejected"
+    assert "unknown header" in log["day2/notes.csv"]["reason"]
+    assert log["day2/users_2024.csv"]["status"] == "ingested"
+    after = versions(spark, ctx)
+    assert after[str(tables.BRONZE_USERS_2020)] == before[str(tables.BRONZE_USERS_2020)]
+    assert after[str(tables.BRONZE_USERS_2024)] is not None
+
+
+def test_main_prints_the_run_summary(spark, tmp_path, capsys):
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing, 1000, 200, seed=2, dirty_rate=0.02)
+    pipeline.main(["--env", "local", "--input", str(landing), "--lake", str(lake)])
+    out = capsys.readouterr().out
+    for expected in (
+        "Time per step:",
+        "spark start-up",
+        "silver_users",
+        "balanced",
+        "Rows per table:",
+        "silver.users",
+        "Quarantined rows per rule",
+        "Publisher report reconciliation",
+        f"Tables: {lake}",
+    ):
+        assert expected in out
+    assert "NOT BALANCED" not in out
