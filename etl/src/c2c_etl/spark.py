@@ -95,7 +95,7 @@ def local_spark(app_name: str = "c2c-etl", master: str = "local[2]") -> SparkSes
         )
         spark = builder.getOrCreate()
         _write_manifest(cache, coordinate)
-    spark.sparkContext.setLogLevel("WARN")  # noqa: local session set-up only
+    spark.sparkContext.setLogLevel("WARN")  # local session set-up only, never on Databricks
     return spark
 
 
