@@ -103,6 +103,13 @@ def test_a_quarantined_row_lists_every_rule_it_broke(spark):
     assert {"negative_count", "unknown_country", "invalid_language"} <= rules
 
 
+def test_a_malformed_row_is_quarantined_for_that_reason_alone(spark):
+    _, quarantine = _check(
+        spark, [{"_corrupt_record": "1,user,France", "productsSold": None, "gender": None}]
+    )
+    assert quarantine.first()["failed_rules"] == ["malformed_row"]
+
+
 def test_2024_rows_have_no_app_or_login_columns_and_break_no_rule_for_it(spark):
     silver, quarantine = _check(spark, [{"identifierHash": "1920991140"}], USERS_2024)
     assert quarantine.count() == 0

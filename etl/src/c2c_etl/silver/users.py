@@ -7,6 +7,8 @@ keeps one version per ``identifier_hash``. The MERGE that applies them lives in 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -264,7 +266,13 @@ def user_rules(kind: SourceKind) -> list[Rule]:
                 F.col("has_any_app") != (F.col("has_android_app") | F.col("has_ios_app")),
             )
         )
-    return rules
+    # A malformed line's fields are misaligned, so every other rule would fire on noise: such
+    # a row is quarantined as malformed_row alone.
+    well_formed = F.col("_corrupt_record").isNull()
+    return [
+        r if r.name == "malformed_row" else replace(r, violated=well_formed & r.violated)
+        for r in rules
+    ]
 
 
 def finish_silver_rows(checked: DataFrame) -> DataFrame:
