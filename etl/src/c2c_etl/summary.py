@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.jobs.common import RunContext, StepResult
+
+
+def _count_by_rule(df: DataFrame | None, rules_column: str) -> dict[str, int]:
+    """Rows per rule name found in an array column of rule names."""
+    if df is None:
+        return {}
+    counts = df.select(F.explode(rules_column).alias("rule")).groupBy("rule").count().collect()
+    return {r["rule"]: r["count"] for r in counts}
 
 
 def lake_summary(spark: SparkSession, ctx: RunContext, results: list[StepResult]) -> dict[str, Any]:
@@ -20,26 +28,10 @@ def lake_summary(spark: SparkSession, ctx: RunContext, results: list[StepResult]
 
     counts = io.parallel(count, tables.ALL_TABLES)
     rows = {str(t): n for t, n in zip(tables.ALL_TABLES, counts, strict=True)}
-    quarantine = io.read_or_none(spark, ctx.cfg, tables.SILVER_QUARANTINE)
-    per_rule: dict[str, int] = {}
-    if quarantine is not None:
-        per_rule = {
-            r["rule"]: r["n"]
-            for r in quarantine.select(F.explode("failed_rules").alias("rule"))
-            .groupBy("rule")
-            .agg(F.count(F.lit(1)).alias("n"))
-            .collect()
-        }
-    users = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
-    flags: dict[str, int] = {}
-    if users is not None:
-        flags = {
-            r["rule"]: r["n"]
-            for r in users.select(F.explode("dq_flags").alias("rule"))
-            .groupBy("rule")
-            .agg(F.count(F.lit(1)).alias("n"))
-            .collect()
-        }
+    per_rule = _count_by_rule(
+        io.read_or_none(spark, ctx.cfg, tables.SILVER_QUARANTINE), "failed_rules"
+    )
+    flags = _count_by_rule(io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS), "dq_flags")
     recon = io.read_or_none(spark, ctx.cfg, tables.RECONCILIATION)
     reconciliation: dict[str, tuple[int, int]] = {}
     if recon is not None:

@@ -70,6 +70,18 @@ def _div(a: Column, b: Column, scale: float = 1.0) -> Column:
     return F.try_divide(a.cast("double") * scale, F.when(b != 0, b))
 
 
+def _activity_means(c: SimpleNamespace) -> list[Column]:
+    """Offline days and followers, over the group and over its top members (1 decimal)."""
+    return [
+        F.round(F.avg(c.offline.cast("double")), 1).alias("meanofflinedays"),
+        F.round(_tavg(c.offline), 1).alias("topmeanofflinedays"),
+        F.round(F.avg(c.followers.cast("double")), 1).alias("meanfollowers"),
+        F.round(F.avg(c.follows.cast("double")), 1).alias("meanfollowing"),
+        F.round(_tavg(c.followers), 1).alias("topmeanfollowers"),
+        F.round(_tavg(c.follows), 1).alias("topmeanfollowing"),
+    ]
+
+
 def _buyers(users: DataFrame) -> DataFrame:
     c = _cols()
     means = (("productsbought", c.bought), ("productswished", c.wished), ("productsliked", c.liked))
@@ -96,12 +108,7 @@ def _buyers(users: DataFrame) -> DataFrame:
         _tsum(c.liked).alias("toptotalproductsliked"),
         *[F.round(F.avg(v.cast("double")), 1).alias(f"mean{n}") for n, v in means],
         *[F.round(_tavg(v), 1).alias(f"topmean{n}") for n, v in means],
-        F.round(F.avg(c.offline.cast("double")), 1).alias("meanofflinedays"),
-        F.round(_tavg(c.offline), 1).alias("topmeanofflinedays"),
-        F.round(F.avg(c.followers.cast("double")), 1).alias("meanfollowers"),
-        F.round(F.avg(c.follows.cast("double")), 1).alias("meanfollowing"),
-        F.round(_tavg(c.followers), 1).alias("topmeanfollowers"),
-        F.round(_tavg(c.follows), 1).alias("topmeanfollowing"),
+        *_activity_means(c),
     )
 
 
@@ -171,12 +178,7 @@ def _top_sellers(users: DataFrame) -> DataFrame:
             _div(_tsum(c.listed), _n(c.top)).alias("topmeanproductslisted"),
             _div(F.sum(c.sold), _n()).alias("meanproductssold"),
             _div(F.sum(c.listed), _n()).alias("meanproductslisted"),
-            F.round(F.avg(c.offline.cast("double")), 1).alias("meanofflinedays"),
-            F.round(_tavg(c.offline), 1).alias("topmeanofflinedays"),
-            F.round(F.avg(c.followers.cast("double")), 1).alias("meanfollowers"),
-            F.round(F.avg(c.follows.cast("double")), 1).alias("meanfollowing"),
-            F.round(_tavg(c.followers), 1).alias("topmeanfollowers"),
-            F.round(_tavg(c.follows), 1).alias("topmeanfollowing"),
+            *_activity_means(c),
         )
         .filter(F.col("topsellers") > 0)
     )

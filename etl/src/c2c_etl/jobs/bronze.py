@@ -17,9 +17,7 @@ from c2c_etl.entrypoints import BRONZE
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
-    build_parser,
-    configure_logging,
-    context_from_args,
+    job_main,
     log,
     timed,
 )
@@ -147,11 +145,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
 
 
 def main() -> None:
-    configure_logging()
-    ctx = context_from_args(build_parser(BRONZE.description).parse_args())
-    from c2c_etl.spark import get_spark
-
-    run(get_spark(ctx.cfg.is_local, BRONZE.name), ctx)
+    job_main(BRONZE, run)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +27,7 @@ from pyspark.sql.types import (
 
 from c2c_etl import io, tables
 from c2c_etl.config import ENVIRONMENTS, LakeConfig, cloud_config, local_config
+from c2c_etl.entrypoints import EntryPoint
 
 log = logging.getLogger("c2c_etl")
 
@@ -104,6 +105,15 @@ def context_from_args(args: argparse.Namespace) -> RunContext:
     else:
         cfg = cloud_config(args.env, args.input, args.catalog)
     return RunContext(cfg=cfg, run_id=args.run_id or new_run_id())
+
+
+def job_main(entry: EntryPoint, run: Callable[[SparkSession, RunContext], object]) -> None:
+    """What every entry point does: parse the shared parameters, get the session, run."""
+    configure_logging()
+    ctx = context_from_args(build_parser(entry.description).parse_args())
+    from c2c_etl.spark import get_spark  # imported late: Databricks brings its own session
+
+    run(get_spark(ctx.cfg.is_local, entry.name), ctx)
 
 
 def configure_logging() -> None:

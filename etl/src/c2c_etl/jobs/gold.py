@@ -29,9 +29,7 @@ from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
     audit_rows,
-    build_parser,
-    configure_logging,
-    context_from_args,
+    job_main,
     timed,
     to_json,
     utc_now,
@@ -146,11 +144,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
 
 
 def main() -> None:
-    configure_logging()
-    ctx = context_from_args(build_parser(GOLD.description).parse_args())
-    from c2c_etl.spark import get_spark
-
-    run(get_spark(ctx.cfg.is_local, GOLD.name), ctx)
+    job_main(GOLD, run)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
     audit_rows,
-    build_parser,
-    configure_logging,
-    context_from_args,
+    job_main,
     processed_sha256,
     timed,
     utc_now,
@@ -286,11 +284,7 @@ def run(spark: SparkSession, ctx: RunContext) -> list[StepResult]:
 
 
 def main() -> None:
-    configure_logging()
-    ctx = context_from_args(build_parser(SILVER.description).parse_args())
-    from c2c_etl.spark import get_spark
-
-    run(get_spark(ctx.cfg.is_local, SILVER.name), ctx)
+    job_main(SILVER, run)
 
 
 if __name__ == "__main__":
