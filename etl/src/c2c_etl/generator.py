@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from c2c_etl.publisher_reports import PublisherReports
 from c2c_etl.sources import USERS_2020, USERS_2024
 
 # (French name as the source writes it, countryCode, home language, share of users) for the
@@ -181,35 +182,58 @@ def _make_dirty(rng: random.Random, row: dict[str, str], kind: str) -> dict[str,
     return row
 
 
+FLAG_KINDS = ("invalid_language", "missing_country_code", "implausible_last_login")
+
+
 def generate_users(
-    release: str, n: int, seed: int, dirty_rate: float, shared_ids: list[int] | None = None
+    release: str,
+    n: int,
+    seed: int,
+    dirty_rate: float,
+    shared_ids: list[int] | None = None,
+    population: PublisherReports | None = None,
 ) -> Iterator[dict[str, str] | str]:
-    """Rows of one release. ``shared_ids`` are 2020 identifiers to reuse (users in both)."""
+    """Rows of one release. ``shared_ids`` are 2020 identifiers to reuse (users in both
+    releases); those rows are never damaged. When ``population`` is given, the rows that silver
+    will keep for this release are appended to it (as silver sees them)."""
     rng = random.Random(f"{seed}-{release}")
     previous: dict[str, str] | None = None
+    shared = shared_ids or []
     for i in range(n):
-        if shared_ids and i < len(shared_ids):
-            identifier = shared_ids[i]
+        if i < len(shared):
+            identifier = shared[i]
         elif release == "2020":
             identifier = rng.randrange(-(2**63), 2**63 - 1)
         else:
             identifier = rng.randrange(10**6, 4_300_000_000)
         row = _user(rng, release, identifier)
-        if rng.random() < dirty_rate:
+        if i >= len(shared) and rng.random() < dirty_rate:
             kind = rng.choice(DIRTY_KINDS)
             if kind == "duplicate_row" and previous is not None:
-                yield previous
+                yield previous  # already counted once
                 continue
-            yield _make_dirty(rng, row, kind)
-        else:
-            yield row
+            dirty = _make_dirty(rng, row, kind)
+            if population is not None and kind in FLAG_KINDS and isinstance(dirty, dict):
+                kept: dict[str, str | None] = dict(dirty)
+                if kind == "implausible_last_login":
+                    kept["daysSinceLastLogin"] = None  # silver sets it to NULL
+                population.add(kept)
+            yield dirty
+            continue
+        if population is not None and i >= len(shared):
+            population.add(row)  # shared users are left out: the 2024 version wins in silver
         previous = row
+        yield row
 
 
-def write_users(
-    path: Path, columns: tuple[str, ...], rows: Iterator[dict[str, str] | str], chunk: int = 50_000
+def write_csv(
+    path: Path,
+    columns: tuple[str, ...],
+    rows: Iterator[dict[str, str] | list[str] | str],
+    chunk: int = 50_000,
 ) -> int:
-    """Write rows in the release's column order, ``chunk`` lines at a time."""
+    """Write rows (dicts in ``columns`` order, lists of cells, or raw lines), ``chunk`` lines
+    at a time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -217,7 +241,7 @@ def write_users(
         writer.writerow(columns)
         buffer: list[list[str] | str] = []
         for row in rows:
-            buffer.append(row if isinstance(row, str) else [row[c] for c in columns])
+            buffer.append(row if isinstance(row, str | list) else [row[c] for c in columns])
             if len(buffer) >= chunk:
                 written += _flush(handle, writer, buffer)
         written += _flush(handle, writer, buffer)
@@ -242,22 +266,38 @@ def generate(
     seed: int = 42,
     dirty_rate: float = 0.002,
     overlap: float = 0.02,
+    reports: bool = True,
 ) -> dict[str, int]:
-    """Write both releases under ``output``; return rows written per file."""
+    """Write both releases under ``output`` and, with ``reports``, the publisher's three reports
+    over the 2020 users that silver keeps. Returns the rows written per file."""
     rng = random.Random(seed)
     shared = [rng.randrange(-(2**63), 2**63 - 1) for _ in range(int(users_2024 * overlap))]
-    # The 2020 file starts with the users that 2024 will deliver again.
-    files = {
-        "users_2020.csv": (
+    population = PublisherReports() if reports else None
+    # Both files start with the users that are in both releases.
+    written = {
+        "users_2020.csv": write_csv(
+            output / "users_2020.csv",
             USERS_2020.columns,
-            generate_users("2020", users_2020, seed, dirty_rate, shared_ids=shared),
+            generate_users("2020", users_2020, seed, dirty_rate, shared, population),
         ),
-        "users_2024.csv": (
+        "users_2024.csv": write_csv(
+            output / "users_2024.csv",
             USERS_2024.columns,
-            generate_users("2024", users_2024, seed, dirty_rate, shared_ids=shared),
+            generate_users("2024", users_2024, seed, dirty_rate, shared),
         ),
     }
-    return {name: write_users(output / name, cols, rows) for name, (cols, rows) in files.items()}
+    if population is not None:
+        for kind, rows in population.rows().items():
+            name = REPORT_FILE_NAMES[kind.name]
+            written[name] = write_csv(output / name, kind.columns, iter(rows))
+    return written
+
+
+REPORT_FILE_NAMES = {
+    "report_buyers_by_country": "Buyers-repartition-by-country.csv",
+    "report_sellers_by_gender_country": "Comparison-of-Sellers-by-Gender-and-Country.csv",
+    "report_top_seller_countries": "Countries-with-Top-Sellers-(Fashion-C2C).csv",
+}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -49,6 +49,12 @@ def test_sample_run_quarantines_dirty_rows_and_the_2024_version_wins(spark, tmp_
     assert winners.count() >= 45
     assert {r[0] for r in winners.select("release").distinct().collect()} == {"2024"}
 
+    # The generator's publisher reports come from an independent, exact implementation of the
+    # publisher's definitions over the 2020 users silver keeps: every figure must agree.
+    recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
+    assert recon.count() > 500
+    assert recon.filter(~F.col("matches")).count() == 0
+
 
 def test_new_files_are_picked_up_and_unknown_files_rejected(spark, tmp_path):
     landing, lake = tmp_path / "landing", tmp_path / "lake"
@@ -67,6 +73,9 @@ def test_new_files_are_picked_up_and_unknown_files_rejected(spark, tmp_path):
     assert log["day2/notes.csv"]["status"] == "rejected"
     assert "unknown header" in log["day2/notes.csv"]["reason"]
     assert log["day2/users_2024.csv"]["status"] == "ingested"
+    # 10 users of 2020 with no buyer: the generator's buyers report is a header alone.
+    assert log["day2/Buyers-repartition-by-country.csv"]["status"] == "empty"
+    assert log["day2/Buyers-repartition-by-country.csv"]["rows"] == 0
     after = versions(spark, ctx)
     assert after[str(tables.BRONZE_USERS_2020)] == before[str(tables.BRONZE_USERS_2020)]
     assert after[str(tables.BRONZE_USERS_2024)] is not None

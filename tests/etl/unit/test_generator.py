@@ -2,22 +2,30 @@ from __future__ import annotations
 
 import csv
 
-from c2c_etl.generator import generate
-from c2c_etl.sources import USERS_2020, USERS_2024, detect_kind, parse_header
+from c2c_etl.generator import REPORT_FILE_NAMES, generate
+from c2c_etl.sources import REPORT_KINDS, USERS_2020, USERS_2024, detect_kind, parse_header
 
 
 def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(tmp_path):
     generate(tmp_path / "a", 2000, 500, seed=7)
+    assert (tmp_path / "a" / REPORT_FILE_NAMES["report_buyers_by_country"]).exists()
     generate(tmp_path / "b", 2000, 500, seed=7)
     generate(tmp_path / "c", 2000, 500, seed=8)
-    for name in ("users_2020.csv", "users_2024.csv"):
+    for name in ("users_2020.csv", "users_2024.csv", *REPORT_FILE_NAMES.values()):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-        assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "c" / name).read_bytes()
+        if name.startswith("users"):
+            assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "c" / name).read_bytes()
 
 
 def test_both_releases_in_their_own_schema_with_shared_users_and_dirty_rows(tmp_path):
     written = generate(tmp_path, 5000, 1000, seed=1, dirty_rate=0.05, overlap=0.05)
-    assert written == {"users_2020.csv": 5000, "users_2024.csv": 1000}
+    assert {k: v for k, v in written.items() if k.startswith("users")} == {
+        "users_2020.csv": 5000,
+        "users_2024.csv": 1000,
+    }
+    for kind in REPORT_KINDS:  # the publisher's reports come with the users files
+        with open(tmp_path / REPORT_FILE_NAMES[kind.name], encoding="utf-8") as f:
+            assert detect_kind(parse_header(f.readline())) is kind
     with open(tmp_path / "users_2020.csv", encoding="utf-8") as f:
         assert detect_kind(parse_header(f.readline())) is USERS_2020
     with open(tmp_path / "users_2024.csv", encoding="utf-8") as f:

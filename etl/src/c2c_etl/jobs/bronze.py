@@ -30,7 +30,8 @@ INGESTION_LOG_SCHEMA = StructType(
         StructField("size_bytes", LongType()),
         StructField("source_kind", StringType()),
         StructField("release", StringType()),
-        StructField("status", StringType()),  # ingested | rejected | duplicate_delivery
+        # ingested | empty (header only) | rejected (unknown header) | duplicate_delivery
+        StructField("status", StringType()),
         StructField("reason", StringType()),
         StructField("rows", LongType()),
         StructField("run_id", StringType()),
@@ -99,10 +100,18 @@ def _ingest(
     for f, header in files:
         raw = read_source(spark, f, header, kind)
         stamped = add_ingestion_metadata(raw, kind, f, ctx.run_id, ctx.started_at.isoformat())
+        before = io.version(spark, ctx.cfg, kind.bronze)
         io.append(ctx.cfg, kind.bronze, stamped)
-        # Delta's own count of the rows this commit wrote: silver balances against it.
+        # Delta's own count of the rows this commit wrote: silver balances against it. An empty
+        # file may make no commit at all, so the metrics are read only from a new version.
         commit = io.delta_table(spark, ctx.cfg, kind.bronze).history(1).first()
-        n = int(commit["operationMetrics"].get("numOutputRows", 0)) if commit else 0
+        n = 0
+        if commit is not None and commit["version"] != before:
+            n = int(commit["operationMetrics"].get("numOutputRows", 0))
+        if n == 0:
+            log.warning("%s has a header and no data rows", f.name)
+            rows.append(_log_row(ctx, f, kind, "empty", "header only: no data rows", 0))
+            continue
         log.info("ingested %s as %s: %d rows", f.name, kind.name, n)
         rows.append(_log_row(ctx, f, kind, "ingested", None, n))
     return rows
