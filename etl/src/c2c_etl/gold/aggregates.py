@@ -47,11 +47,13 @@ def aggregate_by_country_gender(fact: DataFrame, dim_country: DataFrame) -> Data
 
 
 def _top(fact: DataFrame, measure: str, role: str, n: int) -> DataFrame:
-    order = Window.orderBy(F.col(measure).desc(), F.col("identifier_hash").asc())
+    order = [F.col(measure).desc(), F.col("identifier_hash").asc()]
+    # A top-k (orderBy + limit) first, so the ranking window sorts n rows, not every user.
     return (
         fact.filter(F.col(measure) > 0)
-        .withColumn("rank", F.row_number().over(order))
-        .filter(F.col("rank") <= n)
+        .orderBy(*order)
+        .limit(n)
+        .withColumn("rank", F.row_number().over(Window.orderBy(*order)))
         .select(
             "rank",
             "identifier_hash",
