@@ -1,0 +1,33 @@
+"""Delta's jars are resolved once, then reused from the cache without Ivy."""
+
+from __future__ import annotations
+
+import json
+
+from c2c_etl import spark as spark_setup
+
+
+def test_a_matching_manifest_puts_the_cached_jars_on_the_class_path(tmp_path):
+    jars = tmp_path / "ivy" / "jars"
+    jars.mkdir(parents=True)
+    for name in ("io.delta_delta-spark_2.13-4.0.1.jar", "io.delta_delta-storage-4.0.1.jar"):
+        (jars / name).write_bytes(b"jar")
+    spark_setup._write_manifest(tmp_path, "io.delta:delta-spark_2.13:4.0.1")
+    cached = spark_setup._cached_jars(tmp_path, "io.delta:delta-spark_2.13:4.0.1")
+    assert cached is not None and len(cached) == 2
+    # A new Delta version, or a jar gone missing, means resolving again.
+    assert spark_setup._cached_jars(tmp_path, "io.delta:delta-spark_2.13:4.0.2") is None
+    (jars / "io.delta_delta-storage-4.0.1.jar").unlink()
+    assert spark_setup._cached_jars(tmp_path, "io.delta:delta-spark_2.13:4.0.1") is None
+
+
+def test_the_test_session_runs_on_cached_jars(spark):
+    manifest = json.loads((spark_setup.jar_cache_dir() / "manifest.json").read_text())
+    assert manifest["coordinate"] == spark_setup.delta_coordinate()
+    assert "io.delta_delta-spark_2.13-4.0.1.jar" in manifest["jars"]
+    assert spark.range(1).count() == 1
+
+
+def test_tuning_overrides_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("C2C_SPARK_CONF", "spark.sql.shuffle.partitions=8; a.b = c")
+    assert spark_setup.extra_conf() == {"spark.sql.shuffle.partitions": "8", "a.b": "c"}
