@@ -193,8 +193,10 @@ class PlatformStack(TerraformStack):
             self.nsg_links[role] = SubnetNetworkSecurityGroupAssociation(
                 self, f"nsg-link-{role}", subnet_id=subnet.id, network_security_group_id=nsg.id
             )
+        # The clusters' subnets, allowed through the lake and vault firewalls.
+        self.cluster_subnet_ids = [self.subnets[r].id for r in ("host", "container")]
         if cfg.private_endpoints:
-            self.subnets["endpoints"] = Subnet(
+            subnet = Subnet(
                 self,
                 "snet-endpoints",
                 name=cfg.name("snet-pe"),
@@ -203,6 +205,14 @@ class PlatformStack(TerraformStack):
                 address_prefixes=[endpoints],
                 default_outbound_access_enabled=False,
             )
+            nsg = NetworkSecurityGroup(
+                self, "nsg-endpoints", name=cfg.name("nsg-pe"), **self._placement()
+            )
+            self._diagnostics("nsg-endpoints", nsg.id)
+            SubnetNetworkSecurityGroupAssociation(
+                self, "nsg-link-endpoints", subnet_id=subnet.id, network_security_group_id=nsg.id
+            )
+            self.subnets["endpoints"] = subnet
 
     # -- lake ----------------------------------------------------------------------------------
 
@@ -223,7 +233,8 @@ class PlatformStack(TerraformStack):
             **self._placement(),
             account_kind="StorageV2",
             account_tier="Standard",
-            account_replication_type="ZRS" if cfg.env == "prod" else "LRS",
+            # Geo-redundant everywhere (the lake is small); prod also survives a zone outage.
+            account_replication_type="GZRS" if cfg.env == "prod" else "GRS",
             is_hns_enabled=True,
             min_tls_version="TLS1_2",
             https_traffic_only_enabled=True,
@@ -244,7 +255,7 @@ class PlatformStack(TerraformStack):
             network_rules={
                 "default_action": "Deny",
                 "bypass": ["AzureServices", "Logging", "Metrics"],
-                "virtual_network_subnet_ids": [s.id for s in self.subnets.values()],
+                "virtual_network_subnet_ids": self.cluster_subnet_ids,
                 # Unity Catalog reaches the lake as the access connector's identity.
                 "private_link_access": [
                     StorageAccountNetworkRulesPrivateLinkAccess(
@@ -314,7 +325,7 @@ class PlatformStack(TerraformStack):
             network_acls={
                 "default_action": "Deny",
                 "bypass": "AzureServices",
-                "virtual_network_subnet_ids": [self.subnets[r].id for r in ("host", "container")],
+                "virtual_network_subnet_ids": self.cluster_subnet_ids,
             },
         )
         self._diagnostics("vault", self.vault.id, metrics=("AllMetrics",))
