@@ -13,7 +13,7 @@ SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
 
-.PHONY: run test sync lint format typecheck wheel bench clean
+.PHONY: run test sync lint format typecheck wheel bench clean synth checkov
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -45,14 +45,22 @@ format: sync
 	$(UV) run ruff check --fix .
 
 typecheck: sync
-	$(UV) run mypy etl/src
+	$(UV) run mypy etl/src infra/src
 
 ## make bench [BENCH_INPUT=<folder>]: time the full run and the no-op rerun (writes bench-results/).
 bench: sync
 	$(UV) run python scripts/bench.py $(if $(BENCH_INPUT),--input $(BENCH_INPUT))
 
+## make synth: the Terraform JSON of every environment into cdktf.out/, offline (local backend).
+synth: sync
+	C2C_INFRA_OFFLINE=1 $(UV) run python -m c2c_infra.main
+
+## make checkov: checkov over the synthesized JSON (also part of make test).
+checkov: sync
+	$(UV) run pytest tests/infra/test_checkov.py
+
 wheel: $(UV)
 	$(UV) build --wheel --package c2c-etl --out-dir dist
 
 clean:
-	rm -rf .venv .tools dist lake .data
+	rm -rf .venv .tools dist lake .data cdktf.out

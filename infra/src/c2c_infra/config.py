@@ -1,0 +1,132 @@
+"""Per-environment configuration: one frozen dataclass passed into every stack.
+
+Names follow ``<kind>-c2c-<env>-<region>-<suffix>``; the suffix makes globally unique names
+(storage account, Key Vault, Data Factory, workspace) stable across deployments, so it is fixed
+here rather than random. Nothing in this file is a secret.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from c2c_etl.config import cloud_config
+
+ENVIRONMENTS = ("dev", "test", "prod")
+
+# Set to 1/true to synthesize with a local backend (tests, CI, a laptop without Azure access).
+OFFLINE_ENV_VAR = "C2C_INFRA_OFFLINE"
+
+
+@dataclass(frozen=True)
+class StateBackend:
+    """The storage account holding Terraform state (created once by the bootstrap step)."""
+
+    resource_group_name: str = "rg-c2c-tfstate"
+    storage_account_name: str = "stc2ctfstate7q4x"
+    container_name: str = "tfstate"
+
+
+@dataclass(frozen=True)
+class GitConfig:
+    """Data Factory's optional GitHub integration (dev only: higher envs take published ARM)."""
+
+    account_name: str
+    repository_name: str
+    branch_name: str = "main"
+    root_folder: str = "/adf_pipelines"
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Everything that differs between dev, test and prod."""
+
+    env: str
+    suffix: str
+    location: str = "westeurope"
+    region_code: str = "weu"
+    # Databricks job cluster: fixed worker count per env (the data is small; prod has headroom).
+    job_workers: int = 1
+    node_type: str = "Standard_D4ds_v5"
+    warehouse_size: str = "2X-Small"
+    warehouse_max_clusters: int = 1
+    private_endpoints: bool = False
+    log_retention_days: int = 30
+    soft_delete_days: int = 7
+    vnet_cidr: str = "10.10.0.0/20"
+    alert_emails: tuple[str, ...] = ("data-platform-alerts@c2c-fashion.example",)
+    engineers_group: str = "c2c-data-engineers"
+    analysts_group: str = "c2c-analysts"
+    git: GitConfig | None = None
+    state: StateBackend = field(default_factory=StateBackend)
+
+    def __post_init__(self) -> None:
+        if self.env not in ENVIRONMENTS:
+            raise ValueError(f"unknown environment {self.env!r}; expected one of {ENVIRONMENTS}")
+        if not (self.suffix.isalnum() and self.suffix.islower() and len(self.suffix) <= 6):
+            raise ValueError("suffix must be at most 6 lower-case letters or digits")
+
+    def name(self, kind: str) -> str:
+        """A resource name such as ``rg-c2c-dev-weu-a1b2``."""
+        return f"{kind}-c2c-{self.env}-{self.region_code}-{self.suffix}"
+
+    @property
+    def storage_account_name(self) -> str:
+        """Storage accounts allow 3-24 lower-case letters and digits only."""
+        return f"stc2c{self.env}{self.region_code}{self.suffix}"[:24]
+
+    @property
+    def key_vault_name(self) -> str:
+        """Key Vault names are limited to 24 characters."""
+        return f"kv-c2c-{self.env}-{self.suffix}"
+
+    @property
+    def catalog(self) -> str:
+        """The Unity Catalog catalog, the same default the jobs use (``c2c_<env>``)."""
+        catalog = cloud_config(self.env, "unused").catalog
+        assert catalog is not None
+        return catalog
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {
+            "project": "c2c-lakehouse",
+            "environment": self.env,
+            "managed-by": "cdktn",
+            "cost-center": "data-platform",
+        }
+
+
+CONFIGS: dict[str, EnvConfig] = {
+    "dev": EnvConfig(
+        env="dev",
+        suffix="k3d7",
+        vnet_cidr="10.10.0.0/20",
+        git=GitConfig(account_name="c2c-fashion", repository_name="c2c-lakehouse"),
+    ),
+    "test": EnvConfig(env="test", suffix="m8t2", vnet_cidr="10.20.0.0/20"),
+    "prod": EnvConfig(
+        env="prod",
+        suffix="p4x9",
+        vnet_cidr="10.30.0.0/20",
+        job_workers=4,
+        warehouse_size="Small",
+        warehouse_max_clusters=2,
+        private_endpoints=True,
+        log_retention_days=90,
+        soft_delete_days=30,
+    ),
+}
+
+
+def get_config(env: str) -> EnvConfig:
+    """The configuration of one environment."""
+    try:
+        return CONFIGS[env]
+    except KeyError:
+        raise ValueError(f"unknown environment {env!r}; expected one of {ENVIRONMENTS}") from None
+
+
+def offline_from_env() -> bool:
+    """Whether ``C2C_INFRA_OFFLINE`` asks for a local backend instead of the azurerm one."""
+    return os.environ.get(OFFLINE_ENV_VAR, "").strip().lower() in ("1", "true", "yes")

@@ -1,0 +1,341 @@
+"""Inside the Databricks workspace: Unity Catalog objects, the ETL job, a SQL warehouse, grants.
+
+The job's tasks call the ``c2c-etl`` wheel's entry points by the names defined in
+``c2c_etl.entrypoints`` (imported, never retyped), with the parameters the jobs accept.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+
+from cdktn import TerraformOutput, TerraformStack, TerraformVariable
+from cdktn_provider_databricks.catalog import Catalog
+from cdktn_provider_databricks.cluster_policy import ClusterPolicy
+from cdktn_provider_databricks.external_location import ExternalLocation
+from cdktn_provider_databricks.grants import Grants, GrantsGrant
+from cdktn_provider_databricks.job import (
+    Job,
+    JobJobCluster,
+    JobParameter,
+    JobTask,
+    JobTaskDependsOn,
+    JobTaskLibrary,
+)
+from cdktn_provider_databricks.permissions import Permissions, PermissionsAccessControl
+from cdktn_provider_databricks.provider import DatabricksProvider
+from cdktn_provider_databricks.schema import Schema
+from cdktn_provider_databricks.service_principal import ServicePrincipal
+from cdktn_provider_databricks.sql_endpoint import SqlEndpoint, SqlEndpointTagsCustomTags
+from cdktn_provider_databricks.storage_credential import StorageCredential
+from cdktn_provider_databricks.volume import Volume
+from constructs import Construct
+
+from c2c_etl.entrypoints import COMMON_PARAMETERS, JOB_TASKS
+from c2c_etl.tables import LAYERS
+from c2c_infra.backend import configure_backend
+from c2c_infra.config import EnvConfig
+from c2c_infra.platform import ARTIFACTS, CONTAINERS, LANDING, PlatformStack
+
+SPARK_VERSION = "17.3.x-scala2.13"  # Databricks Runtime 17.3 LTS: Spark 4.0, Delta 4.0
+WHEEL_PACKAGE = "c2c_etl"
+# `--lake` is for local runs only; the cloud jobs address tables through Unity Catalog.
+JOB_PARAMETERS = tuple(p for p in COMMON_PARAMETERS if p != "--lake")
+OPS_SCHEMA = "ops"  # holds the landing and artifacts volumes
+
+
+def parameter_name(flag: str) -> str:
+    """The job parameter behind a command-line flag: ``--run-id`` -> ``run_id``."""
+    return flag.removeprefix("--").replace("-", "_")
+
+
+class WorkspaceStack(TerraformStack):
+    """Unity Catalog storage, catalog and schemas, the ETL job, a SQL warehouse, permissions."""
+
+    def __init__(
+        self, scope: Construct, cfg: EnvConfig, platform: PlatformStack, *, offline: bool
+    ) -> None:
+        stack_name = "workspace"
+        super().__init__(scope, f"c2c-{cfg.env}-{stack_name}")
+        configure_backend(self, cfg, stack_name, offline)
+        self.add_dependency(platform)
+        DatabricksProvider(
+            self,
+            "databricks",
+            host=f"https://{platform.workspace.workspace_url}",
+            azure_workspace_resource_id=platform.workspace.id,
+        )
+        self.cfg = cfg
+        self.platform = platform
+        self._unity_catalog()
+        self._job()
+        self._warehouse()
+        self._permissions()
+
+    def _url(self, container: str, path: str = "") -> str:
+        account = self.platform.storage.name
+        return f"abfss://{container}@{account}.dfs.core.windows.net/{path}"
+
+    def _unity_catalog(self) -> None:
+        """Storage credential, one external location per container, the catalog and schemas."""
+        cfg = self.cfg
+        self.credential = StorageCredential(
+            self,
+            "credential",
+            name=f"sc_c2c_{cfg.env}",
+            azure_managed_identity={"access_connector_id": self.platform.connector.id},
+            comment="The access connector's managed identity",
+        )
+        self.locations = {
+            container: ExternalLocation(
+                self,
+                f"location-{container}",
+                name=f"el_c2c_{cfg.env}_{container}",
+                url=self._url(container),
+                credential_name=self.credential.name,
+                # Data Factory writes landing; Databricks only reads it.
+                read_only=container == LANDING,
+                comment=f"The {container} container of the lake",
+            )
+            for container in CONTAINERS
+        }
+        self.catalog = Catalog(
+            self,
+            "catalog",
+            name=cfg.catalog,
+            storage_root=self._url(ARTIFACTS, "managed"),
+            comment=f"C2C lakehouse, {cfg.env}",
+            depends_on=[self.locations[ARTIFACTS]],
+        )
+        self.schemas = {
+            layer: Schema(
+                self,
+                f"schema-{layer}",
+                catalog_name=self.catalog.name,
+                name=layer,
+                storage_root=self._url(layer),
+                comment=f"The {layer} layer",
+                depends_on=[self.locations[layer]],
+            )
+            for layer in LAYERS
+        }
+        ops = Schema(
+            self,
+            "schema-ops",
+            catalog_name=self.catalog.name,
+            name=OPS_SCHEMA,
+            comment="Landing files and job artifacts, as volumes",
+        )
+        self.schemas[OPS_SCHEMA] = ops
+        self.volumes = {
+            name: Volume(
+                self,
+                f"volume-{name}",
+                catalog_name=self.catalog.name,
+                schema_name=ops.name,
+                name=name,
+                volume_type="EXTERNAL",
+                storage_location=location,
+                depends_on=[self.locations[name]],
+            )
+            for name, location in (
+                (LANDING, self._url(LANDING)),
+                (ARTIFACTS, self._url(ARTIFACTS, "wheels")),
+            )
+        }
+
+    def _job(self) -> None:
+        """The ETL job: one python_wheel_task per entry point, bronze -> silver -> gold."""
+        cfg = self.cfg
+        volumes = f"/Volumes/{cfg.catalog}/{OPS_SCHEMA}"
+        wheel = f"{volumes}/{ARTIFACTS}/c2c_etl-{version('c2c-etl')}-py3-none-any.whl"
+        self.policy = ClusterPolicy(
+            self,
+            "policy",
+            name=f"c2c-{cfg.env}-etl-jobs",
+            description="Job clusters of the C2C ETL: pinned runtime, Unity Catalog, bounded size",
+            definition=json.dumps(
+                {
+                    "spark_version": {"type": "fixed", "value": SPARK_VERSION},
+                    "data_security_mode": {"type": "fixed", "value": "SINGLE_USER"},
+                    "node_type_id": {"type": "allowlist", "values": [cfg.node_type]},
+                    "num_workers": {"type": "range", "maxValue": max(cfg.job_workers, 1) * 2},
+                    "cluster_type": {"type": "fixed", "value": "job"},
+                    "azure_attributes.availability": {
+                        "type": "fixed",
+                        "value": "ON_DEMAND_AZURE",
+                    },
+                    "custom_tags.project": {"type": "fixed", "value": "c2c-lakehouse"},
+                },
+                sort_keys=True,
+            ),
+        )
+        defaults = {
+            "env": cfg.env,
+            "input": f"{volumes}/{LANDING}",
+            "catalog": cfg.catalog,
+            "run_id": "{{job.run_id}}",
+        }
+        named = [parameter_name(flag) for flag in JOB_PARAMETERS]
+        arguments = [
+            item
+            for flag, name in zip(JOB_PARAMETERS, named, strict=True)
+            for item in (flag, f"{{{{job.parameters.{name}}}}}")
+        ]
+        tasks: list[JobTask] = []
+        previous: str | None = None
+        for entry_point in JOB_TASKS:
+            key = entry_point.name.removeprefix("c2c-")
+            tasks.append(
+                JobTask(
+                    task_key=key,
+                    description=entry_point.description,
+                    job_cluster_key="etl",
+                    python_wheel_task={
+                        "package_name": WHEEL_PACKAGE,
+                        "entry_point": entry_point.name,
+                        "parameters": arguments,
+                    },
+                    library=[JobTaskLibrary(whl=wheel)],
+                    depends_on=[JobTaskDependsOn(task_key=previous)] if previous else None,
+                    max_retries=1,
+                    timeout_seconds=3600,
+                )
+            )
+            previous = key
+        self.job = Job(
+            self,
+            "etl-job",
+            name=f"c2c-{cfg.env}-etl",
+            description="Landing -> bronze -> silver -> gold (c2c-etl wheel entry points)",
+            max_concurrent_runs=1,
+            queue={"enabled": True},
+            parameter=[JobParameter(name=n, default=defaults[n]) for n in named],
+            job_cluster=[
+                JobJobCluster(
+                    job_cluster_key="etl",
+                    new_cluster={
+                        "spark_version": SPARK_VERSION,
+                        "node_type_id": cfg.node_type,
+                        "num_workers": cfg.job_workers,
+                        "data_security_mode": "SINGLE_USER",
+                        "policy_id": self.policy.id,
+                        "apply_policy_default_values": True,
+                        "azure_attributes": {"availability": "ON_DEMAND_AZURE"},
+                        "custom_tags": {"project": "c2c-lakehouse"},
+                    },
+                )
+            ],
+            task=tasks,
+            email_notifications={
+                "on_failure": list(cfg.alert_emails),
+                "no_alert_for_skipped_runs": True,
+            },
+            tags=cfg.tags,
+        )
+        TerraformOutput(self, "job_id", value=self.job.id)
+        TerraformOutput(self, "job_url", value=self.job.url)
+
+    def _warehouse(self) -> None:
+        """A serverless SQL warehouse for BI that stops when idle."""
+        cfg = self.cfg
+        self.warehouse = SqlEndpoint(
+            self,
+            "warehouse",
+            name=f"c2c-{cfg.env}-bi",
+            cluster_size=cfg.warehouse_size,
+            max_num_clusters=cfg.warehouse_max_clusters,
+            auto_stop_mins=10,
+            enable_serverless_compute=True,
+            warehouse_type="PRO",
+            tags={
+                "custom_tags": [
+                    SqlEndpointTagsCustomTags(key=k, value=v) for k, v in sorted(cfg.tags.items())
+                ]
+            },
+        )
+        TerraformOutput(self, "warehouse_id", value=self.warehouse.id)
+
+    def _permissions(self) -> None:
+        """Engineers build and run; analysts read gold; Data Factory may only run the job."""
+        cfg = self.cfg
+        engineers, analysts = cfg.engineers_group, cfg.analysts_group
+        adf_client_id = TerraformVariable(
+            self,
+            "adf_client_id",
+            type="string",
+            description=(
+                "Application (client) ID of the Data Factory's managed identity "
+                "(az ad sp show --id <data_factory_principal_id> --query appId)"
+            ),
+        )
+        factory = ServicePrincipal(
+            self,
+            "factory-sp",
+            application_id=adf_client_id.string_value,
+            display_name=f"{cfg.name('adf')} (managed identity)",
+            allow_cluster_create=False,
+            databricks_sql_access=False,
+            workspace_access=False,
+        )
+        Grants(
+            self,
+            "grants-credential",
+            storage_credential=self.credential.id,
+            grant=[grant(engineers, "CREATE_EXTERNAL_LOCATION")],
+        )
+        for container, location in self.locations.items():
+            privileges = ["READ_FILES"] if container == LANDING else ["READ_FILES", "WRITE_FILES"]
+            Grants(
+                self,
+                f"grants-location-{container}",
+                external_location=location.id,
+                grant=[grant(engineers, *privileges)],
+            )
+        Grants(
+            self,
+            "grants-catalog",
+            catalog=self.catalog.name,
+            grant=[grant(engineers, "USE_CATALOG"), grant(analysts, "USE_CATALOG")],
+        )
+        for name, schema in self.schemas.items():
+            grants = [grant(engineers, "USE_SCHEMA", "SELECT", "MODIFY", "CREATE_TABLE")]
+            if name == OPS_SCHEMA:
+                grants = [grant(engineers, "USE_SCHEMA", "READ_VOLUME", "WRITE_VOLUME")]
+            if name == "gold":
+                grants.append(grant(analysts, "USE_SCHEMA", "SELECT"))
+            Grants(self, f"grants-schema-{name}", schema=schema.id, grant=grants)
+        Permissions(
+            self,
+            "permissions-job",
+            job_id=self.job.id,
+            access_control=[
+                PermissionsAccessControl(group_name=engineers, permission_level="CAN_MANAGE_RUN"),
+                PermissionsAccessControl(
+                    service_principal_name=factory.application_id,
+                    permission_level="CAN_MANAGE_RUN",
+                ),
+            ],
+        )
+        Permissions(
+            self,
+            "permissions-policy",
+            cluster_policy_id=self.policy.id,
+            access_control=[
+                PermissionsAccessControl(group_name=engineers, permission_level="CAN_USE")
+            ],
+        )
+        Permissions(
+            self,
+            "permissions-warehouse",
+            sql_endpoint_id=self.warehouse.id,
+            access_control=[
+                PermissionsAccessControl(group_name=analysts, permission_level="CAN_USE"),
+                PermissionsAccessControl(group_name=engineers, permission_level="CAN_MANAGE"),
+            ],
+        )
+
+
+def grant(principal: str, *privileges: str) -> GrantsGrant:
+    """One Unity Catalog grant block."""
+    return GrantsGrant(principal=principal, privileges=list(privileges))
