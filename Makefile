@@ -13,7 +13,7 @@ SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
 
-.PHONY: run test sync lint format typecheck wheel bench clean synth checkov
+.PHONY: run test sync lint format typecheck wheel bench clean synth checkov adf
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -45,7 +45,7 @@ format: sync
 	$(UV) run ruff check --fix .
 
 typecheck: sync
-	$(UV) run mypy etl/src infra/src
+	$(UV) run mypy etl/src infra/src adf_pipelines/src
 
 ## make bench [BENCH_INPUT=<folder>]: time the full run and the no-op rerun (writes bench-results/).
 bench: sync
@@ -55,6 +55,10 @@ bench: sync
 synth: sync
 	C2C_INFRA_OFFLINE=1 $(UV) run python -m c2c_infra.main
 
+## make adf: the Data Factory git layout and ARM template of every environment (adf_pipelines/build/).
+adf: sync
+	$(UV) run python -m c2c_adf.build --out adf_pipelines/build
+
 ## make checkov: checkov over the synthesized JSON (also part of make test).
 checkov: sync
 	$(UV) run pytest tests/infra/test_checkov.py
@@ -63,4 +67,4 @@ wheel: $(UV)
 	$(UV) build --wheel --package c2c-etl --out-dir dist
 
 clean:
-	rm -rf .venv .tools dist lake .data cdktf.out
+	rm -rf .venv .tools dist lake .data cdktf.out adf_pipelines/build

@@ -14,6 +14,10 @@ from c2c_etl.config import cloud_config
 
 ENVIRONMENTS = ("dev", "test", "prod")
 
+# Data Factory objects this stack creates; adf_pipelines/ references them by these names.
+FACTORY_RUNTIME_NAME = "IR-ManagedVnet"
+FACTORY_KEY_VAULT_LINKED_SERVICE = "LS_KeyVault"
+
 # Set to 1/true to synthesize with a local backend (tests, CI, a laptop without Azure access).
 OFFLINE_ENV_VAR = "C2C_INFRA_OFFLINE"
 

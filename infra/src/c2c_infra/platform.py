@@ -56,7 +56,7 @@ from cdktn_provider_azurerm.virtual_network import VirtualNetwork
 from constructs import Construct
 
 from c2c_infra.backend import configure_backend
-from c2c_infra.config import EnvConfig
+from c2c_infra.config import FACTORY_KEY_VAULT_LINKED_SERVICE, FACTORY_RUNTIME_NAME, EnvConfig
 
 LANDING, ARTIFACTS = "landing", "artifacts"
 # The lake's containers: ADF writes landing; the jobs write the layers; artifacts hold wheels.
@@ -360,7 +360,7 @@ class PlatformStack(TerraformStack):
         self.runtime = DataFactoryIntegrationRuntimeAzure(
             self,
             "factory-ir",
-            name="IR-ManagedVnet",
+            name=FACTORY_RUNTIME_NAME,
             data_factory_id=self.factory.id,
             location="AutoResolve",
             virtual_network_enabled=True,
@@ -369,7 +369,7 @@ class PlatformStack(TerraformStack):
         DataFactoryLinkedServiceKeyVault(
             self,
             "factory-ls-vault",
-            name="LS_KeyVault",
+            name=FACTORY_KEY_VAULT_LINKED_SERVICE,
             data_factory_id=self.factory.id,
             key_vault_id=self.vault.id,
             integration_runtime_name=self.runtime.name,

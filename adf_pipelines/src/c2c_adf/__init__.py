@@ -1,0 +1,1 @@
+"""Data Factory objects of the C2C lakehouse, built with the azure-mgmt-datafactory models."""

@@ -1,0 +1,464 @@
+"""The factory's objects, built with the azure-mgmt-datafactory models from an :class:`AdfConfig`.
+
+Names follow the usual prefixes: ``LS_`` linked services, ``DS_`` datasets, ``PL_`` pipelines,
+``TR_`` triggers; activities are prefixed by their kind (``GM_``, ``FL_``, ``FE_``, ``CP_``, ...).
+The Databricks job's parameter names are derived from ``c2c_etl.entrypoints.COMMON_PARAMETERS``
+exactly as ``c2c_infra.workspace`` derives them (a contract test checks both agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.mgmt.datafactory import models as m
+
+from c2c_adf.config import FACTORY_KEY_VAULT_LINKED_SERVICE, FACTORY_RUNTIME_NAME, AdfConfig
+from c2c_etl.entrypoints import COMMON_PARAMETERS
+
+LS_KEY_VAULT = FACTORY_KEY_VAULT_LINKED_SERVICE
+LS_LAKE = "LS_Lake"
+LS_SOURCE = "LS_Source"
+LS_DATABRICKS = "LS_Databricks"
+
+DS_SOURCE_FOLDER = "DS_Source_Folder"
+DS_SOURCE_FILE = "DS_Source_File"
+DS_LANDING_FILE = "DS_Landing_File"
+
+PL_INGEST = "PL_Ingest"
+PL_TRANSFORM = "PL_Transform"
+PL_ORCHESTRATE = "PL_Orchestrate"
+
+TR_DAILY = "TR_Daily"
+TR_LANDING_DROPS = "TR_LandingDrops"
+
+# Copies of each delivery go to landing/runs/<run id>/; partners may drop files in drops/.
+RUNS_FOLDER = "runs"
+DROPS_FOLDER = "drops"
+COPY_LOG_PATH = "landing/_logs/copy"
+# The cloud jobs address tables through Unity Catalog, so `--lake` is not a job parameter.
+JOB_FLAGS = tuple(p for p in COMMON_PARAMETERS if p != "--lake")
+SCHEDULE_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def job_parameter(flag: str) -> str:
+    """The Databricks job parameter behind a command-line flag: ``--run-id`` -> ``run_id``."""
+    return flag.removeprefix("--").replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Factory:
+    """Every object of the factory, by kind and name (insertion order is deployment order)."""
+
+    linked_services: dict[str, m.LinkedServiceResource] = field(default_factory=dict)
+    datasets: dict[str, m.DatasetResource] = field(default_factory=dict)
+    pipelines: dict[str, m.PipelineResource] = field(default_factory=dict)
+    triggers: dict[str, m.TriggerResource] = field(default_factory=dict)
+
+    def kinds(self) -> dict[str, dict[str, Any]]:
+        """The objects by ADF git folder name, in dependency order."""
+        return {
+            "linkedService": self.linked_services,
+            "dataset": self.datasets,
+            "pipeline": self.pipelines,
+            "trigger": self.triggers,
+        }
+
+
+def expr(value: str) -> dict[str, str]:
+    """A typed ADF expression value (``{"value": "@...", "type": "Expression"}``)."""
+    return {"value": value, "type": "Expression"}
+
+
+def ls_ref(name: str, **parameters: Any) -> m.LinkedServiceReference:
+    return m.LinkedServiceReference(
+        type="LinkedServiceReference", reference_name=name, parameters=parameters or None
+    )
+
+
+def ds_ref(name: str, **parameters: Any) -> m.DatasetReference:
+    return m.DatasetReference(
+        type="DatasetReference", reference_name=name, parameters=parameters or None
+    )
+
+
+def pl_ref(name: str) -> m.PipelineReference:
+    return m.PipelineReference(type="PipelineReference", reference_name=name)
+
+
+def runtime() -> m.IntegrationRuntimeReference:
+    """The managed-VNet Azure integration runtime that infra creates."""
+    return m.IntegrationRuntimeReference(
+        type="IntegrationRuntimeReference", reference_name=FACTORY_RUNTIME_NAME
+    )
+
+
+def policy(cfg: AdfConfig, *, secure_output: bool = False) -> m.ActivityPolicy:
+    """Retries and a timeout for an execution activity."""
+    return m.ActivityPolicy(
+        timeout=cfg.activity_timeout,
+        retry=cfg.activity_retries,
+        retry_interval_in_seconds=cfg.retry_interval_seconds,
+        secure_input=False,
+        secure_output=secure_output,
+    )
+
+
+def after(activity: str, *conditions: str) -> m.ActivityDependency:
+    return m.ActivityDependency(activity=activity, dependency_conditions=list(conditions))
+
+
+# -- linked services ---------------------------------------------------------------------------
+
+
+def linked_services(cfg: AdfConfig) -> dict[str, m.LinkedServiceResource]:
+    """Key Vault, the lake (ADLS Gen2), the source Blob account and Databricks, all through the
+    factory's managed identity: no keys, tokens or connection strings anywhere."""
+    return {
+        LS_KEY_VAULT: m.LinkedServiceResource(
+            properties=m.AzureKeyVaultLinkedService(
+                base_url=cfg.key_vault_url,
+                description="Secrets of the source systems, read with the factory's identity",
+                connect_via=runtime(),
+            )
+        ),
+        LS_LAKE: m.LinkedServiceResource(
+            properties=m.AzureBlobFSLinkedService(
+                url=cfg.lake_url,
+                description="The lake (ADLS Gen2) through the factory's managed identity",
+                connect_via=runtime(),
+            )
+        ),
+        LS_SOURCE: m.LinkedServiceResource(
+            properties=m.AzureBlobStorageLinkedService(
+                service_endpoint=cfg.source_blob_endpoint,
+                account_kind="StorageV2",
+                description="The partner export of the source CSVs (managed identity)",
+                connect_via=runtime(),
+            )
+        ),
+        LS_DATABRICKS: m.LinkedServiceResource(
+            properties=m.AzureDatabricksLinkedService(
+                domain=cfg.workspace_url,
+                authentication="MSI",
+                workspace_resource_id=cfg.workspace_resource_id,
+                description="The Databricks workspace; the job runs as the factory's identity",
+                connect_via=runtime(),
+            )
+        ),
+    }
+
+
+# -- datasets ----------------------------------------------------------------------------------
+
+
+def _csv(
+    linked_service: str,
+    location: m.DatasetLocation,
+    parameters: dict[str, m.ParameterSpecification],
+    description: str,
+) -> m.DatasetResource:
+    return m.DatasetResource(
+        properties=m.DelimitedTextDataset(
+            linked_service_name=ls_ref(linked_service),
+            location=location,
+            parameters=parameters,
+            description=description,
+            column_delimiter=",",
+            row_delimiter="\n",
+            encoding_name="UTF-8",
+            quote_char='"',
+            escape_char='"',
+            first_row_as_header=True,
+        )
+    )
+
+
+def datasets(cfg: AdfConfig) -> dict[str, m.DatasetResource]:
+    """Parameterised delimited-text datasets: the source folder and file, a landing file."""
+    text = m.ParameterSpecification(type="String")
+    return {
+        DS_SOURCE_FOLDER: _csv(
+            LS_SOURCE,
+            m.AzureBlobStorageLocation(
+                container=cfg.source_container, folder_path=expr("@dataset().folderPath")
+            ),
+            {"folderPath": text},
+            "A folder of the partner export (listed by PL_Ingest)",
+        ),
+        DS_SOURCE_FILE: _csv(
+            LS_SOURCE,
+            m.AzureBlobStorageLocation(
+                container=cfg.source_container,
+                folder_path=expr("@dataset().folderPath"),
+                file_name=expr("@dataset().fileName"),
+            ),
+            {"folderPath": text, "fileName": text},
+            "One source CSV of the partner export",
+        ),
+        DS_LANDING_FILE: _csv(
+            LS_LAKE,
+            m.AzureBlobFSLocation(
+                file_system="landing",
+                folder_path=expr("@dataset().folderPath"),
+                file_name=expr("@dataset().fileName"),
+            ),
+            {"folderPath": text, "fileName": text},
+            "One CSV in the lake's landing container",
+        ),
+    }
+
+
+# -- pipelines ---------------------------------------------------------------------------------
+
+
+def ingest(cfg: AdfConfig) -> m.PipelineResource:
+    """List the source files changed in the window, copy each CSV to landing/runs/<run id>/."""
+    copy = m.CopyActivity(
+        name="CP_SourceToLanding",
+        description="Copy one source CSV into landing; rows that do not fit are logged, skipped",
+        inputs=[ds_ref(DS_SOURCE_FILE, folderPath=cfg.source_folder, fileName="@item().name")],
+        outputs=[
+            ds_ref(
+                DS_LANDING_FILE,
+                folderPath=f"@concat('{RUNS_FOLDER}/', pipeline().parameters.runId)",
+                fileName="@item().name",
+            )
+        ],
+        source=m.DelimitedTextSource(
+            store_settings=m.AzureBlobStorageReadSettings(recursive=False),
+            format_settings=m.DelimitedTextReadSettings(),
+        ),
+        sink=m.DelimitedTextSink(
+            store_settings=m.AzureBlobFSWriteSettings(),
+            format_settings=m.DelimitedTextWriteSettings(
+                quote_all_text=False, file_extension=".csv"
+            ),
+        ),
+        enable_skip_incompatible_row=True,
+        log_settings=m.LogSettings(
+            enable_copy_activity_log=True,
+            copy_activity_log_settings=m.CopyActivityLogSettings(
+                log_level="Warning", enable_reliable_logging=True
+            ),
+            log_location_settings=m.LogLocationSettings(
+                linked_service_name=ls_ref(LS_LAKE), path=COPY_LOG_PATH
+            ),
+        ),
+        validate_data_consistency=True,
+        policy=policy(cfg),
+    )
+    return m.PipelineResource(
+        description="Copy the new source CSVs into landing/runs/<run id>/",
+        parameters={
+            "runId": m.ParameterSpecification(type="String"),
+            "windowStart": m.ParameterSpecification(
+                type="String", default_value="1970-01-01T00:00:00Z"
+            ),
+            "windowEnd": m.ParameterSpecification(
+                type="String", default_value="9999-12-31T23:59:59Z"
+            ),
+        },
+        activities=[
+            m.GetMetadataActivity(
+                name="GM_ListSourceFiles",
+                description="The files of the source folder modified in the window",
+                dataset=ds_ref(DS_SOURCE_FOLDER, folderPath=cfg.source_folder),
+                field_list=["childItems"],
+                store_settings=m.AzureBlobStorageReadSettings(
+                    modified_datetime_start=expr("@pipeline().parameters.windowStart"),
+                    modified_datetime_end=expr("@pipeline().parameters.windowEnd"),
+                ),
+                policy=policy(cfg),
+            ),
+            m.FilterActivity(
+                name="FL_CsvFiles",
+                depends_on=[after("GM_ListSourceFiles", "Succeeded")],
+                items=m.Expression(
+                    type="Expression", value="@activity('GM_ListSourceFiles').output.childItems"
+                ),
+                condition=m.Expression(
+                    type="Expression",
+                    value="@and(equals(item().type, 'File'), "
+                    "endswith(toLower(item().name), '.csv'))",
+                ),
+            ),
+            m.ForEachActivity(
+                name="FE_CopyFiles",
+                depends_on=[after("FL_CsvFiles", "Succeeded")],
+                items=m.Expression(
+                    type="Expression", value="@activity('FL_CsvFiles').output.value"
+                ),
+                is_sequential=False,
+                batch_count=4,
+                activities=[copy],
+            ),
+        ],
+        annotations=["c2c-lakehouse"],
+    )
+
+
+def transform(cfg: AdfConfig) -> m.PipelineResource:
+    """Run the ETL job that infra defines on one landing folder (bronze, silver, gold)."""
+    run_id = (
+        "@if(empty(pipeline().parameters.runId), pipeline().RunId, pipeline().parameters.runId)"
+    )
+    values = {
+        "--env": cfg.env,
+        "--input": f"@concat('{cfg.landing_volume}/', pipeline().parameters.inputFolder)",
+        "--catalog": cfg.catalog,
+        "--run-id": run_id,
+    }
+    return m.PipelineResource(
+        description="Landing folder -> bronze -> silver -> gold (the Databricks ETL job)",
+        parameters={
+            "inputFolder": m.ParameterSpecification(type="String"),
+            "runId": m.ParameterSpecification(type="String", default_value=""),
+        },
+        activities=[
+            m.DatabricksJobActivity(
+                name="DBJ_RunEtl",
+                description="The c2c-<env>-etl job: python_wheel_tasks c2c-bronze/silver/gold",
+                linked_service_name=ls_ref(LS_DATABRICKS),
+                job_id=cfg.job_id,
+                job_parameters={job_parameter(flag): values[flag] for flag in JOB_FLAGS},
+                policy=policy(cfg),
+            )
+        ],
+        annotations=["c2c-lakehouse"],
+    )
+
+
+def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
+    """Ingest, then transform; if either fails, post to the webhook from Key Vault and fail."""
+    secret_url = f"{cfg.key_vault_url}secrets/{cfg.webhook_secret_name}?api-version=7.4"
+    return m.PipelineResource(
+        description="The daily run: ingest, transform, notify on failure",
+        parameters={
+            "windowStart": m.ParameterSpecification(
+                type="String", default_value="1970-01-01T00:00:00Z"
+            ),
+            "windowEnd": m.ParameterSpecification(
+                type="String", default_value="9999-12-31T23:59:59Z"
+            ),
+        },
+        activities=[
+            m.ExecutePipelineActivity(
+                name="EP_Ingest",
+                pipeline=pl_ref(PL_INGEST),
+                wait_on_completion=True,
+                parameters={
+                    "runId": "@pipeline().RunId",
+                    "windowStart": "@pipeline().parameters.windowStart",
+                    "windowEnd": "@pipeline().parameters.windowEnd",
+                },
+            ),
+            m.ExecutePipelineActivity(
+                name="EP_Transform",
+                depends_on=[after("EP_Ingest", "Succeeded")],
+                pipeline=pl_ref(PL_TRANSFORM),
+                wait_on_completion=True,
+                parameters={
+                    "inputFolder": f"@concat('{RUNS_FOLDER}/', pipeline().RunId)",
+                    "runId": "@pipeline().RunId",
+                },
+            ),
+            # Transform is Skipped when ingest failed, so this one dependency covers both.
+            m.WebActivity(
+                name="WEB_GetWebhookUrl",
+                description="Read the notification webhook URL from Key Vault",
+                depends_on=[after("EP_Transform", "Failed", "Skipped")],
+                method="GET",
+                url=secret_url,
+                authentication=m.WebActivityAuthentication(
+                    type="MSI", resource="https://vault.azure.net"
+                ),
+                policy=policy(cfg, secure_output=True),
+            ),
+            m.WebActivity(
+                name="WEB_NotifyFailure",
+                description="Post the failed run to the team's webhook",
+                depends_on=[after("WEB_GetWebhookUrl", "Succeeded")],
+                method="POST",
+                url=expr("@activity('WEB_GetWebhookUrl').output.value"),
+                headers={"Content-Type": "application/json"},
+                body=expr(
+                    "@concat('{\"text\": \"', pipeline().Pipeline, ' run ', pipeline().RunId, "
+                    "' failed in ', pipeline().DataFactory, '\"}')"
+                ),
+                policy=policy(cfg),
+            ),
+            m.FailActivity(
+                name="FAIL_Run",
+                description="Keep the run failed after the notification",
+                depends_on=[after("WEB_NotifyFailure", "Completed")],
+                message=f"@concat('{PL_INGEST} or {PL_TRANSFORM} failed in run ', "
+                "pipeline().RunId)",
+                error_code="C2C_PIPELINE_FAILED",
+            ),
+        ],
+        annotations=["c2c-lakehouse"],
+    )
+
+
+def pipelines(cfg: AdfConfig) -> dict[str, m.PipelineResource]:
+    return {PL_INGEST: ingest(cfg), PL_TRANSFORM: transform(cfg), PL_ORCHESTRATE: orchestrate(cfg)}
+
+
+# -- triggers ----------------------------------------------------------------------------------
+
+
+def triggers(cfg: AdfConfig) -> dict[str, m.TriggerResource]:
+    """A daily run of the orchestrator, and a transform run for each CSV dropped in landing."""
+    daily = m.ScheduleTrigger(
+        description="Every day: the files of the previous 24 hours",
+        recurrence=m.ScheduleTriggerRecurrence(
+            frequency="Day",
+            interval=1,
+            start_time=SCHEDULE_START,
+            time_zone="UTC",
+            schedule=m.RecurrenceSchedule(hours=[cfg.schedule_hour], minutes=[0]),
+        ),
+        pipelines=[
+            m.TriggerPipelineReference(
+                pipeline_reference=pl_ref(PL_ORCHESTRATE),
+                parameters={
+                    "windowStart": "@addDays(trigger().scheduledTime, -1)",
+                    "windowEnd": "@trigger().scheduledTime",
+                },
+            )
+        ],
+    )
+    drops = m.BlobEventsTrigger(
+        description="A CSV dropped in landing/drops/ runs the transform on its folder",
+        events=["Microsoft.Storage.BlobCreated"],
+        scope=cfg.storage_account_id,
+        blob_path_begins_with=f"/landing/blobs/{DROPS_FOLDER}/",
+        blob_path_ends_with=".csv",
+        ignore_empty_blobs=True,
+        pipelines=[
+            m.TriggerPipelineReference(
+                pipeline_reference=pl_ref(PL_TRANSFORM),
+                parameters={
+                    # folderPath is "landing/drops/...": the volume already is the container.
+                    "inputFolder": "@substring(triggerBody().folderPath, 8, "
+                    "sub(length(triggerBody().folderPath), 8))",
+                },
+            )
+        ],
+    )
+    return {
+        TR_DAILY: m.TriggerResource(properties=daily),
+        TR_LANDING_DROPS: m.TriggerResource(properties=drops),
+    }
+
+
+def build_factory(cfg: AdfConfig) -> Factory:
+    """Every object of the factory for one environment."""
+    return Factory(
+        linked_services=linked_services(cfg),
+        datasets=datasets(cfg),
+        pipelines=pipelines(cfg),
+        triggers=triggers(cfg),
+    )

@@ -1,0 +1,202 @@
+"""The serialized objects: ADF types, references, expressions, names, retries and timeouts."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from c2c_adf import build
+from c2c_adf.artifacts import references
+from c2c_adf.config import FACTORY_RUNTIME_NAME
+from c2c_adf.expressions import ExpressionError, check, functions, parse_expression, strings
+from tests.adf_pipelines.conftest import activities
+
+# ADF's type of every object and activity, written out by hand from the ADF JSON reference
+# (not read from the SDK: azure-mgmt-datafactory 10.0.0 serializes wrong types, see the README).
+EXPECTED_TYPES = {
+    "linkedService": {
+        "LS_KeyVault": "AzureKeyVault",
+        "LS_Lake": "AzureBlobFS",
+        "LS_Source": "AzureBlobStorage",
+        "LS_Databricks": "AzureDatabricks",
+    },
+    "dataset": {
+        "DS_Source_Folder": "DelimitedText",
+        "DS_Source_File": "DelimitedText",
+        "DS_Landing_File": "DelimitedText",
+    },
+    "trigger": {"TR_Daily": "ScheduleTrigger", "TR_LandingDrops": "BlobEventsTrigger"},
+}
+EXPECTED_ACTIVITY_TYPES = {
+    "GM_ListSourceFiles": "GetMetadata",
+    "FL_CsvFiles": "Filter",
+    "FE_CopyFiles": "ForEach",
+    "CP_SourceToLanding": "Copy",
+    "DBJ_RunEtl": "DatabricksJob",
+    "EP_Ingest": "ExecutePipeline",
+    "EP_Transform": "ExecutePipeline",
+    "WEB_GetWebhookUrl": "WebActivity",
+    "WEB_NotifyFailure": "WebActivity",
+    "FAIL_Run": "Fail",
+}
+# Control activities have no retry policy in ADF; every other activity must have one.
+CONTROL_TYPES = {"Filter", "ForEach", "ExecutePipeline", "Fail", "IfCondition", "Until", "Wait"}
+PREFIXES = {"linkedService": "LS_", "dataset": "DS_", "pipeline": "PL_", "trigger": "TR_"}
+ENVS = ("dev", "test", "prod")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_object_has_adfs_type(env: str, docs: dict[str, Any]) -> None:
+    for kind, expected in EXPECTED_TYPES.items():
+        actual = {name: doc["properties"].get("type") for name, doc in docs[env][kind].items()}
+        assert actual == expected, kind
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_activity_has_adfs_type(env: str, docs: dict[str, Any]) -> None:
+    actual = {
+        a["name"]: a.get("type")
+        for pipeline in docs[env]["pipeline"].values()
+        for a in activities(pipeline)
+    }
+    assert actual == EXPECTED_ACTIVITY_TYPES
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_typed_dict_uses_a_real_adf_type(env: str, docs: dict[str, Any]) -> None:
+    """No generic base-class types ("Execution", "Container", ...) anywhere in the output."""
+    generic = {"Execution", "Container", "Activity", "LinkedService", "Dataset", "Trigger"}
+    text = json.dumps(docs[env])
+    found = set(re.findall(r'"type": "([^"]+)"', text))
+    assert not (found & generic)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_reference_points_at_a_defined_object(env: str, docs: dict[str, Any]) -> None:
+    defined = {(kind, name) for kind, objects in docs[env].items() for name in objects}
+    for objects in docs[env].values():
+        for doc in objects.values():
+            for ref in references(doc["properties"]):
+                assert ref in defined, (doc["name"], ref)
+
+
+def test_linked_services_run_on_infras_runtime_and_hold_no_secrets(docs: dict[str, Any]) -> None:
+    for doc in docs["prod"]["linkedService"].values():
+        props = doc["properties"]
+        assert props["connectVia"]["referenceName"] == FACTORY_RUNTIME_NAME
+        text = json.dumps(props).lower()
+        for secret in ("accountkey", "accesstoken", "connectionstring", "password", "sastoken"):
+            assert secret not in text, doc["name"]
+    assert (
+        docs["prod"]["linkedService"]["LS_Databricks"]["properties"]["typeProperties"][
+            "authentication"
+        ]
+        == "MSI"
+    )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_expression_parses_and_uses_supported_functions(
+    env: str, docs: dict[str, Any]
+) -> None:
+    parsed = 0
+    for objects in docs[env].values():
+        for doc in objects.values():
+            for value in strings(doc["properties"]):
+                parsed += len(check(value))
+    assert parsed > 20
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["@concat('a', pipeline().RunId", "@pipeline().", "@{pipeline().RunId", "@concat('a' 'b')"],
+)
+def test_a_malformed_expression_is_an_error(value: str) -> None:
+    with pytest.raises(ExpressionError):
+        check(value)
+
+
+def test_an_unsupported_function_is_an_error() -> None:
+    with pytest.raises(ExpressionError, match="guid"):
+        check("@concat('run-', guid())")
+
+
+def test_the_parser_reads_interpolation_members_and_escapes() -> None:
+    assert check("plain text") == [] and check("@@not an expression") == []
+    assert len(check("run @{pipeline().RunId} of @{pipeline().Pipeline}")) == 2
+    node = parse_expression("activity('GM')?.output.childItems[0]['name']")
+    assert functions(node) == {"activity"}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_names_use_the_kind_prefixes(env: str, docs: dict[str, Any]) -> None:
+    for kind, objects in docs[env].items():
+        assert objects and all(name.startswith(PREFIXES[kind]) for name in objects)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_execution_activity_has_retries_and_a_timeout(env: str, docs: dict[str, Any]) -> None:
+    for pipeline in docs[env]["pipeline"].values():
+        for activity in activities(pipeline):
+            if activity["type"] in CONTROL_TYPES:
+                continue
+            policy = activity.get("policy", {})
+            assert policy.get("retry", 0) >= 1, activity["name"]
+            assert re.fullmatch(r"\d+\.\d\d:\d\d:\d\d", policy.get("timeout", "")), activity["name"]
+
+
+def test_copy_logs_skipped_rows_instead_of_failing_silently(docs: dict[str, Any]) -> None:
+    copy = next(a for a in activities(docs["dev"]["pipeline"]["PL_Ingest"]) if a["type"] == "Copy")[
+        "typeProperties"
+    ]
+    assert copy["enableSkipIncompatibleRow"] is True
+    assert copy["logSettings"]["enableCopyActivityLog"] is True
+    assert copy["logSettings"]["logLocationSettings"]["linkedServiceName"]["referenceName"]
+
+
+def test_failure_notification_reads_its_webhook_from_key_vault(docs: dict[str, Any]) -> None:
+    acts = {a["name"]: a for a in activities(docs["dev"]["pipeline"]["PL_Orchestrate"])}
+    get_url = acts["WEB_GetWebhookUrl"]
+    assert get_url["typeProperties"]["url"].startswith("https://kv-c2c-dev-")
+    assert get_url["typeProperties"]["authentication"]["type"] == "MSI"
+    assert get_url["policy"]["secureOutput"] is True
+    assert get_url["dependsOn"] == [
+        {"activity": "EP_Transform", "dependencyConditions": ["Failed", "Skipped"]}
+    ]
+    assert "WEB_GetWebhookUrl" in acts["WEB_NotifyFailure"]["typeProperties"]["url"]["value"]
+
+
+def test_build_writes_git_layout_and_arm_deterministically(tmp_path: Path) -> None:
+    build.main(["--out", str(tmp_path / "a")])
+    build.main(["--out", str(tmp_path / "b")])
+    first = {
+        p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*.json")
+    }
+    second = {
+        p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*.json")
+    }
+    assert first == second
+    dev = tmp_path / "a" / "dev"
+    assert sorted(p.name for p in (dev / "pipeline").iterdir()) == [
+        "PL_Ingest.json",
+        "PL_Orchestrate.json",
+        "PL_Transform.json",
+    ]
+    for kind in ("linkedService", "dataset", "trigger"):
+        assert any((dev / kind).iterdir())
+    template = json.loads((dev / "ARMTemplateForFactory.json").read_text())
+    params = json.loads((dev / "ARMTemplateParametersForFactory.json").read_text())
+    assert set(template["parameters"]) == set(params["parameters"])
+    assert len(template["resources"]) == 12
+    text = json.dumps(template)
+    assert "[parameters('etlJobId')]" in text and "[parameters('databricksWorkspaceUrl')]" in text
+
+
+def test_build_takes_deployment_values(tmp_path: Path) -> None:
+    build.main(["--env", "prod", "--out", str(tmp_path), "--job-id", "4242"])
+    transform = json.loads((tmp_path / "pipeline" / "PL_Transform.json").read_text())
+    assert transform["properties"]["activities"][0]["typeProperties"]["jobId"] == "4242"
