@@ -58,6 +58,11 @@ class AdfConfig:
     retry_interval_seconds: int = 120
 
     @property
+    def job_name(self) -> str:
+        """The Databricks job infra defines (``c2c-<env>-etl``; a contract test checks it)."""
+        return f"c2c-{self.env}-etl"
+
+    @property
     def key_vault_url(self) -> str:
         return f"https://{self.key_vault_name}.vault.azure.net/"
 

@@ -323,6 +323,7 @@ def transform(cfg: AdfConfig) -> m.PipelineResource:
                 linked_service_name=ls_ref(LS_DATABRICKS),
                 job_id=cfg.job_id,
                 job_parameters={job_parameter(flag): values[flag] for flag in JOB_FLAGS},
+                user_properties=[m.UserProperty(name="job", value=cfg.job_name)],
                 policy=policy(cfg),
             )
         ],
