@@ -1,0 +1,122 @@
+"""The local executor runs the factory's own pipeline objects on local folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from c2c_adf.config import adf_config
+from c2c_adf.factory import build_factory
+from c2c_adf.local import Bindings, LocalExecutionError, LocalFactory, PipelineRun, Scope, resolve
+
+CFG = adf_config("dev")
+
+
+class Recorder:
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.jobs: list[tuple[str, list[str]]] = []
+        self.web: list[tuple[str, str, Any]] = []
+        self.fail_on = fail_on
+
+    def job(self, entry_point: str, arguments: list[str]) -> None:
+        self.jobs.append((entry_point, arguments))
+        if entry_point == self.fail_on:
+            raise RuntimeError(f"{entry_point} failed")
+
+    def call(self, method: str, url: str, body: Any) -> dict[str, Any]:
+        self.web.append((method, url, body))
+        return {"value": "https://hooks.example/c2c"}
+
+
+def local(tmp_path: Path, recorder: Recorder) -> LocalFactory:
+    source = tmp_path / "source" / CFG.source_folder
+    source.mkdir(parents=True)
+    for name in ("a.csv", "b.CSV", "notes.txt"):
+        (source / name).write_text("h1,h2\n1,2\n")
+    old = source / "old.csv"
+    old.write_text("h1,h2\n")
+    os.utime(old, (0, 86400))  # 1970-01-02: outside a recent window
+    bindings = Bindings(tmp_path / "source", tmp_path / "lake", recorder.job, recorder.call)
+    return LocalFactory(build_factory(CFG), CFG, bindings)
+
+
+def test_orchestrate_copies_new_csvs_and_runs_the_job_tasks(tmp_path: Path) -> None:
+    recorder = Recorder()
+    run = local(tmp_path, recorder).run("PL_Orchestrate", {"windowStart": "2000-01-01T00:00:00Z"})
+    assert run.status == "Succeeded"
+    landing = tmp_path / "lake" / "landing" / "runs" / run.run_id
+    assert sorted(p.name for p in landing.iterdir()) == ["a.csv", "b.CSV"]
+    assert [e for e, _ in recorder.jobs] == ["c2c-bronze", "c2c-silver", "c2c-gold"]
+    arguments = recorder.jobs[0][1]
+    assert arguments[:4] == ["--env", "local", "--lake", str(tmp_path / "lake")]
+    assert arguments[arguments.index("--input") + 1] == str(landing)
+    assert arguments[arguments.index("--run-id") + 1] == run.run_id
+    assert {n: a.status for n, a in run.activities.items()} == {
+        "EP_Ingest": "Succeeded",
+        "EP_Transform": "Succeeded",
+        "WEB_GetWebhookUrl": "Skipped",
+        "WEB_NotifyFailure": "Skipped",
+        "FAIL_Run": "Skipped",
+    }
+    assert recorder.web == []
+
+
+def test_a_failed_job_notifies_through_the_webhook_and_fails_the_run(tmp_path: Path) -> None:
+    recorder = Recorder(fail_on="c2c-silver")
+    run = local(tmp_path, recorder).run("PL_Orchestrate")
+    assert run.status == "Failed"
+    assert run.activities["EP_Transform"].status == "Failed"
+    assert run.activities["FAIL_Run"].status == "Failed"
+    assert [m for m, _, _ in recorder.web] == ["GET", "POST"]
+    assert recorder.web[0][1].startswith(CFG.key_vault_url)
+    assert recorder.web[1][1] == "https://hooks.example/c2c" and run.run_id in recorder.web[1][2]
+
+
+def test_a_failed_ingest_skips_the_transform_and_notifies(tmp_path: Path) -> None:
+    recorder = Recorder()
+    factory = local(tmp_path, recorder)
+    (tmp_path / "source" / CFG.source_folder).rename(tmp_path / "moved")  # nothing to list
+    run = factory.run("PL_Orchestrate")
+    assert run.activities["EP_Ingest"].status == "Failed"
+    assert run.activities["EP_Transform"].status == "Skipped"
+    assert run.status == "Failed" and recorder.jobs == [] and len(recorder.web) == 2
+
+
+def test_the_event_triggers_transform_runs_on_a_landing_folder(tmp_path: Path) -> None:
+    recorder = Recorder()
+    run = local(tmp_path, recorder).run("PL_Transform", {"inputFolder": "drops/partner-x"})
+    assert run.status == "Succeeded"
+    arguments = recorder.jobs[0][1]
+    assert arguments[arguments.index("--input") + 1] == str(
+        tmp_path / "lake" / "landing" / "drops" / "partner-x"
+    )
+
+
+def test_missing_parameters_and_unsupported_expressions_are_errors(tmp_path: Path) -> None:
+    factory = local(tmp_path, Recorder())
+    with pytest.raises(LocalExecutionError, match="inputFolder"):
+        factory.run("PL_Transform")
+    scope = Scope(PipelineRun("PL_X", "r1", {}), CFG.factory_name)
+    with pytest.raises(LocalExecutionError, match="guid"):
+        resolve("@concat('x', guid())", scope)
+    assert resolve("run @{pipeline().RunId} of @{pipeline().Pipeline}", scope) == "run r1 of PL_X"
+
+
+@pytest.mark.integration
+def test_orchestrate_runs_the_etl_jobs_on_local_spark(spark: Any, tmp_path: Path) -> None:
+    """The whole chain on the generator's sample: ADF copy, then bronze, silver, gold."""
+    from c2c_adf.local import spark_job_runner
+    from c2c_etl import generator
+
+    source = tmp_path / "source" / CFG.source_folder
+    generator.main(["--output", str(source), "--users-2020", "300", "--users-2024", "100"])
+    recorder = Recorder()
+    bindings = Bindings(
+        tmp_path / "source", tmp_path / "lake", spark_job_runner(spark), recorder.call
+    )
+    run = LocalFactory(build_factory(CFG), CFG, bindings).run("PL_Orchestrate")
+    assert run.status == "Succeeded", run.activities
+    assert (tmp_path / "lake" / "gold").is_dir() and (tmp_path / "lake" / "silver").is_dir()
