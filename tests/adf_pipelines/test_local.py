@@ -119,4 +119,23 @@ def test_orchestrate_runs_the_etl_jobs_on_local_spark(spark: Any, tmp_path: Path
     )
     run = LocalFactory(build_factory(CFG), CFG, bindings).run("PL_Orchestrate")
     assert run.status == "Succeeded", run.activities
+    bronze = spark.read.format("delta").load(str(tmp_path / "lake" / "bronze" / "users_2020"))
+    assert [r[0] for r in bronze.select("_run_id").distinct().collect()] == [run.run_id]
     assert (tmp_path / "lake" / "gold").is_dir() and (tmp_path / "lake" / "silver").is_dir()
+
+
+@pytest.mark.integration
+def test_the_local_command_prints_the_pipeline_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What ``make run`` calls: PL_Orchestrate on a sample folder, then the ETL summary."""
+    from c2c_adf import local as local_module
+    from c2c_etl import generator
+
+    source = tmp_path / "sample"
+    generator.main(["--output", str(source), "--users-2020", "200", "--users-2024", "50"])
+    capsys.readouterr()
+    assert local_module.main(["--input", str(source), "--lake", str(tmp_path / "lake")]) == 0
+    out = capsys.readouterr().out
+    assert "PL_Orchestrate EP_Transform: Succeeded" in out
+    assert "Time per step:" in out and "(local)" in out

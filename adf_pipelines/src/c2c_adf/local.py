@@ -12,18 +12,21 @@ expression functions below. Anything else raises :class:`LocalExecutionError`.
 
 from __future__ import annotations
 
+import argparse
 import shutil
+import sys
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from c2c_adf.artifacts import documents
-from c2c_adf.config import AdfConfig
+from c2c_adf.config import AdfConfig, adf_config
 from c2c_adf.expressions import ExpressionError, Literal, Member, Node, parse_expression
-from c2c_adf.factory import Factory
+from c2c_adf.factory import PL_ORCHESTRATE, Factory, build_factory
 
 JobRunner = Callable[[str, list[str]], None]
 WebCaller = Callable[[str, str, Any], dict[str, Any]]
@@ -362,9 +365,10 @@ class LocalFactory:
         return False
 
 
-def spark_job_runner(spark: Any) -> JobRunner:
+def spark_job_runner(spark: Any, record: list[tuple[Any, Any]] | None = None) -> JobRunner:
     """Run a job task in-process on a local Spark session: the entry point's ``run`` function,
-    with the arguments parsed by the same parser the wheel's entry point uses."""
+    with the arguments parsed by the same parser the wheel's entry point uses. ``record`` gets
+    each task's (run context, step results)."""
     from c2c_etl.entrypoints import JOB_TASKS
     from c2c_etl.jobs import bronze, gold, silver
     from c2c_etl.jobs.common import build_parser, context_from_args
@@ -380,6 +384,48 @@ def spark_job_runner(spark: Any) -> JobRunner:
         if entry_point not in runs or entry_point not in tasks:
             raise LocalExecutionError(f"job task {entry_point!r} has no local runner")
         ctx = context_from_args(build_parser(tasks[entry_point].description).parse_args(arguments))
-        runs[entry_point](spark, ctx)
+        result = runs[entry_point](spark, ctx)
+        if record is not None:
+            record.append((ctx, result))
 
     return runner
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m c2c_adf.local --input <source CSVs> --lake <folder>``: run ``PL_Orchestrate``
+    locally (the input folder stands for the source export folder), then print the summary."""
+    parser = argparse.ArgumentParser(description="Run the Data Factory pipelines locally")
+    parser.add_argument("--input", required=True, type=Path, help="folder of source CSVs")
+    parser.add_argument("--lake", required=True, type=Path)
+    parser.add_argument("--env", default="dev", help="whose pipeline definitions to run")
+    parser.add_argument("--pipeline", default=PL_ORCHESTRATE)
+    args = parser.parse_args(argv)
+    from c2c_etl.jobs.common import configure_logging
+    from c2c_etl.spark import get_spark
+    from c2c_etl.summary import format_summary, lake_summary
+
+    configure_logging()
+    source = args.input.resolve()
+    cfg = adf_config(args.env).with_deployment(source_folder=source.name)
+    start = time.perf_counter()
+    spark = get_spark(True, "c2c-adf-local")
+    startup = time.perf_counter() - start
+    record: list[tuple[Any, Any]] = []
+    bindings = Bindings(source.parent, args.lake.resolve(), spark_job_runner(spark, record))
+    run = LocalFactory(build_factory(cfg), cfg, bindings).run(args.pipeline)
+    total = time.perf_counter() - start
+    for name, activity in run.activities.items():
+        print(f"{run.pipeline} {name}: {activity.status} {activity.error}".rstrip())
+    if run.status != "Succeeded" or not record:
+        print(f"{run.pipeline} run {run.run_id}: {run.status}", file=sys.stderr)
+        return 1
+    results = [
+        step for _, result in record for step in (result if isinstance(result, list) else [result])
+    ]
+    ctx = record[-1][0]
+    print(format_summary(ctx, lake_summary(spark, ctx, results), results, startup, total))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
