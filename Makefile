@@ -22,14 +22,15 @@ $(UV):
 sync: $(UV)
 	$(UV) sync --frozen --quiet
 
-## make run [INPUT=<folder of source CSVs>] [LAKE=<folder>]: the whole pipeline on this machine.
-## Without INPUT it runs on a sample written by the project's own generator.
+## make run [INPUT=<folder of source CSVs>] [LAKE=<folder>]: the whole pipeline on this machine,
+## through the Data Factory pipelines' local executor (PL_Orchestrate: copy to landing, then the
+## job's tasks on local Spark). Without INPUT it runs on a sample written by the generator.
 run: sync
 ifndef INPUT
 	$(UV) run c2c-generate --output $(SAMPLE) --users-2020 $(SAMPLE_USERS_2020) --users-2024 $(SAMPLE_USERS_2024)
-	$(UV) run c2c-pipeline --env local --input $(SAMPLE) --lake $(LAKE)
+	$(UV) run python -m c2c_adf.local --input $(SAMPLE) --lake $(LAKE)
 else
-	$(UV) run c2c-pipeline --env local --input $(INPUT) --lake $(LAKE)
+	$(UV) run python -m c2c_adf.local --input $(INPUT) --lake $(LAKE)
 endif
 
 ## make test: lint, type check, then every test (unit, integration on the real data when present).
