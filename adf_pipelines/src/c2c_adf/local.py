@@ -370,13 +370,15 @@ def spark_job_runner(spark: Any, record: list[tuple[Any, Any]] | None = None) ->
     with the arguments parsed by the same parser the wheel's entry point uses. ``record`` gets
     each task's (run context, step results)."""
     from c2c_etl.entrypoints import JOB_TASKS
-    from c2c_etl.jobs import bronze, gold, silver
+    from c2c_etl.jobs.bronze import run as run_bronze
     from c2c_etl.jobs.common import build_parser, context_from_args
+    from c2c_etl.jobs.gold import run as run_gold
+    from c2c_etl.jobs.silver import run as run_silver
 
     runs: dict[str, Callable[[Any, Any], object]] = {
-        "c2c-bronze": bronze.run,
-        "c2c-silver": silver.run,
-        "c2c-gold": gold.run,
+        "c2c-bronze": run_bronze,
+        "c2c-silver": run_silver,
+        "c2c-gold": run_gold,
     }
     tasks = {t.name: t for t in JOB_TASKS}
 
