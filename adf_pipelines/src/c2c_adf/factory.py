@@ -112,6 +112,16 @@ def after(activity: str, *conditions: str) -> m.ActivityDependency:
 # -- linked services ---------------------------------------------------------------------------
 
 
+def window_parameters() -> dict[str, m.ParameterSpecification]:
+    """The modification-time window of the source files to copy (default: everything)."""
+    return {
+        "windowStart": m.ParameterSpecification(
+            type="String", default_value="1970-01-01T00:00:00Z"
+        ),
+        "windowEnd": m.ParameterSpecification(type="String", default_value="9999-12-31T23:59:59Z"),
+    }
+
+
 def linked_services(cfg: AdfConfig) -> dict[str, m.LinkedServiceResource]:
     """Key Vault, the lake (ADLS Gen2), the source Blob account and Databricks, all through the
     factory's managed identity: no keys, tokens or connection strings anywhere."""
@@ -253,12 +263,7 @@ def ingest(cfg: AdfConfig) -> m.PipelineResource:
         description="Copy the new source CSVs into landing/runs/<run id>/",
         parameters={
             "runId": m.ParameterSpecification(type="String"),
-            "windowStart": m.ParameterSpecification(
-                type="String", default_value="1970-01-01T00:00:00Z"
-            ),
-            "windowEnd": m.ParameterSpecification(
-                type="String", default_value="9999-12-31T23:59:59Z"
-            ),
+            **window_parameters(),
         },
         activities=[
             m.GetMetadataActivity(
@@ -337,12 +342,7 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
     return m.PipelineResource(
         description="The daily run: ingest, transform, notify on failure",
         parameters={
-            "windowStart": m.ParameterSpecification(
-                type="String", default_value="1970-01-01T00:00:00Z"
-            ),
-            "windowEnd": m.ParameterSpecification(
-                type="String", default_value="9999-12-31T23:59:59Z"
-            ),
+            **window_parameters(),
         },
         activities=[
             m.ExecutePipelineActivity(

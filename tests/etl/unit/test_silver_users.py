@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from pyspark.sql import functions as F
 
-from c2c_etl.silver.countries import country_lookup
+from c2c_etl.silver.countries import COUNTRY_LOOKUP_SCHEMA, country_lookup
 from c2c_etl.silver.quality import apply_rules, split_valid
 from c2c_etl.silver.users import (
     SILVER_USER_COLUMNS,
@@ -25,9 +25,7 @@ from tests.etl.helpers import bronze_users
 def _check(spark, rows, kind=USERS_2020, source_file="users.csv", sha="sha-1"):
     raw = bronze_users(spark, rows, kind, source_file=source_file, sha=sha)
     names = [r["country"] for r in raw.select("country").distinct().collect()]
-    countries = spark.createDataFrame(
-        country_lookup(names), "country_name_source string, lookup_code string, lookup_name string"
-    )
+    countries = spark.createDataFrame(country_lookup(names), COUNTRY_LOOKUP_SCHEMA)
     checked = apply_rules(conform_users(raw, kind, countries), user_rules(kind))
     valid, broken = split_valid(checked)
     return finish_silver_rows(valid), quarantine_rows(broken)

@@ -23,7 +23,7 @@ from c2c_etl.jobs.common import (
     timed,
     utc_now,
 )
-from c2c_etl.silver.countries import country_lookup
+from c2c_etl.silver.countries import COUNTRY_LOOKUP_SCHEMA, country_lookup
 from c2c_etl.silver.quality import apply_rules, split_valid
 from c2c_etl.silver.reports import report_columns, type_report
 from c2c_etl.silver.users import (
@@ -67,9 +67,7 @@ def _bronze_rows(
 def _countries(spark: SparkSession, frames: list[DataFrame]) -> DataFrame:
     names = reduce(DataFrame.unionByName, [f.select("country") for f in frames]).distinct()
     rows = country_lookup(r[0] for r in names.collect())
-    return spark.createDataFrame(
-        rows, "country_name_source string, lookup_code string, lookup_name string"
-    )
+    return spark.createDataFrame(rows, COUNTRY_LOOKUP_SCHEMA)
 
 
 def _outcomes(checked: DataFrame, target: DataFrame | None) -> tuple[DataFrame, DataFrame]:

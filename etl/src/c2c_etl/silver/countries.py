@@ -95,6 +95,10 @@ def code_for_name(name: str | None) -> str | None:
     return _french_names().get(normalize_country_name(name))
 
 
+# Schema of a DataFrame built from ``country_lookup`` rows (what ``conform_users`` joins).
+COUNTRY_LOOKUP_SCHEMA = "country_name_source string, lookup_code string, lookup_name string"
+
+
 def country_lookup(names: Iterable[str | None]) -> list[tuple[str, str | None, str | None]]:
     """Rows (source name, ISO code, English name) for the given source names."""
     rows = []
