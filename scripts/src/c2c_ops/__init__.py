@@ -1,0 +1,1 @@
+"""Operator runbook commands of the C2C lakehouse (``c2c-ops``)."""
