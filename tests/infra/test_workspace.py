@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from importlib.metadata import distribution
+from importlib.metadata import distribution, version
 
 import pytest
 
@@ -107,3 +107,17 @@ def test_data_factory_may_only_run_the_job(synth: Synth, env: str) -> None:
     assert [a["permission_level"] for a in factory] == ["CAN_MANAGE_RUN"]
     sp = next(iter(synth.resources(env, "workspace", "databricks_service_principal").values()))
     assert sp["allow_cluster_create"] is False
+
+
+@by_env
+def test_job_tasks_install_the_wheel_the_release_passes(synth: Synth, env: str) -> None:
+    """Every task installs the wheel named by the ``etl_wheel`` variable (``c2c-ops deploy``
+    sets it per release), whose default is this checkout's version in the artifacts volume."""
+    stack = synth.stack(env, "workspace")
+    variable = stack["variable"]["etl_wheel"]
+    assert variable["default"] == (
+        f"/Volumes/c2c_{env}/ops/artifacts/c2c_etl-{version('c2c-etl')}-py3-none-any.whl"
+    )
+    for task in etl_job(synth, env)["task"]:
+        assert task["library"] == [{"whl": "${var.etl_wheel}"}]
+    assert stack["output"]["job_wheel"]["value"] == "${var.etl_wheel}"

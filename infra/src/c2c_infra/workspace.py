@@ -44,6 +44,11 @@ JOB_PARAMETERS = tuple(p for p in COMMON_PARAMETERS if p != "--lake")
 OPS_SCHEMA = "ops"  # holds the landing and artifacts volumes
 
 
+def wheel_path(catalog: str, wheel_version: str) -> str:
+    """Where a c2c-etl wheel of that version is published: the catalog's artifacts volume."""
+    return f"/Volumes/{catalog}/{OPS_SCHEMA}/{ARTIFACTS}/c2c_etl-{wheel_version}-py3-none-any.whl"
+
+
 def parameter_name(flag: str) -> str:
     """The job parameter behind a command-line flag: ``--run-id`` -> ``run_id``."""
     return flag.removeprefix("--").replace("-", "_")
@@ -148,7 +153,15 @@ class WorkspaceStack(TerraformStack):
         """The ETL job: one python_wheel_task per entry point, bronze -> silver -> gold."""
         cfg = self.cfg
         volumes = f"/Volumes/{cfg.catalog}/{OPS_SCHEMA}"
-        wheel = f"{volumes}/{ARTIFACTS}/c2c_etl-{version('c2c-etl')}-py3-none-any.whl"
+        # The release passes the wheel it publishes (TF_VAR_etl_wheel, set by `c2c-ops deploy`):
+        # every release has its own file in the artifacts volume, so a running job keeps its own.
+        wheel = TerraformVariable(
+            self,
+            "etl_wheel",
+            type="string",
+            default=wheel_path(cfg.catalog, version("c2c-etl")),
+            description="Unity Catalog volume path of the c2c-etl wheel the job tasks install",
+        ).string_value
         self.policy = ClusterPolicy(
             self,
             "policy",
@@ -234,6 +247,7 @@ class WorkspaceStack(TerraformStack):
             tags=cfg.tags,
         )
         TerraformOutput(self, "job_id", value=self.job.id)
+        TerraformOutput(self, "job_wheel", value=wheel)
         TerraformOutput(self, "job_url", value=self.job.url)
 
     def _warehouse(self) -> None:
