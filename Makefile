@@ -52,7 +52,7 @@ format: sync
 	$(UV) run ruff check --fix .
 
 typecheck: sync
-	$(UV) run mypy etl/src infra/src adf_pipelines/src
+	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src
 
 ## make bench [BENCH_INPUT=<folder>]: time the full run and the no-op rerun (writes bench-results/).
 bench: sync

@@ -72,12 +72,12 @@ def ops_from_args(args: argparse.Namespace) -> Ops:
     """The real context: DefaultAzureCredential and the environment's public endpoints."""
     return Ops(
         args.env,
-        subscription_id=args.subscription_id,
-        workspace_url=args.workspace_url,
+        subscription_id=getattr(args, "subscription_id", None),
+        workspace_url=getattr(args, "workspace_url", None),
         job_id=getattr(args, "job_id", None),
         warehouse_id=getattr(args, "warehouse_id", None),
         lake=getattr(args, "lake", None),
-        retries=args.retries,
+        retries=getattr(args, "retries", DEFAULT_RETRIES),
     )
 
 
@@ -87,7 +87,7 @@ def main(
 ) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     ops = make_ops(args)

@@ -172,7 +172,13 @@ class Ops:
         from databricks.sdk.config import Config
 
         host = self.require("The workspace URL", self.workspace_url, "--workspace-url")
-        kwargs: dict[str, Any] = {"retry_timeout_seconds": 120, **self.options.databricks}
+        kwargs: dict[str, Any] = {
+            "retry_timeout_seconds": 120,
+            # The plain Files API (one PUT per file): wheels are small, and the experimental
+            # client's multipart and presigned-URL paths need network paths the lake forbids.
+            "disable_experimental_files_api_client": True,
+            **self.options.databricks,
+        }
         # WorkspaceClient has no **kwargs (retry_timeout_seconds, clock...): Config takes them.
         strategy = _databricks_strategy(self.credential)
         return WorkspaceClient(config=Config(host=host, credentials_strategy=strategy, **kwargs))

@@ -1,4 +1,4 @@
-"""Exit codes and the translation of Azure and Databricks errors into messages an operator can act on.
+"""Exit codes, and Azure and Databricks errors turned into messages an operator can act on.
 
 Every command ends with one of the exit codes below, so a CI step or a scheduler can tell a
 failed pipeline run (1) from a sign-in problem (5) or throttling that outlasted the retries (8).

@@ -68,7 +68,7 @@ def activity_lines(ops: Ops, run_id: str, depth: int = 0) -> list[ActivityLine]:
         page = ops.adf.activity_runs.query_by_pipeline_run(
             cfg.resource_group, cfg.factory_name, run_id, window
         )
-        for act in sorted(page.value or [], key=lambda a: (a.activity_run_start or _now())):
+        for act in sorted(page.value or [], key=lambda a: a.activity_run_start or _now()):
             found.append(
                 ActivityLine(
                     key=act.activity_run_id or f"{run_id}/{act.activity_name}",
