@@ -114,15 +114,23 @@ class FactoryState:
     plans: dict[str, list[Step]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     page_size: int = 50
-    max_in_flight: int = 0
+    max_in_flight: int = 0  # runs not ended at once, child runs included
+    max_parent_in_flight: int = 0  # the same, top-level runs only
     create_queries: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def writes(self) -> list[tuple[str, str]]:
         return [c for c in self.calls if c[0] != "GET"]
 
-    def in_flight(self) -> int:
-        return sum(run["status"] not in TERMINAL for run in self.runs.values())
+    def in_flight(self, parents_only: bool = False) -> int:
+        return sum(
+            run["status"] not in TERMINAL and not (parents_only and run["_parent"])
+            for run in self.runs.values()
+        )
+
+    def _measure(self) -> None:
+        self.max_in_flight = max(self.max_in_flight, self.in_flight())
+        self.max_parent_in_flight = max(self.max_parent_in_flight, self.in_flight(True))
 
     # --- the run simulator ---------------------------------------------------------------
     def start_run(
@@ -169,7 +177,7 @@ class FactoryState:
         self.activities[run_id] = []
         if steps:
             self._begin(run_id, steps[0])
-        self.max_in_flight = max(self.max_in_flight, self.in_flight())
+        self._measure()
         return run_id
 
     def _begin(self, run_id: str, step: Step) -> None:
@@ -352,7 +360,7 @@ def _handler(state: FactoryState) -> type[BaseHTTPRequestHandler]:
             payload = json.loads(self.rfile.read(length) or b"null") if length else None
             with state.lock:
                 self._dispatch(method, parts, ids, query, payload)
-            state.max_in_flight = max(state.max_in_flight, state.in_flight())
+                state._measure()
 
         def _dispatch(
             self,

@@ -61,7 +61,9 @@ def upload_file(ops: Ops, path: Path, blob_name: str) -> str:
                 data,
                 overwrite=False,
                 metadata={"sha256": digest.hexdigest(), "source": path.name},
-                content_settings=ContentSettings(content_type="text/csv", content_md5=bytearray(md5.digest())),
+                content_settings=ContentSettings(
+                    content_type="text/csv", content_md5=bytearray(md5.digest())
+                ),
             )
     except ResourceExistsError:
         if sha256_of_blob(blob) == digest.hexdigest():
