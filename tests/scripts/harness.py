@@ -18,6 +18,8 @@ from c2c_ops import cli
 from c2c_ops.context import ClientOptions, Ops
 from tests.adf_pipelines.fake_adf import HttpBearerPolicy, StubCredential
 
+__all__ = ["StubCredential", "console", "ops_for", "run_cli"]
+
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 ARM_SCOPE = "https://management.azure.com/.default"
 
