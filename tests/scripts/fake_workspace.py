@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import unquote
 
 from tests.scripts.fake_databricks import FakeDatabricks, Reply, Request, error
 
@@ -22,7 +23,7 @@ def add_files_api(fake: FakeDatabricks) -> dict[str, bytes]:
     stored: dict[str, bytes] = {}
 
     def put(request: Request) -> Reply:
-        path = request.match["path"]
+        path = unquote(request.match["path"])  # the SDK escapes e.g. "+" as %2B
         overwrite = request.query.get("overwrite", ["true"])[0].lower() != "false"
         if path in stored and not overwrite:
             return error(409, "ALREADY_EXISTS", f"The file being created already exists: {path}")
@@ -30,7 +31,7 @@ def add_files_api(fake: FakeDatabricks) -> dict[str, bytes]:
         return Reply(204)
 
     def get(request: Request) -> Reply:
-        path = request.match["path"]
+        path = unquote(request.match["path"])
         if path not in stored:
             return error(404, "NOT_FOUND", f"The file {path} does not exist")
         headers = {"Last-Modified": formatdate(usegmt=True)}

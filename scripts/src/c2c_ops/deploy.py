@@ -21,6 +21,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,22 @@ def handle_deploy(args: argparse.Namespace, ops: Ops) -> int:
 
     stopped = stop_triggers(ops)
     say(f"1/5 paused triggers: {', '.join(stopped) or 'none were started'}")
+    try:
+        return _deploy_after_pause(args, ops, wheel)
+    except Exception:
+        if stopped:
+            # The job may point at a wheel that is not published yet: no scheduled run until
+            # a deploy gets through (running the same deploy again finishes it).
+            print(
+                f"the deploy stopped; triggers {', '.join(stopped)} stay stopped until a deploy "
+                "succeeds",
+                file=sys.stderr,
+            )
+        raise
+
+
+def _deploy_after_pause(args: argparse.Namespace, ops: Ops, wheel: Wheel) -> int:
+    say = ops.console.print
 
     if args.skip_infra:
         workspace_url = ops.require("The workspace URL", ops.workspace_url, "--workspace-url")

@@ -1,0 +1,261 @@
+"""``c2c-ops deploy`` and ``c2c-ops release-version``.
+
+The deploy drives the real azure-mgmt-datafactory client against the fake ADF and the real
+databricks-sdk against the fake workspace (Files and Jobs APIs). ``cdktn`` itself cannot run here
+(Terraform providers cannot be downloaded), so the test gives ``--cdktn`` a small program that
+records how it was called and writes the outputs file ``cdktn deploy --outputs-file`` writes:
+what is covered is the command line, the environment and the use of the outputs, not Terraform.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from c2c_ops.context import ClientOptions, Ops
+from c2c_ops.deploy import INFRA_DIR, release_version
+from c2c_ops.errors import Exit, OpsError
+from tests.adf_pipelines.fake_adf import (
+    TOKEN,
+    FactoryState,
+    HttpBearerPolicy,
+    StubCredential,
+    fake_factory,
+)
+from tests.scripts.fake_databricks import FakeDatabricks, FastClock
+from tests.scripts.fake_workspace import add_files_api, add_jobs_api
+from tests.scripts.harness import ARM_SCOPE, ops_for, run_cli
+
+CAP = pytest.CaptureFixture[str]
+VERSION = "1.2.0+gabc1234"
+WHEEL = f"c2c_etl-{VERSION}-py3-none-any.whl"
+VOLUME_WHEEL = f"/Volumes/c2c_dev/ops/artifacts/{WHEEL}"
+OLD_WHEEL = "/Volumes/c2c_dev/ops/artifacts/c2c_etl-1.1.0+g0000000-py3-none-any.whl"
+JOB_ID = 4242
+
+FAKE_CDKTN = """#!{python}
+import json, os, sys
+args = sys.argv[1:]
+with open({record!r}, "a") as f:
+    f.write(json.dumps({{"args": args, "cwd": os.getcwd(),
+                        "wheel": os.environ.get("TF_VAR_etl_wheel"),
+                        "env": os.environ.get("C2C_ENV")}}) + "\\n")
+if {fail}:
+    print("Error: creating Storage Account: 403 AuthorizationFailed", file=sys.stderr)
+    sys.exit(1)
+outputs = args[args.index("--outputs-file") + 1]
+with open(outputs, "w") as f:
+    json.dump({{"c2c-dev-platform": {{"workspace_url": {workspace!r}}},
+               "c2c-dev-workspace": {{"job_id": "{job}"}}}}, f)
+"""
+
+
+@dataclass
+class Cloud:
+    adf_url: str
+    adf: FactoryState
+    workspace: FakeDatabricks
+    volume: dict[str, bytes]
+    jobs: dict[int, dict[str, Any]]
+    tmp: Path
+
+    def cdktn(self, *, fail: bool = False) -> tuple[Path, Path]:
+        """A stand-in for the cdktn CLI; returns it and the file where it records its calls."""
+        record = self.tmp / "cdktn-calls.jsonl"
+        script = self.tmp / ("cdktn-failing" if fail else "cdktn")
+        script.write_text(
+            FAKE_CDKTN.format(
+                python=sys.executable,
+                record=str(record),
+                fail=fail,
+                workspace=self.workspace.url,
+                job=JOB_ID,
+            )
+        )
+        script.chmod(0o755)
+        return script, record
+
+    def ops(self) -> Ops:
+        credential = StubCredential()
+        options = ClientOptions(
+            arm_endpoint=self.adf_url,
+            azure={"retry_backoff_factor": 0.01},
+            adf={"authentication_policy": HttpBearerPolicy(credential, ARM_SCOPE)},
+            databricks={"retry_timeout_seconds": 5, "clock": FastClock()},
+        )
+        return ops_for(credential=credential, options=options)
+
+    def wheel(self, content: bytes = b"wheel bytes v1") -> Path:
+        path = self.tmp / "dist" / WHEEL
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(content)
+        return path
+
+
+def job_settings() -> dict[str, Any]:
+    """The job as infra creates it (tasks install some earlier wheel)."""
+    return {
+        "name": "c2c-dev-etl",
+        "tasks": [
+            {
+                "task_key": key,
+                "python_wheel_task": {"package_name": "c2c_etl", "entry_point": f"c2c-{key}"},
+                "libraries": [{"whl": OLD_WHEEL}, {"pypi": {"package": "extra==1.0"}}],
+            }
+            for key in ("bronze", "silver", "gold")
+        ],
+    }
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[Cloud]:
+    with fake_factory() as (adf_url, adf), FakeDatabricks(token=TOKEN) as workspace:
+        volume = add_files_api(workspace)
+        jobs = add_jobs_api(workspace, {JOB_ID: job_settings()})
+        yield Cloud(adf_url, adf, workspace, volume, jobs, tmp_path)
+
+
+def deploy(cloud: Cloud, capsys: CAP, *extra: str, cdktn: Path | None = None):
+    script = cdktn or cloud.cdktn()[0]
+    return run_cli(cloud.ops(), "deploy", "--env", "dev", "--wheel", str(cloud.wheel()),
+                   "--cdktn", str(script), *extra, capsys=capsys)  # fmt: skip
+
+
+def test_first_deploy_runs_infra_publishes_the_wheel_points_the_job_and_deploys_adf(
+    cloud: Cloud, capsys: CAP
+) -> None:
+    script, record = cloud.cdktn()
+    result = deploy(cloud, capsys, cdktn=script)
+    assert result.code == Exit.OK, result
+    (call,) = [json.loads(line) for line in record.read_text().splitlines()]
+    assert call["args"][:4] == ["deploy", "c2c-dev-platform", "c2c-dev-workspace", "--auto-approve"]
+    assert call["wheel"] == VOLUME_WHEEL and call["env"] == "dev"
+    assert Path(call["cwd"]) == INFRA_DIR
+    assert cloud.volume[VOLUME_WHEEL] == b"wheel bytes v1"
+    for task in cloud.jobs[JOB_ID]["tasks"]:
+        # The wheel is replaced; the task's other libraries are kept.
+        assert task["libraries"] == [{"pypi": {"package": "extra==1.0"}}, {"whl": VOLUME_WHEEL}]
+    transform = cloud.adf.objects["pipeline"]["PL_Transform"]["properties"]
+    assert f'"jobId": "{JOB_ID}"' in json.dumps(transform)
+    assert cloud.workspace.url in json.dumps(cloud.adf.objects["linkedService"])
+    assert cloud.adf.trigger_states == {"TR_Daily": "Started", "TR_LandingDrops": "Started"}
+    for step in ("1/5", "2/5", "3/5", "4/5", "5/5"):
+        assert step in result.out
+
+
+def test_a_second_deploy_of_the_same_wheel_changes_nothing_but_pauses_the_schedule(
+    cloud: Cloud, capsys: CAP
+) -> None:
+    assert deploy(cloud, capsys).code == Exit.OK
+    adf_writes = len(cloud.adf.writes())
+    result = deploy(cloud, capsys)
+    assert result.code == Exit.OK, result
+    assert "already published with the same content" in result.out
+    assert "every task already installs the wheel" in result.out
+    assert cloud.workspace.calls_to("POST", r"/api/2\.2/jobs/update") != []  # from the first
+    assert len(cloud.workspace.calls_to("POST", r"/api/2\.2/jobs/update")) == 1
+    # The only Data Factory writes: stop the triggers first, start them again at the end.
+    assert cloud.adf.writes()[adf_writes:] == [
+        ("POST", "trigger/TR_Daily/stop"),
+        ("POST", "trigger/TR_LandingDrops/stop"),
+        ("POST", "trigger/TR_Daily/start"),
+        ("POST", "trigger/TR_LandingDrops/start"),
+    ]
+
+
+def test_a_published_wheel_is_never_overwritten(cloud: Cloud, capsys: CAP) -> None:
+    assert deploy(cloud, capsys).code == Exit.OK
+    cloud.wheel(b"other bytes, same version")
+    script, _ = cloud.cdktn()
+    result = run_cli(cloud.ops(), "deploy", "--env", "dev", "--wheel",
+                     str(cloud.tmp / "dist" / WHEEL), "--cdktn", str(script),
+                     capsys=capsys)  # fmt: skip
+    assert result.code == Exit.CONFLICT
+    assert "already published with other content" in result.err
+    assert cloud.volume[VOLUME_WHEEL] == b"wheel bytes v1"  # running jobs keep theirs
+    assert "triggers TR_Daily, TR_LandingDrops stay stopped" in result.err
+
+
+def test_a_failed_infra_deploy_stops_before_anything_else(cloud: Cloud, capsys: CAP) -> None:
+    script, record = cloud.cdktn(fail=True)
+    result = deploy(cloud, capsys, cdktn=script)
+    assert result.code == Exit.FAILED
+    assert "cdktn deploy failed (exit 1)" in result.err
+    assert record.exists() and cloud.volume == {}
+    assert cloud.workspace.calls_to("POST", r"/api/2\.2/jobs/update") == []
+    assert cloud.adf.objects["pipeline"] == {}
+
+
+def test_skip_infra_needs_the_job_id_and_the_workspace_url(cloud: Cloud, capsys: CAP) -> None:
+    result = deploy(cloud, capsys, "--skip-infra")
+    assert result.code == Exit.USAGE and "--workspace-url" in result.err
+    ops = cloud.ops()
+    ops.workspace_url = cloud.workspace.url
+    result = run_cli(ops, "deploy", "--env", "dev", "--wheel", str(cloud.wheel()),
+                     "--skip-infra", "--job-id", str(JOB_ID), capsys=capsys)  # fmt: skip
+    assert result.code == Exit.OK, result
+    assert "2/5 infra: skipped" in result.out and VOLUME_WHEEL in cloud.volume
+
+
+def test_a_refused_databricks_token_exits_5(cloud: Cloud, capsys: CAP) -> None:
+    cloud.workspace.token = "another-token"
+    result = deploy(cloud, capsys)
+    assert result.code == Exit.AUTH
+    assert "Databricks refused the request" in result.err
+    assert cloud.volume == {}
+
+
+def test_throttled_uploads_are_retried_as_databricks_asks(cloud: Cloud, capsys: CAP) -> None:
+    fault = cloud.workspace.fail("PUT", r"/api/2\.0/fs/files/.*", 429,
+                                 headers={"Retry-After": "1"}, times=2)  # fmt: skip
+    ops = cloud.ops()
+    clock = ops.options.databricks["clock"]
+    result = run_cli(ops, "deploy", "--env", "dev", "--wheel", str(cloud.wheel()),
+                     "--cdktn", str(cloud.cdktn()[0]), capsys=capsys)  # fmt: skip
+    assert result.code == Exit.OK, result
+    assert fault.hits == 2 and VOLUME_WHEEL in cloud.volume
+    # Each retry waited what Retry-After said (plus the SDK's jitter of up to a second).
+    assert len(clock.sleeps) == 2 and all(1 <= s < 2 for s in clock.sleeps)
+
+
+def test_unavailable_workspace_that_outlasts_the_retries_exits_9(cloud: Cloud, capsys: CAP) -> None:
+    cloud.workspace.fail("GET", r"/api/2\.2/jobs/get", 503, headers={"Retry-After": "2"},
+                         times=None)  # fmt: skip
+    result = deploy(cloud, capsys)
+    assert result.code == Exit.UNAVAILABLE
+    assert "gave up retrying" in result.err
+
+
+# --- release version -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("describe", "version"),
+    [
+        ("v1.2.0-0-gabc1234", "1.2.0+gabc1234"),
+        ("v1.2.0-3-gabc1234\n", "1.2.0.post3+gabc1234"),
+        ("v2.0.0rc1-0-g0123456789ab", "2.0.0rc1+g0123456789ab"),
+    ],
+)
+def test_release_versions_carry_the_tag_and_the_commit(describe: str, version: str) -> None:
+    assert release_version(describe) == version
+
+
+def test_a_dirty_tree_or_a_missing_tag_makes_no_release_version() -> None:
+    with pytest.raises(OpsError) as dirty:
+        release_version("v1.2.0-0-gabc1234-dirty")
+    assert dirty.value.code == Exit.REFUSED
+    with pytest.raises(OpsError) as untagged:
+        release_version("fatal: No names found, cannot describe anything.")
+    assert untagged.value.code == Exit.USAGE and "git tag v1.0.0" in untagged.value.message
+
+
+def test_release_version_command_prints_only_the_version(capsys: CAP) -> None:
+    result = run_cli(ops_for("local"), "release-version", "--describe", "v0.3.1-2-gdeadbee",
+                     capsys=capsys)  # fmt: skip
+    assert result.code == Exit.OK
+    assert result.out.strip() == "0.3.1.post2+gdeadbee"
