@@ -9,11 +9,15 @@ endpoints (``ClientOptions``) to run the same code against local servers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import os
+import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from rich.console import Console
 
@@ -32,6 +36,8 @@ if TYPE_CHECKING:
 # The Entra ID application of Azure Databricks: tokens for it sign in to any workspace.
 DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
 DEFAULT_RETRIES = 4
+# The audience Entra ID expects of a federated (workload identity) token.
+GITHUB_AUDIENCE = "api://AzureADTokenExchange"
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,35 @@ def _databricks_strategy(credential: TokenCredential) -> Any:
             return headers
 
     return AzureIdentityStrategy()
+
+
+def fetch_github_oidc_token(request_url: str, request_token: str) -> str:
+    """A fresh GitHub Actions OIDC token for Entra ID's token exchange."""
+    url = f"{request_url}&audience={quote(GITHUB_AUDIENCE, safe='')}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {request_token}"})
+    # nosec B310: the URL is the runner's own token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL).
+    with urllib.request.urlopen(request, timeout=30) as response:  # nosec B310
+        return str(json.load(response)["value"])
+
+
+def github_oidc_credential(environ: Mapping[str, str]) -> TokenCredential | None:
+    """In a GitHub Actions job with ``id-token: write``: a federated credential that asks GitHub
+    for a fresh OIDC token whenever Entra ID needs one (no client secret).
+
+    ``azure/login`` gives the Azure CLI a session that cannot renew once GitHub's token
+    expires (about 10 minutes), which a long deploy or a followed pipeline run outlasts.
+    """
+    request_url = environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+    request_token = environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    client_id = environ.get("AZURE_CLIENT_ID") or environ.get("ARM_CLIENT_ID")
+    tenant_id = environ.get("AZURE_TENANT_ID") or environ.get("ARM_TENANT_ID")
+    if not (request_url and request_token and client_id and tenant_id):
+        return None
+    from azure.identity import ClientAssertionCredential
+
+    return ClientAssertionCredential(
+        tenant_id, client_id, lambda: fetch_github_oidc_token(request_url, request_token)
+    )
 
 
 class Ops:
@@ -132,6 +167,9 @@ class Ops:
     def credential(self) -> TokenCredential:
         if self._credential is not None:
             return self._credential
+        github = github_oidc_credential(os.environ)
+        if github is not None:
+            return github
         from azure.identity import DefaultAzureCredential
 
         # Interactive browser sign-in never fits a runbook command: it would hang in CI.
