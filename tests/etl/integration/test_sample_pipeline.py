@@ -81,6 +81,37 @@ def test_new_files_are_picked_up_and_unknown_files_rejected(spark, tmp_path):
     assert after[str(tables.BRONZE_USERS_2024)] is not None
 
 
+def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(spark, tmp_path, monkeypatch):
+    """The runbook's schema change procedure: the file is rejected, reruns leave it alone, and
+    after a release that recognises its header the same file is ingested."""
+    from c2c_etl.jobs import bronze
+
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing, 300, 100, seed=9, dirty_rate=0.0)
+    real_detect = bronze.detect_kind
+    # The release before the schema change does not know the 2024 header.
+    monkeypatch.setattr(
+        bronze, "detect_kind", lambda h: None if "websiteLongevity" in h else real_detect(h)
+    )
+    ctx, _ = run_pipeline(spark, landing, lake)
+    log = {r["source_file"]: r for r in io.read(spark, ctx.cfg, tables.INGESTION_LOG).collect()}
+    assert log["users_2024.csv"]["status"] == "rejected"
+    users_2020_only = io.read(spark, ctx.cfg, tables.SILVER_USERS).count()
+    before = versions(spark, ctx)
+    ctx, _ = run_pipeline(spark, landing, lake)
+    assert versions(spark, ctx) == before  # a rerun adds no second rejection
+    monkeypatch.setattr(bronze, "detect_kind", real_detect)  # the new release
+    ctx, _ = run_pipeline(spark, landing, lake)
+    statuses = [
+        r["status"]
+        for r in io.read(spark, ctx.cfg, tables.INGESTION_LOG).collect()
+        if r["source_file"] == "users_2024.csv"
+    ]
+    assert statuses.count("rejected") == 1 and statuses.count("ingested") == 1
+    # The 2024 users arrived: some are new users, the others now carry their 2024 values.
+    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() > users_2020_only
+
+
 def test_main_prints_the_run_summary(spark, tmp_path, capsys):
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     generate(landing, 1000, 200, seed=2, dirty_rate=0.02)

@@ -40,11 +40,21 @@ INGESTION_LOG_SCHEMA = StructType(
 )
 
 
-def _known_sha256(spark: SparkSession, ctx: RunContext) -> set[str]:
+def _logged_sha256(spark: SparkSession, ctx: RunContext) -> tuple[set[str], set[str]]:
+    """Contents already handled, and contents only ever rejected.
+
+    A rejected file is looked at again when it comes back (same content, any name): after a
+    release that knows its header (a schema change in the source), it is ingested; until then
+    it is skipped without a new log row, so a rerun still changes nothing.
+    """
     logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
     if logged is None:
-        return set()
-    return {r[0] for r in logged.select("source_sha256").distinct().collect()}
+        return set(), set()
+    statuses: dict[str, set[str]] = {}
+    for sha, status in logged.select("source_sha256", "status").distinct().collect():
+        statuses.setdefault(sha, set()).add(status)
+    known = {sha for sha, seen in statuses.items() if seen - {"rejected"}}
+    return known, set(statuses) - known
 
 
 def _first_line(path: str) -> str:
@@ -120,7 +130,8 @@ def _ingest(
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
     with timed("bronze") as result:
         landed = list_landing(ctx.cfg.landing_path)
-        new, duplicates = select_new(landed, _known_sha256(spark, ctx))
+        known, rejected_before = _logged_sha256(spark, ctx)
+        new, duplicates = select_new(landed, known)
         log_rows = [
             _log_row(ctx, dup, None, "duplicate_delivery", f"same content as {twin.name}", 0)
             for dup, twin in duplicates
@@ -130,6 +141,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             header = parse_header(_first_line(f.path))
             kind = detect_kind(header)
             if kind is None:
+                if f.sha256 in rejected_before:
+                    log.info("%s: still an unknown header (rejected before)", f.name)
+                    continue
                 reason = f"unknown header: {','.join(header)[:300]}"
                 log.warning("rejecting %s: %s", f.name, reason)
                 log_rows.append(_log_row(ctx, f, None, "rejected", reason, 0))
