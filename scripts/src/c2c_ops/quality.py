@@ -50,8 +50,8 @@ AUDIT_COLUMNS = (
 def runs_sql(audit: str) -> str:
     """Every run in the audit, newest first."""
     return (
-        f"SELECT run_id, min(started_at) AS started_at, max(finished_at) AS finished_at "
-        f"FROM {audit} GROUP BY run_id ORDER BY max(finished_at) DESC, run_id DESC"
+        "SELECT run_id, min(started_at) AS run_started, max(finished_at) AS run_finished "
+        f"FROM {audit} GROUP BY run_id ORDER BY run_finished DESC, run_id DESC"
     )
 
 
@@ -190,8 +190,8 @@ def build_report(
         reports.append(
             RunReport(
                 run_id=run["run_id"],
-                started_at=_time(run["started_at"]),
-                finished_at=_time(run["finished_at"]),
+                started_at=_time(run["run_started"]),
+                finished_at=_time(run["run_finished"]),
                 files=lines,
                 quarantine_by_rule=dict(sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))),
                 rows_read=read,

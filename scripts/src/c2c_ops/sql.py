@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from c2c_ops.context import Ops
 
 RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 # Error classes meaning "no such table" (Spark, Delta, Unity Catalog): exit 6, not 1.
 _NOT_FOUND_MARKERS = (
     "TABLE_OR_VIEW_NOT_FOUND",
@@ -109,23 +110,33 @@ class LocalSqlRunner:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
+        # VACUUM lists the table's folder with this many tasks: 10,000 by default, for
+        # clusters; on a local session that turns seconds into minutes.
+        listing = str(self.spark.sparkContext.defaultParallelism)
         try:
-            rows = self.spark.sql(statement).collect()
+            with self._conf({LISTING_PARALLELISM: listing}):
+                rows = self.spark.sql(statement).collect()
         except (PySparkException, Py4JJavaError) as exc:
             raise statement_error(self.where, str(exc)) from exc
         return [row.asDict(recursive=True) for row in rows]
 
+    def retention_check_disabled(self) -> AbstractContextManager[None]:
+        return self._conf({RETENTION_CHECK: "false"})
+
     @contextmanager
-    def retention_check_disabled(self) -> Iterator[None]:
-        previous = self.spark.conf.get(RETENTION_CHECK, None)
-        self.spark.conf.set(RETENTION_CHECK, "false")
+    def _conf(self, values: dict[str, str]) -> Iterator[None]:
+        """Session settings for the duration of a block, then back as they were."""
+        previous = {key: self.spark.conf.get(key, None) for key in values}
+        for key, value in values.items():
+            self.spark.conf.set(key, value)
         try:
             yield
         finally:
-            if previous is None:
-                self.spark.conf.unset(RETENTION_CHECK)
-            else:
-                self.spark.conf.set(RETENTION_CHECK, previous)
+            for key, value in previous.items():
+                if value is None:
+                    self.spark.conf.unset(key)
+                else:
+                    self.spark.conf.set(key, value)
 
 
 # --- cloud: a Databricks SQL warehouse --------------------------------------------------------
