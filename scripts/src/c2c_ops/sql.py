@@ -126,17 +126,17 @@ class LocalSqlRunner:
     @contextmanager
     def _conf(self, values: dict[str, str]) -> Iterator[None]:
         """Session settings for the duration of a block, then back as they were."""
-        previous = {key: self.spark.conf.get(key, None) for key in values}
+        previous: dict[str, str | None] = {k: self.spark.conf.get(k, None) for k in values}
         for key, value in values.items():
             self.spark.conf.set(key, value)
         try:
             yield
         finally:
-            for key, value in previous.items():
-                if value is None:
+            for key, old in previous.items():
+                if old is None:
                     self.spark.conf.unset(key)
                 else:
-                    self.spark.conf.set(key, value)
+                    self.spark.conf.set(key, old)
 
 
 # --- cloud: a Databricks SQL warehouse --------------------------------------------------------
