@@ -7,6 +7,7 @@ command printed (console and standard error).
 
 from __future__ import annotations
 
+import argparse
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,16 @@ def ops_for(
 def run_cli(ops: Ops, *argv: str, capsys: pytest.CaptureFixture[str]) -> Result:
     """``c2c-ops <argv>`` with ``ops`` as its context; argv's --env must match ops.env."""
     capsys.readouterr()
-    code = cli.main(list(argv), make_ops=lambda _args: ops)
+
+    def make_ops(args: argparse.Namespace) -> Ops:
+        # What the command line says wins over the test's defaults, as in cli.ops_from_args.
+        for name in ("workspace_url", "warehouse_id", "lake", "job_id"):
+            value = getattr(args, name, None)
+            if value is not None:
+                setattr(ops, name, value)
+        return ops
+
+    code = cli.main(list(argv), make_ops=make_ops)
     captured = capsys.readouterr()
     printed = ops.console.file.getvalue()  # type: ignore[attr-defined]
     return Result(code, printed + captured.out, captured.err)

@@ -91,3 +91,23 @@ def _me() -> Any:
     from tests.scripts.fake_databricks import Reply
 
     return Reply(200, {"userName": "ops@example.com"})
+
+
+def test_the_command_line_and_environment_configure_the_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from c2c_ops.cli import build_parser, ops_from_args
+
+    monkeypatch.setenv("DATABRICKS_WAREHOUSE_ID", "wh-from-env")
+    args = build_parser().parse_args(
+        ["dq-report", "--env", "prod", "--subscription-id", "sub-1", "--workspace-url",
+         "https://adb-1.azuredatabricks.net", "--retries", "7"]
+    )  # fmt: skip
+    ops = ops_from_args(args)
+    assert (ops.env, ops.subscription_id, ops.workspace_url) == (
+        "prod",
+        "sub-1",
+        "https://adb-1.azuredatabricks.net",
+    )
+    assert ops.warehouse_id == "wh-from-env" and ops.retries == 7
+    assert ops.cfg.factory_name.startswith("adf-c2c-prod-")
