@@ -284,7 +284,7 @@ class Model:
         if name in ("SUM", "AVERAGE", "MIN", "MAX", "DISTINCTCOUNT") and len(args) == 1:
             if args[0].kind != "col":
                 raise DaxError(f"{name} takes a column")
-            table, column = args[0].value
+            table, _column = args[0].value
             values = [self._eval(args[0], filters, (table, r)) for r in self._rows(table, filters)]
             present = [v for v in values if v is not None]
             if name == "DISTINCTCOUNT":
