@@ -29,7 +29,7 @@ def results(spark, sample_gold):
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_each_dataset_runs_on_the_local_gold_tables_and_returns_rows(results, name):
-    columns, rows = results[name]
+    _, rows = results[name]
     assert rows, f"dataset {name} returned no rows"
     assert all(any(v is not None for v in r) for r in rows)
 
@@ -64,5 +64,5 @@ def test_the_checked_in_file_reads_the_dev_catalog_and_deploys_to_others():
 
 
 def test_a_dataset_naming_something_gold_does_not_have_fails():
-    with pytest.raises(KeyError, match="gold.bi_nothing"):
+    with pytest.raises(KeyError, match=r"gold\.bi_nothing"):
         rewrite_gold_names("SELECT * FROM c2c_dev.gold.bi_nothing", catalog_resolver("c2c_dev"))

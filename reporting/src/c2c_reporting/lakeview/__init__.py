@@ -1,4 +1,4 @@
-"""The Databricks AI/BI (Lakeview) dashboard: ``c2c_users.lvdash.json`` and its per-environment form.
+"""The Databricks AI/BI (Lakeview) dashboard: `c2c_users.lvdash.json`, per environment.
 
 The checked-in file is importable as is into the dev workspace (its datasets read
 ``c2c_dev.gold``); :func:`serialized_dashboard` rewrites the catalog for another environment
