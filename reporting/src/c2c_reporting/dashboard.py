@@ -292,7 +292,8 @@ box-shadow:0 1px 2px rgba(15,23,42,.08)}
 .panel p.note{margin:0 0 8px;font-size:12px;color:#64748b}
 .w12{grid-column:span 12}.w7{grid-column:span 7}.w6{grid-column:span 6}
 .w5{grid-column:span 5}.w4{grid-column:span 4}
-table{border-collapse:collapse;width:100%;font-size:13px} th{text-align:left;color:#64748b;font-weight:600;
+table{border-collapse:collapse;width:100%;font-size:13px}
+th{text-align:left;color:#64748b;font-weight:600;
 border-bottom:1px solid #e2e8f0;padding:6px 8px} td{padding:6px 8px;border-bottom:1px solid #f1f5f9}
 .ok{color:#15803d;font-weight:600} .bad{color:#b91c1c;font-weight:600}
 footer{padding:0 32px 24px;color:#94a3b8;font-size:12px}
