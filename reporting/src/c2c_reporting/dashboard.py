@@ -211,7 +211,7 @@ def build_figures(data: DashboardData) -> dict[str, Any]:
             marker_color=color,
         )
     fig.update_xaxes(ticksuffix="%")
-    figures["apps"] = _layout(fig.update_layout(barmode="stack"), 360)
+    figures["apps"] = _layout(fig.update_layout(barmode="stack"), 420)
 
     fig = go.Figure()
     for release in sorted({c["release"] for c in data.cohorts}):
@@ -237,7 +237,7 @@ def build_figures(data: DashboardData) -> dict[str, Any]:
         yaxis={"title": "users"},
         yaxis2={"title": "buyer rate %", "overlaying": "y", "side": "right", "showgrid": False},
     )
-    figures["cohorts"] = _layout(fig, 360)
+    figures["cohorts"] = _layout(fig, 420)
 
     rules = data.quarantine_by_rule or {"none": 0}
     fig = go.Figure(
@@ -282,7 +282,7 @@ header{background:#0f172a;color:#f8fafc;padding:18px 32px;display:flex;
 justify-content:space-between;align-items:flex-end}
 header h1{margin:0;font-size:22px;font-weight:600}
 header p{margin:4px 0 0;color:#94a3b8;font-size:13px}
-main{padding:20px 32px;display:grid;grid-template-columns:repeat(12,1fr);gap:16px}
+main{padding:20px 32px;display:grid;grid-template-columns:repeat(12,minmax(0,1fr));gap:16px}
 .tile{grid-column:span 2;background:#fff;border-radius:10px;padding:14px 16px;
 box-shadow:0 1px 2px rgba(15,23,42,.08)}
 .tile .label{font-size:12px;color:#64748b;text-transform:uppercase;letter-spacing:.04em}
@@ -376,7 +376,7 @@ def render_dashboard(data: DashboardData) -> str:
             charts["funnel"],
         )
         + panel(
-            "w5",
+            "w6",
             "App adoption by country",
             f"2020 users; countries with {MIN_APP_USERS}+ users with app data.",
             charts["apps"],
