@@ -13,7 +13,7 @@ SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
 
-.PHONY: run test sync node lint format typecheck wheel bench clean synth checkov adf lint-workflows
+.PHONY: run test sync node chromium lint format typecheck wheel bench clean synth checkov adf lint-workflows
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -39,8 +39,13 @@ else
 	$(UV) run python -m c2c_adf.local --input $(INPUT) --lake $(LAKE)
 endif
 
+# Debian's Chromium for the dashboard's browser test (Playwright drives it; never `playwright
+# install`). Installed only when missing; needs root, as on the project's machines and CI.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
 ## make test: lint, type check, then every test (unit, integration on the real data when present).
-test: sync node lint typecheck
+test: sync node chromium lint typecheck
 	$(UV) run pytest
 
 lint: sync
@@ -52,7 +57,7 @@ format: sync
 	$(UV) run ruff check --fix .
 
 typecheck: sync
-	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src
+	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src reporting/src
 
 ## make bench [BENCH_INPUT=<folder>]: time the full run and the no-op rerun (writes bench-results/).
 bench: sync
@@ -80,4 +85,4 @@ wheel: $(UV)
 	$(UV) build --wheel --package c2c-etl --out-dir dist
 
 clean:
-	rm -rf .venv .tools node_modules dist lake .data cdktf.out adf_pipelines/build
+	rm -rf .venv .tools node_modules dist lake .data cdktf.out adf_pipelines/build test-output

@@ -25,3 +25,20 @@ def real_data() -> Path:
     if not (REAL_DATA / "6M-0K-99K.users.dataset.public.csv").exists():
         pytest.skip(f"the real dataset is not at {REAL_DATA} (see README: 'The dataset')")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_gold(spark, tmp_path_factory) -> Iterator:
+    """The generator's sample through bronze, silver and gold once per test session: the run's
+    context. Tests that query the BI views create them first (``io.create_views``): they are
+    session views, and other tests' runs may point them at another lake."""
+    from c2c_etl.config import local_config
+    from c2c_etl.generator import generate
+    from c2c_etl.jobs import pipeline
+    from c2c_etl.jobs.common import RunContext, new_run_id
+
+    root = tmp_path_factory.mktemp("sample-gold")
+    generate(root / "landing", 3000, 800, seed=7)
+    ctx = RunContext(local_config(root / "landing", root / "lake"), new_run_id())
+    pipeline.run(spark, ctx)
+    yield ctx

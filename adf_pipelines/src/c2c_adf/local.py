@@ -426,6 +426,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     ctx = record[-1][0]
     print(format_summary(ctx, lake_summary(spark, ctx, results), results, startup, total))
+    if ctx.cfg.is_local:
+        from c2c_reporting.dashboard import write_dashboard
+
+        print(f"Dashboard: {write_dashboard(spark, ctx.cfg)} (open it in a browser; works offline)")
     return 0
 
 

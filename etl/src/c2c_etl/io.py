@@ -15,7 +15,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
 from c2c_etl.config import LakeConfig
-from c2c_etl.tables import Table
+from c2c_etl.gold.views import VIEWS, View, create_statement
+from c2c_etl.tables import GOLD, Table
 
 
 def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
@@ -34,6 +35,44 @@ def read(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFrame:
     if cfg.is_local:
         return spark.read.format("delta").load(cfg.table_path(table.layer, table.name))
     return spark.read.table(cfg.table_name(table.layer, table.name))
+
+
+def sql_name(cfg: LakeConfig, table: Table) -> str:
+    """How Spark SQL names a table: ``delta.`<path>``` locally, ``<catalog>.<layer>.<table>``
+    in the cloud."""
+    if cfg.is_local:
+        return f"delta.`{cfg.table_path(table.layer, table.name)}`"
+    return cfg.table_name(table.layer, table.name)
+
+
+def view_name(cfg: LakeConfig, view: View) -> str:
+    """A BI view's name: a session temp view locally, a Unity Catalog view in gold otherwise."""
+    return view.name if cfg.is_local else cfg.table_name(GOLD, view.name)
+
+
+def create_views(spark: SparkSession, cfg: LakeConfig, views: Iterable[View] = VIEWS) -> list[str]:
+    """Create (or replace) the BI views over the gold tables; returns their names.
+
+    In the cloud they are Unity Catalog views next to the gold tables, for Power BI and the AI/BI
+    dashboard. Locally Delta folders have no metastore, so they are temporary views of the
+    session (the local dashboard and the tests read them).
+    """
+    names = []
+    for view in views:
+        name = view_name(cfg, view)
+        statement = create_statement(view, name, lambda t: sql_name(cfg, t))
+        if cfg.is_local:
+            statement = statement.replace(
+                "CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW", 1
+            )
+        spark.sql(statement)
+        names.append(name)
+    return names
+
+
+def views_missing(spark: SparkSession, cfg: LakeConfig, views: Iterable[View] = VIEWS) -> bool:
+    """Whether any BI view does not exist yet (cloud) or in this session (local)."""
+    return any(not spark.catalog.tableExists(view_name(cfg, v)) for v in views)
 
 
 def read_or_none(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFrame | None:

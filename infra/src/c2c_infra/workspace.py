@@ -12,6 +12,7 @@ from importlib.metadata import version
 from cdktn import TerraformOutput, TerraformStack, TerraformVariable
 from cdktn_provider_databricks.catalog import Catalog
 from cdktn_provider_databricks.cluster_policy import ClusterPolicy
+from cdktn_provider_databricks.dashboard import Dashboard
 from cdktn_provider_databricks.external_location import ExternalLocation
 from cdktn_provider_databricks.grants import Grants, GrantsGrant
 from cdktn_provider_databricks.job import (
@@ -36,12 +37,14 @@ from c2c_etl.tables import LAYERS
 from c2c_infra.backend import configure_backend
 from c2c_infra.config import EnvConfig
 from c2c_infra.platform import ARTIFACTS, CONTAINERS, LANDING, PlatformStack
+from c2c_reporting.lakeview import DISPLAY_NAME, serialized_dashboard
 
 SPARK_VERSION = "17.3.x-scala2.13"  # Databricks Runtime 17.3 LTS: Spark 4.0, Delta 4.0
 WHEEL_PACKAGE = "c2c_etl"
 # `--lake` is for local runs only; the cloud jobs address tables through Unity Catalog.
 JOB_PARAMETERS = tuple(p for p in COMMON_PARAMETERS if p != "--lake")
 OPS_SCHEMA = "ops"  # holds the landing and artifacts volumes
+DASHBOARD_FOLDER = "/Workspace/Shared/c2c"  # created by the provider when missing
 
 
 def wheel_path(catalog: str, wheel_version: str) -> str:
@@ -75,6 +78,7 @@ class WorkspaceStack(TerraformStack):
         self._unity_catalog()
         self._job()
         self._warehouse()
+        self._dashboard()
         self._permissions()
 
     def _url(self, container: str, path: str = "") -> str:
@@ -270,6 +274,22 @@ class WorkspaceStack(TerraformStack):
         )
         TerraformOutput(self, "warehouse_id", value=self.warehouse.id)
 
+    def _dashboard(self) -> None:
+        """The AI/BI dashboard on the BI warehouse, its datasets reading this env's catalog.
+
+        Credentials are not embedded: each viewer's own Unity Catalog grants apply."""
+        cfg = self.cfg
+        self.dashboard = Dashboard(
+            self,
+            "dashboard",
+            display_name=f"{DISPLAY_NAME} ({cfg.env})",
+            parent_path=f"{DASHBOARD_FOLDER}/{cfg.env}",
+            warehouse_id=self.warehouse.id,
+            serialized_dashboard=serialized_dashboard(cfg.catalog),
+            embed_credentials=False,
+        )
+        TerraformOutput(self, "dashboard_id", value=self.dashboard.id)
+
     def _permissions(self) -> None:
         """Engineers build and run; analysts read gold; Data Factory may only run the job."""
         cfg = self.cfg
@@ -337,6 +357,15 @@ class WorkspaceStack(TerraformStack):
             cluster_policy_id=self.policy.id,
             access_control=[
                 PermissionsAccessControl(group_name=engineers, permission_level="CAN_USE")
+            ],
+        )
+        Permissions(
+            self,
+            "permissions-dashboard",
+            dashboard_id=self.dashboard.id,
+            access_control=[
+                PermissionsAccessControl(group_name=analysts, permission_level="CAN_RUN"),
+                PermissionsAccessControl(group_name=engineers, permission_level="CAN_MANAGE"),
             ],
         )
         Permissions(

@@ -105,6 +105,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         if _last_build_versions(spark, ctx) == versions:
             result.status = "skipped"
             result.details = {"reason": "silver unchanged since the last gold build"}
+            # A first deploy of new view definitions still creates them (tables untouched).
+            if not ctx.cfg.is_local and io.views_missing(spark, ctx.cfg):
+                result.details["views"] = io.create_views(spark, ctx.cfg)
             return result
         started = utc_now()
         users = io.read(spark, ctx.cfg, tables.SILVER_USERS).cache()
@@ -121,7 +124,10 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             )
             .collect()
         }
-        details = {"silver_versions": versions, "reconciliation": summary}
+        details: dict[str, object] = {"silver_versions": versions, "reconciliation": summary}
+        if not ctx.cfg.is_local:
+            # Unity Catalog views for BI; locally the readers create session views themselves.
+            details["views"] = io.create_views(spark, ctx.cfg)
         io.append(
             ctx.cfg,
             tables.RUN_AUDIT,
