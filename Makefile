@@ -40,9 +40,13 @@ else
 endif
 
 # Debian's Chromium for the dashboard's browser test (Playwright drives it; never `playwright
-# install`). Installed only when missing; needs root, as on the project's machines and CI.
+# install`). Installed only when missing, with sudo unless root; C2C_CHROMIUM may name another
+# build (the GitHub workflow uses the runner's Google Chrome).
+export C2C_CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
-	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	@test -x "$(C2C_CHROMIUM)" || ($(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q --no-install-recommends chromium)
 
 ## make test: lint, type check, then every test (unit, integration on the real data when present).
 test: sync node chromium lint typecheck

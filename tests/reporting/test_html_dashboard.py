@@ -3,6 +3,7 @@ network request, every chart drawn with data, and a screenshot for a person to l
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from c2c_reporting.dashboard import (
     write_dashboard,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium by default; C2C_CHROMIUM names another Chromium build (GitHub's runners
+# have Google Chrome at /usr/bin/google-chrome, and Ubuntu's chromium package is a snap stub).
+CHROMIUM = Path(os.environ.get("C2C_CHROMIUM", "/usr/bin/chromium"))
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "reporting"
 # Without the background-networking flags Chromium phones home, and this machine refuses it.
 CHROMIUM_ARGS = [
@@ -40,7 +43,7 @@ def dashboard(spark, sample_gold) -> Path:
 def browser_run(dashboard, tmp_path_factory):
     """Open the dashboard once: (console errors, requests, charts' point counts, tiles, page)."""
     if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: `make chromium` (part of `make test`)")
+        pytest.fail(f"{CHROMIUM} is not installed: `make chromium` (part of `make test`)")
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []

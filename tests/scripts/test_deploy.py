@@ -52,7 +52,7 @@ if {fail}:
 outputs = args[args.index("--outputs-file") + 1]
 with open(outputs, "w") as f:
     json.dump({{"c2c-dev-platform": {{"workspace_url": {workspace!r}}},
-               "c2c-dev-workspace": {{"job_id": "{job}"}}}}, f)
+               "c2c-dev-workspace": {{"job_id": "{job}", "warehouse_id": "0123abcd"}}}}, f)
 """
 
 
@@ -147,6 +147,19 @@ def test_first_deploy_runs_infra_publishes_the_wheel_points_the_job_and_deploys_
     assert cloud.adf.trigger_states == {"TR_Daily": "Started", "TR_LandingDrops": "Started"}
     for step in ("1/5", "2/5", "3/5", "4/5", "5/5"):
         assert step in result.out
+
+
+def test_deploy_writes_the_outputs_later_steps_need(cloud: Cloud, capsys: CAP) -> None:
+    github_output = cloud.tmp / "github_output"
+    github_output.write_text("earlier=kept\n")
+    result = deploy(cloud, capsys, "--write-outputs", str(github_output))
+    assert result.code == Exit.OK, result
+    assert github_output.read_text().splitlines() == [
+        "earlier=kept",
+        f"job_id={JOB_ID}",
+        "warehouse_id=0123abcd",
+        f"workspace_url={cloud.workspace.url}",
+    ]
 
 
 def test_a_second_deploy_of_the_same_wheel_changes_nothing_but_pauses_the_schedule(

@@ -234,16 +234,19 @@ def handle_deploy(args: argparse.Namespace, ops: Ops) -> int:
 def _deploy_after_pause(args: argparse.Namespace, ops: Ops, wheel: Wheel) -> int:
     say = ops.console.print
 
+    outputs: dict[str, str] = {}
     if args.skip_infra:
         workspace_url = ops.require("The workspace URL", ops.workspace_url, "--workspace-url")
         job_id = ops.require("The job id", args.job_id, "--job-id")
         say("2/5 infra: skipped (--skip-infra)")
     else:
-        outputs = cdktn_deploy(ops, wheel, args.cdktn)
-        workspace_url = _output(outputs, f"c2c-{ops.env}-platform", "workspace_url")
-        job_id = _output(outputs, f"c2c-{ops.env}-workspace", "job_id")
+        stacks = cdktn_deploy(ops, wheel, args.cdktn)
+        workspace_url = _output(stacks, f"c2c-{ops.env}-platform", "workspace_url")
+        job_id = _output(stacks, f"c2c-{ops.env}-workspace", "job_id")
+        outputs["warehouse_id"] = _output(stacks, f"c2c-{ops.env}-workspace", "warehouse_id")
         ops.workspace_url = workspace_url
         say(f"2/5 infra deployed: workspace {workspace_url}, job {job_id}")
+    outputs.update(workspace_url=workspace_url, job_id=str(job_id))
 
     say(f"3/5 {publish_wheel(ops, wheel)}")
 
@@ -255,6 +258,11 @@ def _deploy_after_pause(args: argparse.Namespace, ops: Ops, wheel: Wheel) -> int
     adf_deploy.deploy(ops.adf, cfg, prune=args.prune, log=say)
     started = start_triggers(ops)
     say(f"5/5 Data Factory deployed; triggers started: {', '.join(started) or 'already running'}")
+    if args.write_outputs:
+        # key=value lines, the format of $GITHUB_OUTPUT: later steps (the Power BI deploy) read
+        # the workspace URL and the warehouse id from here. None of them is a secret.
+        with args.write_outputs.open("a") as f:
+            f.writelines(f"{key}={value}\n" for key, value in sorted(outputs.items()))
     return int(Exit.OK)
 
 
@@ -271,6 +279,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     deploy.add_argument("--job-id", help="the ETL job id (with --skip-infra)")
     deploy.add_argument("--prune", action="store_true", help="delete undefined ADF objects")
+    deploy.add_argument(
+        "--write-outputs",
+        type=Path,
+        metavar="FILE",
+        help="append workspace_url, job_id, warehouse_id as key=value lines (e.g. $GITHUB_OUTPUT)",
+    )
     deploy.set_defaults(handler=handle_deploy)
 
     version = subparsers.add_parser(
