@@ -26,6 +26,7 @@ from c2c_etl.gold.views import VIEWS_BY_NAME
 DASHBOARD_PATH = Path("reports") / "dashboard.html"
 TOP_COUNTRIES = 15
 MIN_APP_USERS = 30  # countries with fewer users with app data make noisy percentages
+TOP_APP_COUNTRIES = 20  # more bars than this no longer fit their labels
 PALETTE = {"users": "#94a3b8", "buyers": "#2563eb", "sellers": "#f59e0b", "accent": "#0f766e"}
 RELEASE_COLORS = {"all": "#0f172a", "2020": "#2563eb", "2024": "#f59e0b"}
 
@@ -125,7 +126,8 @@ def collect_dashboard_data(spark: SparkSession, cfg: LakeConfig) -> DashboardDat
         app_adoption=_rows(
             view("bi_app_adoption")
             .filter(F.col("users_with_app_data") >= MIN_APP_USERS)
-            .orderBy(F.desc("app_adoption_pct"))
+            .orderBy(F.desc("app_adoption_pct"), "country_code")
+            .limit(TOP_APP_COUNTRIES)
         ),
         cohorts=_rows(view("bi_seniority_cohorts").orderBy("release", "seniority_cohort_months")),
         quarantine_by_rule=_count_by_rule(
@@ -378,7 +380,8 @@ def render_dashboard(data: DashboardData) -> str:
         + panel(
             "w6",
             "App adoption by country",
-            f"2020 users; countries with {MIN_APP_USERS}+ users with app data.",
+            f"2020 users; the {TOP_APP_COUNTRIES} countries with the highest adoption among "
+            f"those with {MIN_APP_USERS}+ users with app data.",
             charts["apps"],
         ),
         panel(
