@@ -48,14 +48,15 @@ class Finding:
         return f"{self.path}:{self.line}: {self.kind}"
 
 
-def project_findings(path: Path, text: str, root: Path) -> list[Finding]:
-    """The project rules over one file's text, line by line."""
+def project_findings(path: Path, text: str, root: Path, public: str = "") -> list[Finding]:
+    """The project rules over one file's text, line by line (matches found in ``public``, the
+    text of a public library the file embeds, are not findings)."""
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
         if KEY_VAULT_REFERENCE.search(line):
             continue
         for kind, pattern in PROJECT_RULES.items():
-            if pattern.search(line):
+            if any(m.group(0) not in public for m in pattern.finditer(line)):
                 found.append(Finding(str(path.relative_to(root)), number, kind))
     return found
 
@@ -83,10 +84,20 @@ def as_findings(collection: SecretsCollection) -> list[Finding]:
     )
 
 
-def scan_files(paths: Iterable[Path], root: Path) -> list[Finding]:
-    """Every finding of detect-secrets' plugins and the project rules over the files."""
+def scan_files(paths: Iterable[Path], root: Path, public: str = "") -> list[Finding]:
+    """Every finding of detect-secrets' plugins and the project rules over the files.
+
+    ``public`` is the text of public code the artifacts embed (the dashboard inlines plotly.js):
+    a secret-like value that occurs in it verbatim is that library's, not a leaked secret.
+    """
     files = sorted(p for p in paths if p.is_file())
-    found = as_findings(detect_secrets_findings(files, root))
+    collection = detect_secrets_findings(files, root)
+    found = sorted(
+        Finding(filename, secret.line_number, secret.type)
+        for filename, secret in collection
+        if not (public and secret.secret_value and secret.secret_value in public)
+    )
     for path in files:
-        found += project_findings(path, path.read_text(encoding="utf-8", errors="replace"), root)
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += project_findings(path, text, root, public)
     return sorted(set(found))
