@@ -13,7 +13,8 @@ SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
 
-.PHONY: run test sync node chromium lint format typecheck wheel bench clean synth checkov adf lint-workflows
+.PHONY: run test sync node chromium lint format typecheck wheel bench clean synth checkov adf lint-workflows \
+	security audit
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -84,6 +85,19 @@ checkov: sync
 ## (pinned actions, permissions, deploy order). Needs no GitHub access (also part of make test).
 lint-workflows: sync node
 	$(UV) run pytest tests/workflows
+
+## make security: secret scan against .secrets.baseline, bandit (no medium+ finding), the secret
+## scan of every generated artifact and the audit's rules (also part of make test). Offline.
+security: sync
+	$(UV) run pytest tests/security
+	$(UV) run bandit -c pyproject.toml --quiet --recursive --severity-level medium \
+		etl/src infra/src adf_pipelines/src scripts/src reporting/src
+
+## make audit: pip-audit over every locked version (uv.lock and the tool pins), against
+## security/pip-audit-ignore.toml. Needs PyPI's vulnerability API: run by GitHub CI, not by make
+## test (this machine's PyPI access answers 404 there, and the audit then fails, never passes).
+audit: sync
+	$(UV) run python -m tests.security.pip_audit
 
 wheel: $(UV)
 	$(UV) build --wheel --package c2c-etl --out-dir dist

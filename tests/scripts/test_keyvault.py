@@ -18,7 +18,7 @@ from tests.scripts.harness import StubCredential, ops_for, run_cli
 from tests.scripts.tls import Certificate, make_certificate
 
 CAP = pytest.CaptureFixture[str]
-SECRET = "https://hooks.example.com/T000/B000/super-secret-signature-42"
+WEBHOOK_VALUE = "https://hooks.example.com/T000/B000/super-secret-signature-42"
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +55,17 @@ def test_set_reads_the_value_from_stdin_and_never_shows_it(
     caplog: pytest.LogCaptureFixture,
     capsys: CAP,
 ) -> None:
-    stdin(monkeypatch, SECRET + "\n")
+    stdin(monkeypatch, WEBHOOK_VALUE + "\n")
     credential = StubCredential(TOKEN)
     with caplog.at_level(logging.DEBUG):
         result = run_cli(vault_ops(vault, certificate, credential), "secret", "set", "--env",
                          "dev", "adf-failure-webhook-url", "--verbose", capsys=capsys)  # fmt: skip
     assert result.code == Exit.OK, result
     stored = vault.current("adf-failure-webhook-url")
-    assert stored["value"] == SECRET  # the trailing newline of `echo` is not part of it
+    assert stored["value"] == WEBHOOK_VALUE  # the trailing newline of `echo` is not part of it
     assert f"new version {stored['version']}" in result.out
     for text in (result.out, result.err, caplog.text):
-        assert SECRET not in text and "super-secret" not in text
+        assert WEBHOOK_VALUE not in text and "super-secret" not in text
     assert caplog.text  # the SDK did log its HTTP calls, without the body
     # Challenge sign-in: a first request without a token, then the token for Key Vault.
     assert vault.calls[0][2] is False and vault.calls[-1][2] is True
@@ -75,13 +75,13 @@ def test_set_reads_the_value_from_stdin_and_never_shows_it(
 def test_set_reads_the_value_from_an_environment_variable(
     vault: VaultState, certificate: Certificate, monkeypatch: pytest.MonkeyPatch, capsys: CAP
 ) -> None:
-    monkeypatch.setenv("WEBHOOK_URL", SECRET)
+    monkeypatch.setenv("WEBHOOK_URL", WEBHOOK_VALUE)
     result = run_cli(vault_ops(vault, certificate), "secret", "set", "--env", "dev", "hook",
                      "--from-env", "WEBHOOK_URL", "--expires-in-days", "90",
                      capsys=capsys)  # fmt: skip
     assert result.code == Exit.OK
-    assert vault.current("hook")["value"] == SECRET and vault.current("hook")["exp"]
-    assert SECRET not in result.out + result.err
+    assert vault.current("hook")["value"] == WEBHOOK_VALUE and vault.current("hook")["exp"]
+    assert WEBHOOK_VALUE not in result.out + result.err
 
 
 def test_an_empty_value_is_refused_and_nothing_is_written(
@@ -97,7 +97,7 @@ def test_an_empty_value_is_refused_and_nothing_is_written(
 def test_rotate_generates_a_new_version_and_disables_the_previous_ones(
     vault: VaultState, certificate: Certificate, monkeypatch: pytest.MonkeyPatch, capsys: CAP
 ) -> None:
-    stdin(monkeypatch, SECRET)
+    stdin(monkeypatch, WEBHOOK_VALUE)
     run_cli(vault_ops(vault, certificate), "secret", "set", "--env", "dev", "hook", capsys=capsys)
     old = vault.current("hook")
     result = run_cli(vault_ops(vault, certificate), "secret", "rotate", "--env", "dev", "hook",
@@ -105,7 +105,7 @@ def test_rotate_generates_a_new_version_and_disables_the_previous_ones(
     assert result.code == Exit.OK, result
     new = vault.current("hook")
     assert new["version"] != old["version"] and new["enabled"] and not old["enabled"]
-    assert len(new["value"]) >= 64 and new["value"] != SECRET  # 48 random bytes, url-safe
+    assert len(new["value"]) >= 64 and new["value"] != WEBHOOK_VALUE  # 48 random bytes, url-safe
     assert new["value"] not in result.out + result.err
     assert f"disabled previous version {old['version']}" in result.out
 
@@ -113,9 +113,9 @@ def test_rotate_generates_a_new_version_and_disables_the_previous_ones(
 def test_rotate_keeps_previous_versions_enabled_unless_asked(
     vault: VaultState, certificate: Certificate, monkeypatch: pytest.MonkeyPatch, capsys: CAP
 ) -> None:
-    stdin(monkeypatch, SECRET)
+    stdin(monkeypatch, WEBHOOK_VALUE)
     run_cli(vault_ops(vault, certificate), "secret", "set", "--env", "dev", "hook", capsys=capsys)
-    stdin(monkeypatch, SECRET + "-2")
+    stdin(monkeypatch, WEBHOOK_VALUE + "-2")
     result = run_cli(vault_ops(vault, certificate), "secret", "rotate", "--env", "dev", "hook",
                      capsys=capsys)  # fmt: skip
     assert result.code == Exit.OK
@@ -126,7 +126,7 @@ def test_rotate_keeps_previous_versions_enabled_unless_asked(
 def test_rotating_a_secret_that_does_not_exist_exits_6(
     vault: VaultState, certificate: Certificate, monkeypatch: pytest.MonkeyPatch, capsys: CAP
 ) -> None:
-    stdin(monkeypatch, SECRET)
+    stdin(monkeypatch, WEBHOOK_VALUE)
     result = run_cli(vault_ops(vault, certificate), "secret", "rotate", "--env", "dev", "nope",
                      capsys=capsys)  # fmt: skip
     assert result.code == Exit.NOT_FOUND
@@ -137,7 +137,7 @@ def test_rotating_a_secret_that_does_not_exist_exits_6(
 def test_versions_lists_versions_without_values(
     vault: VaultState, certificate: Certificate, monkeypatch: pytest.MonkeyPatch, capsys: CAP
 ) -> None:
-    for value in (SECRET, SECRET + "-2"):
+    for value in (WEBHOOK_VALUE, WEBHOOK_VALUE + "-2"):
         stdin(monkeypatch, value)
         run_cli(vault_ops(vault, certificate), "secret", "set", "--env", "dev", "hook",
                 capsys=capsys)  # fmt: skip
@@ -153,12 +153,12 @@ def test_a_forbidden_vault_exits_5(
     vault: VaultState, certificate: Certificate, monkeypatch: pytest.MonkeyPatch, capsys: CAP
 ) -> None:
     vault.faults["PUT"] = (403, 1)
-    stdin(monkeypatch, SECRET)
+    stdin(monkeypatch, WEBHOOK_VALUE)
     result = run_cli(vault_ops(vault, certificate), "secret", "set", "--env", "dev", "hook",
                      capsys=capsys)  # fmt: skip
     assert result.code == Exit.AUTH
     assert "403 Forbidden" in result.err and "role" in result.err
-    assert SECRET not in result.err
+    assert WEBHOOK_VALUE not in result.err
 
 
 def test_the_vault_url_comes_from_the_environment_config(tmp_path: Path) -> None:

@@ -232,6 +232,8 @@ CI_CHECKS = {
     "Data Factory checks": "pytest tests/adf_pipelines",
     "wheel build": "make wheel",
     "workflow lint": "make lint-workflows",
+    "security checks": "make security",
+    "dependency audit": "make audit",
 }
 
 
@@ -358,6 +360,7 @@ CASES: list[tuple[Rule, str, str, str]] = [
     (wrong_deploy_commands, "deploy.yml", "ARM_USE_OIDC", "ARM_USE_MSI"),
     (missing_make_targets, "ci.yml", "run: make typecheck", "run: make types"),
     (incomplete_ci, "ci.yml", "run: make lint-workflows", "run: make lint"),
+    (incomplete_ci, "ci.yml", "run: make audit", "run: make security"),
     (incomplete_ci, "ci.yml", 'python-version: "3.11"', 'python-version: "3.12"'),
     (unbounded_jobs, "release.yml", "    timeout-minutes: 10\n", ""),
     (

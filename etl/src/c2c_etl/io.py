@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from c2c_etl.config import LakeConfig
 from c2c_etl.gold.views import VIEWS, View, create_statement
+from c2c_etl.retention import table_properties
 from c2c_etl.tables import GOLD, Table
 
 
@@ -88,7 +89,9 @@ def version(spark: SparkSession, cfg: LakeConfig, table: Table) -> int | None:
 
 
 def _write(df: DataFrame, cfg: LakeConfig, table: Table, mode: str) -> None:
-    writer = df.write.format("delta").mode(mode)
+    # The layer's retention properties (c2c_etl.retention): Delta stores writer options named
+    # delta.* as table properties when the write creates the table, at no extra commit.
+    writer = df.write.format("delta").mode(mode).options(**table_properties(table.layer))
     if mode == "overwrite":
         writer = writer.option("overwriteSchema", "true")
     if cfg.is_local:

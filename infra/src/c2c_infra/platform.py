@@ -55,6 +55,7 @@ from cdktn_provider_azurerm.subnet_network_security_group_association import (
 from cdktn_provider_azurerm.virtual_network import VirtualNetwork
 from constructs import Construct
 
+from c2c_etl.retention import LANDING_COOL_AFTER_DAYS, LANDING_DELETE_AFTER_DAYS
 from c2c_infra.backend import configure_backend
 from c2c_infra.config import FACTORY_KEY_VAULT_LINKED_SERVICE, FACTORY_RUNTIME_NAME, EnvConfig
 
@@ -290,8 +291,12 @@ class PlatformStack(TerraformStack):
                     filters={"blob_types": ["blockBlob"], "prefix_match": [f"{LANDING}/"]},
                     actions={
                         "base_blob": {
-                            "tier_to_cool_after_days_since_modification_greater_than": 30,
-                            "delete_after_days_since_modification_greater_than": 365,
+                            "tier_to_cool_after_days_since_modification_greater_than": (
+                                LANDING_COOL_AFTER_DAYS
+                            ),
+                            "delete_after_days_since_modification_greater_than": (
+                                LANDING_DELETE_AFTER_DAYS
+                            ),
                         }
                     },
                 ),

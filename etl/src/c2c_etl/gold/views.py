@@ -90,7 +90,7 @@ FACT_USER = View(
   social_nb_followers,
   days_since_last_login,
   seniority_days
-FROM {{fact_users}}""",
+FROM {{fact_users}}""",  # nosec B608  # static SQL; only _FUNNEL_STAGE is inlined
 )
 
 COUNTRY_KPIS = View(
