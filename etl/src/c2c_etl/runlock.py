@@ -46,10 +46,17 @@ def _try_lock(handle: IO[str]) -> bool:
 
 
 def _holder(path: Path) -> str:
-    try:
-        info = json.loads(path.read_text() or "{}")
-    except (OSError, ValueError):
-        info = {}
+    """Who holds the lock, from the lock file. The holder writes it right after locking, so
+    an empty file is read again for up to a second."""
+    info: dict[str, object] = {}
+    for _ in range(10):
+        try:
+            info = json.loads(path.read_text() or "{}")
+        except (OSError, ValueError):
+            info = {}
+        if info:
+            break
+        time.sleep(0.1)
     if not info:
         return "holder unknown"
     return (
