@@ -403,10 +403,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pipeline", default=PL_ORCHESTRATE)
     args = parser.parse_args(argv)
     from c2c_etl.jobs.common import configure_logging
+    from c2c_etl.runlock import EXIT_LOCKED, LakeLocked, lake_lock
+
+    configure_logging()
+    # One run at a time on a lake, as c2c-pipeline: the job tasks run in-process, so the lock
+    # is held here for the whole pipeline run.
+    try:
+        with lake_lock(str(args.lake.resolve()), f"{args.pipeline} (local executor)"):
+            return _run_locally(args)
+    except LakeLocked as locked:
+        print(locked, file=sys.stderr)
+        return EXIT_LOCKED
+
+
+def _run_locally(args: argparse.Namespace) -> int:
     from c2c_etl.spark import get_spark
     from c2c_etl.summary import format_summary, lake_summary
 
-    configure_logging()
     source = args.input.resolve()
     cfg = adf_config(args.env).with_deployment(source_folder=source.name)
     start = time.perf_counter()

@@ -7,9 +7,11 @@ folder ``<lake>/<layer>/<table>``; in the cloud it is the Unity Catalog table
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -18,6 +20,9 @@ from c2c_etl.config import LakeConfig
 from c2c_etl.gold.views import VIEWS, View, create_statement
 from c2c_etl.retention import table_properties
 from c2c_etl.tables import GOLD, Table
+
+# Delta's session setting for the user metadata of the next commits (used for MERGE).
+USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 
 
 def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
@@ -88,11 +93,13 @@ def version(spark: SparkSession, cfg: LakeConfig, table: Table) -> int | None:
     return int(row["version"]) if row else None
 
 
-def _write(df: DataFrame, cfg: LakeConfig, table: Table, mode: str) -> None:
+def _write(
+    df: DataFrame, cfg: LakeConfig, table: Table, mode: str, options: Mapping[str, str]
+) -> None:
     # The layer's retention properties (c2c_etl.retention): Delta stores writer options named
     # delta.* as table properties when the write creates the table, at no extra commit.
-    writer = df.write.format("delta").mode(mode).options(**table_properties(table.layer))
-    if mode == "overwrite":
+    writer = df.write.format("delta").mode(mode).options(**table_properties(table.layer), **options)
+    if mode == "overwrite" and "replaceWhere" not in options:
         writer = writer.option("overwriteSchema", "true")
     if cfg.is_local:
         writer.save(cfg.table_path(table.layer, table.name))
@@ -100,20 +107,117 @@ def _write(df: DataFrame, cfg: LakeConfig, table: Table, mode: str) -> None:
         writer.saveAsTable(cfg.table_name(table.layer, table.name))
 
 
-def append(cfg: LakeConfig, table: Table, df: DataFrame) -> None:
-    """Append rows (creates the table on first write)."""
-    _write(df, cfg, table, "append")
+def _commit_options(
+    txn: tuple[str, int] | None, user_metadata: Mapping[str, object] | None
+) -> dict[str, str]:
+    options = {}
+    if txn is not None:
+        options["txnAppId"], options["txnVersion"] = txn[0], str(txn[1])
+    if user_metadata is not None:
+        options["userMetadata"] = json.dumps(user_metadata, sort_keys=True)
+    return options
 
 
-def overwrite(cfg: LakeConfig, table: Table, df: DataFrame) -> None:
+def append(
+    cfg: LakeConfig,
+    table: Table,
+    df: DataFrame,
+    txn: tuple[str, int] | None = None,
+    user_metadata: Mapping[str, object] | None = None,
+) -> None:
+    """Append rows (creates the table on first write).
+
+    ``txn`` = (application id, version) makes the append idempotent: Delta records the pair in
+    the same commit and skips any later write with that id and a version not above it, so a
+    retried write after a crash can never add the rows twice. ``user_metadata`` is stored in
+    the commit (``DESCRIBE HISTORY``'s ``userMetadata``) so a rerun can find its own work.
+    """
+    _write(df, cfg, table, "append", _commit_options(txn, user_metadata))
+
+
+def replace_where(
+    cfg: LakeConfig,
+    table: Table,
+    df: DataFrame,
+    predicate: str,
+    user_metadata: Mapping[str, object] | None = None,
+) -> None:
+    """Replace the rows matching ``predicate`` by ``df`` in one commit (append when the table
+    does not exist yet). Written again after a crash, it replaces instead of duplicating."""
+    spark = df.sparkSession
+    if not exists(spark, cfg, table):
+        append(cfg, table, df, user_metadata=user_metadata)
+        return
+    options = {"replaceWhere": predicate, **_commit_options(None, user_metadata)}
+    _write(df, cfg, table, "overwrite", options)
+
+
+def overwrite(
+    cfg: LakeConfig,
+    table: Table,
+    df: DataFrame,
+    user_metadata: Mapping[str, object] | None = None,
+) -> None:
     """Replace the table's content in one atomic commit (readers see old or new, never half)."""
-    _write(df, cfg, table, "overwrite")
+    _write(df, cfg, table, "overwrite", _commit_options(None, user_metadata))
 
 
-def overwrite_all(cfg: LakeConfig, frames: Mapping[Table, DataFrame]) -> None:
+def overwrite_all(
+    cfg: LakeConfig,
+    frames: Mapping[Table, DataFrame],
+    user_metadata: Mapping[str, object] | None = None,
+    after_each: Callable[[Table], None] | None = None,
+) -> None:
     """Overwrite several tables at once. Each is its own atomic commit; the writes run in
     parallel threads because on small tables a Delta commit is mostly driver latency."""
-    parallel(lambda item: overwrite(cfg, item[0], item[1]), frames.items())
+
+    def write(item: tuple[Table, DataFrame]) -> None:
+        overwrite(cfg, item[0], item[1], user_metadata)
+        if after_each is not None:
+            after_each(item[0])
+
+    parallel(write, frames.items())
+
+
+HISTORY_PAGE = 50
+
+
+def commits(
+    spark: SparkSession,
+    cfg: LakeConfig,
+    table: Table,
+    limit: int | None = None,
+    since: datetime | None = None,
+) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+    """The table's commits, newest first: (version, user metadata as JSON, operation metrics).
+
+    Reads the Delta log only (no data files): the last ``limit`` commits, or those from
+    ``since`` on (the last 50 when they reach back that far, else the whole history), or all.
+    Commits without our JSON metadata give ``{}``.
+    """
+    if not exists(spark, cfg, table):
+        return []
+    table_ = delta_table(spark, cfg, table)
+    history = table_.history(limit or HISTORY_PAGE) if (limit or since) else table_.history()
+    if since is not None:
+        page = history.select("timestamp").collect()
+        if len(page) == HISTORY_PAGE and min(r[0] for r in page) >= since:
+            history = table_.history()
+        history = history.filter(history["timestamp"] >= since)
+    found = []
+    for row in history.select("version", "userMetadata", "operationMetrics").collect():
+        try:
+            meta = json.loads(row["userMetadata"]) if row["userMetadata"] else {}
+        except ValueError:
+            meta = {}
+        found.append(
+            (
+                int(row["version"]),
+                meta if isinstance(meta, dict) else {},
+                dict(row["operationMetrics"] or {}),
+            )
+        )
+    return found
 
 
 T = TypeVar("T")
@@ -134,17 +238,29 @@ def upsert(
     source: DataFrame,
     key: str,
     update_condition: str,
+    user_metadata: Mapping[str, object] | None = None,
 ) -> None:
     """MERGE ``source`` into ``table`` on ``key``: insert new keys, update a key only where
-    ``update_condition`` (over aliases ``s`` source and ``t`` target) holds."""
+    ``update_condition`` (over aliases ``s`` source and ``t`` target) holds.
+
+    ``user_metadata`` goes into the commit. A MERGE takes no writer options, so it is passed
+    through Delta's session setting for the length of the call; jobs run their MERGEs one at
+    a time, never in parallel threads.
+    """
     if not exists(spark, cfg, table):
-        append(cfg, table, source)
+        append(cfg, table, source, user_metadata=user_metadata)
         return
-    (
-        delta_table(spark, cfg, table)
-        .alias("t")
-        .merge(source.alias("s"), f"t.{key} = s.{key}")
-        .whenMatchedUpdateAll(condition=update_condition)
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    if user_metadata is not None:
+        spark.conf.set(USER_METADATA_CONF, json.dumps(user_metadata, sort_keys=True))
+    try:
+        (
+            delta_table(spark, cfg, table)
+            .alias("t")
+            .merge(source.alias("s"), f"t.{key} = s.{key}")
+            .whenMatchedUpdateAll(condition=update_condition)
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+    finally:
+        if user_metadata is not None:
+            spark.conf.unset(USER_METADATA_CONF)

@@ -25,7 +25,7 @@ BRONZE_REPORT_SELLERS = Table(BRONZE, "report_sellers_by_gender_country")
 BRONZE_REPORT_TOP_SELLERS = Table(BRONZE, "report_top_seller_countries")
 INGESTION_LOG = Table(BRONZE, "ingestion_log")
 
-# Silver: conformed users, their quarantine, typed publisher reports and the run audit.
+# Silver: conformed users, their quarantine, typed publisher reports, the run audit and steps.
 SILVER_USERS = Table(SILVER, "users")
 SILVER_QUARANTINE = Table(SILVER, "quarantine")
 SILVER_REPORT_BUYERS = Table(SILVER, "report_buyers_by_country")
@@ -33,6 +33,8 @@ SILVER_REPORT_SELLERS = Table(SILVER, "report_sellers_by_gender_country")
 SILVER_REPORT_SELLERS_TOTALS = Table(SILVER, "report_sellers_by_gender_totals")
 SILVER_REPORT_TOP_SELLERS = Table(SILVER, "report_top_seller_countries")
 RUN_AUDIT = Table(SILVER, "run_audit")
+# One row per step of a run that had work: started, then succeeded or failed (with the error).
+RUN_STEPS = Table(SILVER, "run_steps")
 
 # Gold: star schema and aggregates for the business questions.
 DIM_COUNTRY = Table(GOLD, "dim_country")

@@ -1,4 +1,11 @@
-"""Bronze job: ingest every new landing file, exactly once, into its raw Delta table."""
+"""Bronze job: ingest every new landing file, exactly once, into its raw Delta table.
+
+Crash safety: each file's append is a Delta idempotent write keyed by the file's content hash
+(``txnAppId`` = ``c2c-bronze-<sha256>``), and its commit carries the hash in its user metadata.
+If a run dies after a file's commit and before the ingestion log's, the rerun's append of that
+file is skipped by Delta itself, and the row count is read back from the earlier commit: the
+file is logged once, its rows are in bronze once.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +20,15 @@ from c2c_etl.bronze.ingest import (
     raw_schema,
     select_new,
 )
+from c2c_etl.crashpoints import crash_point
 from c2c_etl.entrypoints import BRONZE
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
     job_main,
     log,
-    timed,
+    run_step,
+    step_started,
 )
 from c2c_etl.sources import SourceKind, detect_kind, parse_header
 
@@ -99,25 +108,58 @@ def _log_row(
     )
 
 
+def txn_app_id(sha256: str) -> str:
+    """The Delta idempotent-write id of one file's append: one per content, never reused."""
+    return f"c2c-bronze-{sha256}"
+
+
+def _committed_rows(
+    spark: SparkSession, ctx: RunContext, kind: SourceKind, f: LandedFile, before: int | None
+) -> int:
+    """Rows of ``f`` in its bronze table, from Delta's commit metrics (no data scan).
+
+    Normally the newest commit is this run's append. When the table did not move, either the
+    file had no rows, or Delta skipped the append because an earlier (crashed) run committed
+    it: that commit is found by the content hash in its user metadata.
+    """
+    newest = io.commits(spark, ctx.cfg, kind.bronze, limit=1)
+    if newest and newest[0][0] != before and newest[0][1].get("source_sha256") == f.sha256:
+        return int(newest[0][2].get("numOutputRows", 0))
+    for _version, meta, metrics in io.commits(spark, ctx.cfg, kind.bronze):
+        if meta.get("source_sha256") == f.sha256:
+            log.warning(
+                "%s was committed to %s by run %s, which stopped before logging it: "
+                "logging that commit instead of writing the file again",
+                f.name,
+                kind.bronze,
+                meta.get("run_id"),
+            )
+            return int(metrics.get("numOutputRows", 0))
+    return 0
+
+
 def _ingest(
     spark: SparkSession,
     ctx: RunContext,
     kind: SourceKind,
     files: list[tuple[LandedFile, tuple[str, ...]]],
 ) -> list[tuple]:
-    """Append each file of one kind to its bronze table: one commit per file."""
+    """Append each file of one kind to its bronze table: one idempotent commit per file."""
     rows = []
     for f, header in files:
         raw = read_source(spark, f, header, kind)
         stamped = add_ingestion_metadata(raw, kind, f, ctx.run_id, ctx.started_at.isoformat())
         before = io.version(spark, ctx.cfg, kind.bronze)
-        io.append(ctx.cfg, kind.bronze, stamped)
-        # Delta's own count of the rows this commit wrote: silver balances against it. An empty
-        # file may make no commit at all, so the metrics are read only from a new version.
-        commit = io.delta_table(spark, ctx.cfg, kind.bronze).history(1).first()
-        n = 0
-        if commit is not None and commit["version"] != before:
-            n = int(commit["operationMetrics"].get("numOutputRows", 0))
+        io.append(
+            ctx.cfg,
+            kind.bronze,
+            stamped,
+            txn=(txn_app_id(f.sha256), 0),
+            user_metadata={"source_sha256": f.sha256, "source_file": f.name, "run_id": ctx.run_id},
+        )
+        # Delta's own count of the rows this commit wrote: silver balances against it.
+        n = _committed_rows(spark, ctx, kind, f, before)
+        crash_point("bronze.file_committed")
         if n == 0:
             log.warning("%s has a header and no data rows", f.name)
             rows.append(_log_row(ctx, f, kind, "empty", "header only: no data rows", 0))
@@ -128,7 +170,7 @@ def _ingest(
 
 
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
-    with timed("bronze") as result:
+    with run_step(spark, ctx, "bronze") as result:
         landed = list_landing(ctx.cfg.landing_path)
         known, rejected_before = _logged_sha256(spark, ctx)
         new, duplicates = select_new(landed, known)
@@ -149,13 +191,17 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 log_rows.append(_log_row(ctx, f, None, "rejected", reason, 0))
             else:
                 by_kind.setdefault(kind, []).append((f, header))
+        if by_kind or log_rows:
+            step_started(spark, ctx, result)
         # Kinds go to different tables, so they are ingested side by side.
         for rows in io.parallel(lambda item: _ingest(spark, ctx, *item), by_kind.items()):
             log_rows.extend(rows)
         if log_rows:
+            crash_point("bronze.files_committed")
             io.append(
                 ctx.cfg, tables.INGESTION_LOG, spark.createDataFrame(log_rows, INGESTION_LOG_SCHEMA)
             )
+            crash_point("bronze.log_committed")
         else:
             result.status = "skipped"
         result.details = {

@@ -4,6 +4,11 @@ Gold is small next to silver and every table is a full aggregate, so each build 
 everything from the current silver state: the result is the same whatever order or grouping the
 input files arrived in. The silver versions a build used are kept in the run audit; when they
 have not moved, the build is skipped and no gold table gets a new version.
+
+Crash safety: each gold table's overwrite carries the silver versions it was built from in its
+commit metadata. A run that died after some (or all) gold commits and before the audit row is
+followed by one that rewrites only the tables not yet built from the current silver versions,
+then records the build.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
+from c2c_etl.crashpoints import crash_point
 from c2c_etl.entrypoints import GOLD
 from c2c_etl.gold.aggregates import (
     aggregate_app_adoption,
@@ -30,7 +36,9 @@ from c2c_etl.jobs.common import (
     StepResult,
     audit_rows,
     job_main,
-    timed,
+    log,
+    run_step,
+    step_started,
     to_json,
     utc_now,
 )
@@ -61,6 +69,24 @@ def _last_build_versions(spark: SparkSession, ctx: RunContext) -> dict[str, int 
         .first()
     )
     return json.loads(last["details"])["silver_versions"] if last else None
+
+
+GOLD_TABLES = tuple(t for t in tables.ALL_TABLES if t.layer == tables.GOLD)
+
+
+def _already_built(
+    spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]
+) -> set[tables.Table]:
+    """Gold tables whose newest commit was built from exactly these silver versions: an
+    earlier run wrote them and stopped before recording the build."""
+
+    def built_from_these(table: tables.Table) -> bool:
+        newest = io.commits(spark, ctx.cfg, table, limit=1)
+        meta = newest[0][1] if newest else {}
+        return meta.get("step") == STEP and meta.get("silver_versions") == versions
+
+    flags = io.parallel(built_from_these, GOLD_TABLES)
+    return {t for t, done in zip(GOLD_TABLES, flags, strict=True) if done}
 
 
 def _published(spark: SparkSession, ctx: RunContext) -> dict[str, DataFrame]:
@@ -96,7 +122,7 @@ def build_gold(users: DataFrame, published: dict[str, DataFrame]) -> dict[tables
 
 
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
-    with timed(STEP) as result:
+    with run_step(spark, ctx, STEP) as result:
         versions = _input_versions(spark, ctx)
         if versions[str(tables.SILVER_USERS)] is None:
             result.status = "skipped"
@@ -109,10 +135,24 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             if not ctx.cfg.is_local and io.views_missing(spark, ctx.cfg):
                 result.details["views"] = io.create_views(spark, ctx.cfg)
             return result
+        step_started(spark, ctx, result)
         started = utc_now()
+        done = _already_built(spark, ctx, versions)
+        if done:
+            log.warning(
+                "%d gold tables were already built from these silver versions by a run that "
+                "stopped before recording the build: keeping them",
+                len(done),
+            )
         users = io.read(spark, ctx.cfg, tables.SILVER_USERS).cache()
         built = build_gold(users, _published(spark, ctx))
-        io.overwrite_all(ctx.cfg, built)
+        io.overwrite_all(
+            ctx.cfg,
+            {t: df for t, df in built.items() if t not in done},
+            user_metadata={"step": STEP, "run_id": ctx.run_id, "silver_versions": versions},
+            after_each=lambda _table: crash_point("gold.table_committed"),
+        )
+        crash_point("gold.tables_committed")
         users.unpersist()
         recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
         summary = {

@@ -13,13 +13,7 @@ from pyspark.sql import SparkSession
 
 from c2c_etl.entrypoints import PIPELINE
 from c2c_etl.jobs import bronze, gold, silver
-from c2c_etl.jobs.common import (
-    RunContext,
-    StepResult,
-    build_parser,
-    configure_logging,
-    context_from_args,
-)
+from c2c_etl.jobs.common import RunContext, StepResult, exclusive_run, start_job
 from c2c_etl.summary import format_summary, lake_summary
 
 
@@ -29,16 +23,18 @@ def run(spark: SparkSession, ctx: RunContext) -> list[StepResult]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    configure_logging()
-    ctx = context_from_args(build_parser(PIPELINE.description).parse_args(argv))
-    from c2c_etl.spark import get_spark
+    """Run the pipeline holding the lake's run lock; a failed step raises (exit code 1), a
+    lake locked by another run exits with code 75 at once (or after ``--wait-for-lock``)."""
+    ctx, wait = start_job(PIPELINE.description, argv)
+    with exclusive_run(ctx, wait):
+        from c2c_etl.spark import get_spark
 
-    start = time.perf_counter()
-    spark = get_spark(ctx.cfg.is_local, PIPELINE.name)
-    startup = time.perf_counter() - start
-    results = run(spark, ctx)
-    total = time.perf_counter() - start
-    summary = lake_summary(spark, ctx, results)
+        start = time.perf_counter()
+        spark = get_spark(ctx.cfg.is_local, PIPELINE.name)
+        startup = time.perf_counter() - start
+        results = run(spark, ctx)
+        total = time.perf_counter() - start
+        summary = lake_summary(spark, ctx, results)
     print(format_summary(ctx, summary, results, startup, total), file=sys.stdout, flush=True)
 
 

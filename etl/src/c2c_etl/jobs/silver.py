@@ -3,24 +3,33 @@
 Only bronze files the run audit has not yet recorded for a step are read, so a rerun with no
 new input reads nothing and writes nothing. Every users file gets an audit row whose counts
 balance: rows read = rows to silver + rows quarantined + duplicates.
+
+Crash safety: a file stays pending until its audit row is committed, so a rerun after a crash
+takes it up again. Every write before the audit is idempotent (quarantine rows are replaced by
+file hash, report tables overwritten), and a users MERGE that was committed but not audited is
+recognised from its commit's metadata and audited, not merged again.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import reduce
 
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
+from c2c_etl.crashpoints import crash_point
 from c2c_etl.entrypoints import SILVER
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
     audit_rows,
     job_main,
+    log,
     processed_sha256,
-    timed,
+    run_step,
+    step_started,
     utc_now,
 )
 from c2c_etl.silver.countries import COUNTRY_LOOKUP_SCHEMA, country_lookup
@@ -41,9 +50,11 @@ from c2c_etl.sources import REPORT_KINDS, REPORT_SELLERS, USERS_KINDS, SourceKin
 USERS_STEP, REPORTS_STEP = "silver_users", "silver_reports"
 
 
-def pending_files(spark: SparkSession, ctx: RunContext, step: str) -> dict[str, list[Row]]:
-    """Files in bronze that ``step`` has not processed yet, per source kind (from the small
-    ingestion log, so finding that there is nothing to do scans no data)."""
+def pending_files(
+    spark: SparkSession, ctx: RunContext, kinds: set[str], step: str
+) -> dict[str, list[Row]]:
+    """Files of ``kinds`` in bronze that ``step`` has not processed yet, per source kind (from
+    the small ingestion log, so finding that there is nothing to do scans no data)."""
     log = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
     if log is None:
         return {}
@@ -52,7 +63,7 @@ def pending_files(spark: SparkSession, ctx: RunContext, step: str) -> dict[str, 
     for row in (
         log.filter(F.col("status") == "ingested").orderBy("ingested_at", "source_file").collect()
     ):
-        if row["source_sha256"] not in done:
+        if row["source_kind"] in kinds and row["source_sha256"] not in done:
             pending.setdefault(row["source_kind"], []).append(row)
     return pending
 
@@ -84,84 +95,149 @@ def _outcomes(checked: DataFrame, target: DataFrame | None) -> tuple[DataFrame, 
     return wins.drop(*[f"t_{c}" for c in VERSION_ORDER]), quarantine_rows(broken)
 
 
+FIGURES = ("rows_to_silver", "rows_quarantined", "rows_duplicate")
+
+
+def merged_unaudited(
+    spark: SparkSession, ctx: RunContext, files: list[Row]
+) -> dict[str, dict[str, int]]:
+    """Pending files whose MERGE an earlier run committed before it died, with that run's
+    row figures (from the MERGE commit's user metadata, not from the data).
+
+    Such a file must not be processed again: the users it brought are in silver now, so a
+    second pass would count them as duplicates of themselves and the audit would lie.
+    """
+    shas = {f["source_sha256"] for f in files}
+    # The MERGE came after the files' ingestion: older commits need not be read. A day of
+    # margin covers the session time zone of the history's timestamps.
+    since = min(f["ingested_at"] for f in files) - timedelta(days=1)
+    found: dict[str, dict[str, int]] = {}
+    for _version, meta, _metrics in io.commits(spark, ctx.cfg, tables.SILVER_USERS, since=since):
+        if meta.get("step") != USERS_STEP:
+            continue
+        for sha, figures in meta.get("files", {}).items():
+            if sha in shas and sha not in found:
+                log.warning(
+                    "%s was merged into silver by run %s, which stopped before auditing it: "
+                    "auditing that MERGE instead of merging again",
+                    sha[:12],
+                    meta.get("run_id"),
+                )
+                found[sha] = {k: int(figures[k]) for k in FIGURES}
+    return found
+
+
+def _quarantine_predicate(shas: list[str]) -> str:
+    return "source_sha256 IN (" + ", ".join(f"'{s}'" for s in sorted(shas)) + ")"
+
+
+def _process_users(
+    spark: SparkSession, ctx: RunContext, files: dict[str, list[Row]]
+) -> dict[str, dict[str, int]]:
+    """Conform, check and write the users of ``files``; their figures per content hash.
+
+    Crash-safe order: the quarantine first, as a ``replaceWhere`` on the files' hashes (written
+    again, it replaces itself), then the MERGE, whose commit carries the figures (see
+    :func:`merged_unaudited`). Nothing is written unless every file balances.
+    """
+    pending = {
+        k: _bronze_rows(spark, ctx, k, files[k.name]) for k in USERS_KINDS if k.name in files
+    }
+    countries = _countries(spark, list(pending.values()))
+    checked = reduce(
+        DataFrame.unionByName,
+        [
+            apply_rules(conform_users(raw, kind, countries), user_rules(kind))
+            for kind, raw in pending.items()
+        ],
+    )
+    target = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
+    # Cached once: the counts and the writes below all read these two frames.
+    checked = checked.cache()
+    ranked, quarantined = _outcomes(checked, target)
+    ranked = ranked.cache()
+    outcomes = {
+        r["source_sha256"]: r
+        for r in ranked.groupBy("source_sha256")
+        .agg(
+            F.sum(F.col("wins").cast("long")).alias("rows_to_silver"),
+            F.sum((~F.col("wins")).cast("long")).alias("rows_duplicate"),
+        )
+        .collect()
+    }
+    q_counts = {
+        r["source_sha256"]: r["n"]
+        for r in quarantined.groupBy("source_sha256").agg(F.count(F.lit(1)).alias("n")).collect()
+    }
+    figures = {}
+    for kind_files in files.values():
+        for f in kind_files:
+            sha = f["source_sha256"]
+            figures[sha] = {
+                "rows_to_silver": outcomes[sha]["rows_to_silver"] if sha in outcomes else 0,
+                "rows_quarantined": q_counts.get(sha, 0),
+                "rows_duplicate": outcomes[sha]["rows_duplicate"] if sha in outcomes else 0,
+            }
+    rows_read = {f["source_sha256"]: f["rows"] for fs in files.values() for f in fs}
+    # Nothing reaches silver unless every row of every file is accounted for.
+    if all(sum(figures[sha].values()) == rows_read[sha] for sha in figures):
+        if q_counts or target is None:  # created on the first run, even when empty
+            io.replace_where(
+                ctx.cfg, tables.SILVER_QUARANTINE, quarantined, _quarantine_predicate(list(figures))
+            )
+        crash_point("silver_users.quarantine_committed")
+        if any(f["rows_to_silver"] for f in figures.values()):
+            io.upsert(
+                spark,
+                ctx.cfg,
+                tables.SILVER_USERS,
+                ranked.filter("wins").select(*SILVER_USER_COLUMNS),
+                key="identifier_hash",
+                update_condition=newer_condition(),
+                user_metadata={"step": USERS_STEP, "run_id": ctx.run_id, "files": figures},
+            )
+            crash_point("silver_users.merge_committed")
+    ranked.unpersist()
+    checked.unpersist()
+    return figures
+
+
 def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
-    with timed(USERS_STEP) as result:
-        files = pending_files(spark, ctx, USERS_STEP)
-        pending = {
-            k: _bronze_rows(spark, ctx, k, files[k.name]) for k in USERS_KINDS if k.name in files
-        }
-        if not pending:
+    with run_step(spark, ctx, USERS_STEP) as result:
+        files = pending_files(spark, ctx, {k.name for k in USERS_KINDS}, USERS_STEP)
+        if not files:
             result.status = "skipped"
             return result
+        step_started(spark, ctx, result)
         started = utc_now()
-        countries = _countries(spark, list(pending.values()))
-        checked = reduce(
-            DataFrame.unionByName,
-            [
-                apply_rules(conform_users(raw, kind, countries), user_rules(kind))
-                for kind, raw in pending.items()
-            ],
-        )
-        target = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
-        # Cached once: the counts and the writes below all read these two frames.
-        checked = checked.cache()
-        ranked, quarantined = _outcomes(checked, target)
-        ranked = ranked.cache()
-        outcomes = {
-            r["source_sha256"]: r
-            for r in ranked.groupBy("source_sha256")
-            .agg(
-                F.sum(F.col("wins").cast("long")).alias("rows_to_silver"),
-                F.sum((~F.col("wins")).cast("long")).alias("rows_duplicate"),
-            )
-            .collect()
+        all_files = [f for fs in files.values() for f in fs]
+        figures = merged_unaudited(spark, ctx, all_files)
+        to_process = {
+            kind: todo
+            for kind, fs in files.items()
+            if (todo := [f for f in fs if f["source_sha256"] not in figures])
         }
-        q_counts = {
-            r["source_sha256"]: r["n"]
-            for r in quarantined.groupBy("source_sha256")
-            .agg(F.count(F.lit(1)).alias("n"))
-            .collect()
-        }
+        if to_process:
+            figures.update(_process_users(spark, ctx, to_process))
         records = []
-        for kind in pending:
-            for f in files[kind.name]:
-                sha = f["source_sha256"]
-                to_silver = outcomes[sha]["rows_to_silver"] if sha in outcomes else 0
-                duplicate = outcomes[sha]["rows_duplicate"] if sha in outcomes else 0
-                n_quarantined = q_counts.get(sha, 0)
-                # rows_read is bronze's own count of the file (Delta's commit metrics at
-                # ingestion), so the balance is checked against an independent figure.
-                records.append(
-                    {
-                        "run_id": ctx.run_id,
-                        "step": USERS_STEP,
-                        "source_file": f["source_file"],
-                        "source_sha256": sha,
-                        "release": f["release"],
-                        "rows_read": f["rows"],
-                        "rows_to_silver": to_silver,
-                        "rows_quarantined": n_quarantined,
-                        "rows_duplicate": duplicate,
-                        "balanced": to_silver + n_quarantined + duplicate == f["rows"],
-                        "started_at": started,
-                    }
-                )
+        for f in all_files:
+            sha = f["source_sha256"]
+            # rows_read is bronze's own count of the file (Delta's commit metrics at
+            # ingestion), so the balance is checked against an independent figure.
+            records.append(
+                {
+                    "run_id": ctx.run_id,
+                    "step": USERS_STEP,
+                    "source_file": f["source_file"],
+                    "source_sha256": sha,
+                    "release": f["release"],
+                    "rows_read": f["rows"],
+                    **figures[sha],
+                    "balanced": sum(figures[sha].values()) == f["rows"],
+                    "started_at": started,
+                }
+            )
         balanced = all(r["balanced"] for r in records)
-        # Nothing reaches silver unless every row of every file is accounted for.
-        if balanced:
-            if any(r["rows_to_silver"] for r in records):
-                io.upsert(
-                    spark,
-                    ctx.cfg,
-                    tables.SILVER_USERS,
-                    ranked.filter("wins").select(*SILVER_USER_COLUMNS),
-                    key="identifier_hash",
-                    update_condition=newer_condition(),
-                )
-            if q_counts or target is None:  # created on the first run, even when empty
-                io.append(ctx.cfg, tables.SILVER_QUARANTINE, quarantined)
-        ranked.unpersist()
-        checked.unpersist()
         status = "succeeded" if balanced else "failed"
         finished = utc_now()
         io.append(
@@ -171,16 +247,7 @@ def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
         )
         result.details = {
             "files": {
-                r["source_file"]: {
-                    k: r[k]
-                    for k in (
-                        "rows_read",
-                        "rows_to_silver",
-                        "rows_quarantined",
-                        "rows_duplicate",
-                        "balanced",
-                    )
-                }
+                r["source_file"]: {k: r[k] for k in ("rows_read", *FIGURES, "balanced")}
                 for r in records
             }
         }
@@ -198,8 +265,12 @@ REPORT_TABLES = {
 def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
     """Replace each silver report by its newest delivered file (older pending files are
     counted as superseded, i.e. duplicates)."""
-    with timed(REPORTS_STEP) as result:
-        files = pending_files(spark, ctx, REPORTS_STEP)
+    with run_step(spark, ctx, REPORTS_STEP) as result:
+        files = pending_files(spark, ctx, {k.name for k in REPORT_KINDS}, REPORTS_STEP)
+        if not files:
+            result.status = "skipped"
+            return result
+        step_started(spark, ctx, result)
         started = utc_now()
         frames: dict[tables.Table, DataFrame] = {}
         quarantine: list[DataFrame] = []
@@ -259,12 +330,18 @@ def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
                         "details": None if is_newest else "superseded by " + newest["source_file"],
                     }
                 )
-        if not records:
-            result.status = "skipped"
-            return result
+        # Each write below is idempotent, so a rerun after a crash anywhere here redoes them
+        # all: the reports are replaced again, and so are their files' quarantine rows.
         io.overwrite_all(ctx.cfg, frames)
-        for q in quarantine:
-            io.append(ctx.cfg, tables.SILVER_QUARANTINE, q)
+        crash_point("silver_reports.tables_committed")
+        if quarantine:
+            io.replace_where(
+                ctx.cfg,
+                tables.SILVER_QUARANTINE,
+                reduce(DataFrame.unionByName, quarantine),
+                _quarantine_predicate([r["source_sha256"] for r in records]),
+            )
+        crash_point("silver_reports.quarantine_committed")
         finished = utc_now()
         io.append(
             ctx.cfg,

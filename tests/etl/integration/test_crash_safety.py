@@ -1,0 +1,282 @@
+"""Crashes and concurrency: a pipeline killed anywhere (mid-write included) and rerun ends with
+the tables of a clean run, readers never see half a write, and two runs at once on one lake
+are serialised by its run lock.
+
+The kills are real: the pipeline runs in a subprocess (``python -m c2c_etl.jobs.pipeline``)
+that gets SIGKILL, either from the crash hook at a named point (``$C2C_CRASH_AT``, see
+``c2c_etl.crashpoints``) or from this test while a table's parquet files are being written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
+
+from c2c_etl import crashpoints, io, tables
+from c2c_etl.config import local_config
+from c2c_etl.generator import generate
+from c2c_etl.jobs import gold, pipeline
+from c2c_etl.jobs.common import RunContext, new_run_id
+from c2c_etl.runlock import EXIT_LOCKED
+
+pytestmark = pytest.mark.integration
+
+# Columns that say which run wrote a row, or when: they differ between any two runs.
+RUN_SPECIFIC = {
+    "_run_id",
+    "_ingested_at",
+    "run_id",
+    "ingested_at",
+    "started_at",
+    "finished_at",
+    "details",
+}
+# Rows of run steps are per run by nature: a killed run leaves its "started" rows behind.
+NOT_COMPARED = {tables.RUN_STEPS}
+# Kill points; each costs one Spark start-up (~15-25 s) plus a rerun.
+KILL_POINTS = (
+    "bronze.file_committed",
+    "silver_users.quarantine_committed",
+    "silver_users.merge_committed",
+    "silver_reports.quarantine_committed",
+    "gold.table_committed",
+)
+# Kills while a table's parquet files are being written, before its commit.
+MID_WRITE = {"bronze users_2020": "bronze/users_2020", "silver users": "silver/users"}
+
+
+def _snapshot(spark, ctx: RunContext) -> dict[str, list[tuple]]:
+    """Every compared table's rows without the run-specific columns, sorted."""
+    found = {}
+    for table in tables.ALL_TABLES:
+        df = io.read_or_none(spark, ctx.cfg, table)
+        if table in NOT_COMPARED or df is None:
+            continue
+        kept = [c for c in df.columns if c not in RUN_SPECIFIC]
+        found[str(table)] = sorted((tuple(r) for r in df.select(*kept).collect()), key=repr)
+    return found
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    landing = tmp_path_factory.mktemp("crash-sample") / "landing"
+    generate(landing, 1200, 400, seed=13, dirty_rate=0.03, overlap=0.05)
+    return landing
+
+
+@pytest.fixture(scope="module")
+def clean(spark, sample, tmp_path_factory, monkeypatch_module) -> tuple[dict, set[str]]:
+    """A clean run's tables, and the crash points it passed through."""
+    reached: set[str] = set()
+    real = crashpoints.crash_point
+
+    def record(name: str) -> None:
+        reached.add(name)
+        real(name)
+
+    for module in ("bronze", "silver", "gold"):
+        monkeypatch_module.setattr(f"c2c_etl.jobs.{module}.crash_point", record)
+    lake = tmp_path_factory.mktemp("crash-clean") / "lake"
+    ctx = RunContext(local_config(sample, lake), new_run_id())
+    pipeline.run(spark, ctx)
+    monkeypatch_module.undo()
+    return _snapshot(spark, ctx), reached
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def _command(landing: Path, lake: Path, run_id: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "c2c_etl.jobs.pipeline",
+        "--env",
+        "local",
+        "--input",
+        str(landing),
+        "--lake",
+        str(lake),
+        "--run-id",
+        run_id,
+    ]
+
+
+def _data_rows(path: Path) -> int:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return sum(1 for _ in handle) - 1
+
+
+def assert_only_whole_files_visible(spark, landing: Path, lake: Path) -> None:
+    """What a reader sees right after the kill: every file's rows in bronze are all of its
+    rows or none, logged counts match, and silver holds each user once."""
+    ctx = RunContext(local_config(landing, lake), "reader")
+    lines = {f.name: _data_rows(f) for f in landing.rglob("*.csv")}
+    log = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
+    logged = {r["source_sha256"]: r["rows"] for r in log.collect()} if log is not None else {}
+    for table in tables.ALL_TABLES:
+        if table.layer != tables.BRONZE or table == tables.INGESTION_LOG:
+            continue
+        df = io.read_or_none(spark, ctx.cfg, table)
+        if df is None:
+            continue
+        per_file = df.groupBy("_source_file", "_source_sha256").count().collect()
+        for name, sha, n in per_file:
+            assert n == lines[Path(name).name], f"{table}: {name} is partly visible ({n} rows)"
+            if sha in logged:
+                assert n == logged[sha]
+    users = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
+    if users is not None:
+        assert users.groupBy("identifier_hash").count().filter("count > 1").count() == 0
+
+
+def test_a_clean_run_passes_every_crash_point(clean):
+    _, reached = clean
+    assert reached == set(crashpoints.POINTS)
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_run_killed_at_a_commit_boundary_reruns_to_the_clean_tables(
+    spark, sample, clean, tmp_path, point
+):
+    lake = tmp_path / "lake"
+    env = {**os.environ, crashpoints.ENV_VAR: point}
+    killed = subprocess.run(
+        _command(sample, lake, "killed"), env=env, capture_output=True, text=True, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert f"{crashpoints.ENV_VAR}={point}" in killed.stderr
+
+    assert_only_whole_files_visible(spark, sample, lake)
+    ctx = RunContext(local_config(sample, lake), new_run_id())
+    pipeline.run(spark, ctx)
+    assert _snapshot(spark, ctx) == clean[0]
+    steps = io.read(spark, ctx.cfg, tables.RUN_STEPS)
+    # The killed run's last step says "started" and nothing else: the crash is visible.
+    killed_steps = Counter(r["status"] for r in steps.filter("run_id = 'killed'").collect())
+    assert killed_steps["started"] > killed_steps["succeeded"]
+
+
+def _kill_when_a_file_appears(process: subprocess.Popen, folder: Path) -> threading.Thread:
+    """SIGKILL ``process`` as soon as a parquet file appears in ``folder``: the write has
+    begun, its Delta commit cannot have happened yet."""
+
+    def watch() -> None:
+        while process.poll() is None:
+            if folder.is_dir() and any(
+                p.name.endswith(".parquet") and not p.name.startswith(".") for p in folder.iterdir()
+            ):
+                process.send_signal(signal.SIGKILL)
+                return
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("where", MID_WRITE)
+def test_a_run_killed_mid_write_hides_the_half_write_and_reruns_to_the_clean_tables(
+    spark, sample, clean, tmp_path, where
+):
+    lake = tmp_path / "lake"
+    folder = lake / MID_WRITE[where]
+    process = subprocess.Popen(
+        _command(sample, lake, "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    watcher = _kill_when_a_file_appears(process, folder)
+    _, err = process.communicate(timeout=600)
+    watcher.join()
+    assert process.returncode == -signal.SIGKILL, err[-3000:]
+
+    # The parquet being written is on disk, but no committed version references it (on a
+    # fresh lake the write is the table's first: then there is no table at all for readers).
+    on_disk = {p.name for p in folder.glob("*.parquet")}
+    assert on_disk
+    if DeltaTable.isDeltaTable(spark, str(folder)):
+        visible = {Path(f).name for f in spark.read.format("delta").load(str(folder)).inputFiles()}
+        assert on_disk - visible, "the write was not cut: every file is committed"
+    else:
+        assert not any((folder / "_delta_log").glob("*.json"))
+    assert_only_whole_files_visible(spark, sample, lake)
+
+    ctx = RunContext(local_config(sample, lake), new_run_id())
+    pipeline.run(spark, ctx)
+    assert _snapshot(spark, ctx) == clean[0]
+
+
+def test_two_runs_at_once_are_serialised_by_the_lake_lock_and_log_json(
+    spark, sample, clean, tmp_path
+):
+    lake = tmp_path / "lake"
+    env = {**os.environ, "C2C_LOG_FORMAT": "json"}
+    runs = {
+        run_id: subprocess.Popen(
+            _command(sample, lake, run_id),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for run_id in ("run-a", "run-b")
+    }
+    outcomes = {run_id: (p.wait(timeout=600), p.communicate()[1]) for run_id, p in runs.items()}
+    codes = sorted(code for code, _ in outcomes.values())
+    assert codes == [0, EXIT_LOCKED], outcomes
+    winner = next(r for r, (code, _) in outcomes.items() if code == 0)
+    loser = next(r for r in outcomes if r != winner)
+    assert f"is locked by another run (run {winner}, pid" in outcomes[loser][1]
+
+    ctx = RunContext(local_config(sample, lake), new_run_id())
+    assert _snapshot(spark, ctx) == clean[0]
+    users = io.read(spark, ctx.cfg, tables.SILVER_USERS)
+    assert users.count() == users.select("identifier_hash").distinct().count()
+
+    # Structured logs: every line from Python logging is one JSON object with the run id.
+    for run_id, (_, stderr) in outcomes.items():
+        lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+        assert lines and all(line["run_id"] == run_id for line in lines)
+    steps = {
+        json.loads(line)["step"]
+        for line in outcomes[winner][1].splitlines()
+        if line.startswith("{")
+    }
+    assert {"bronze", "silver_users", "silver_reports", "gold"} <= steps
+
+
+def test_a_failed_step_is_recorded_as_failed_with_its_error(spark, tmp_path, monkeypatch):
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing, 200, 50, seed=4, dirty_rate=0.0)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("gold cannot be built")
+
+    monkeypatch.setattr(gold, "build_gold", broken)
+    ctx = RunContext(local_config(landing, lake), new_run_id())
+    with pytest.raises(RuntimeError, match="gold cannot be built"):
+        pipeline.run(spark, ctx)
+    steps = io.read(spark, ctx.cfg, tables.RUN_STEPS).filter(F.col("run_id") == ctx.run_id)
+    final = {r["step"]: r for r in steps.filter("status != 'started'").collect()}
+    assert {s: r["status"] for s, r in final.items()} == {
+        "bronze": "succeeded",
+        "silver_users": "succeeded",
+        "silver_reports": "succeeded",
+        "gold": "failed",
+    }
+    assert final["gold"]["error"] == "RuntimeError: gold cannot be built"
+    assert steps.filter("status = 'started'").count() == 4
