@@ -7,6 +7,7 @@ from importlib.metadata import distribution, version
 
 import pytest
 
+from c2c_etl.config import cloud_config
 from c2c_etl.entrypoints import COMMON_PARAMETERS, JOB_TASKS
 from c2c_etl.tables import LAYERS
 from tests.infra.conftest import ENVS, Synth
@@ -89,6 +90,24 @@ def test_unity_catalog_layers(synth: Synth, env: str) -> None:
         iter(synth.resources(env, "workspace", "databricks_storage_credential").values())
     )
     assert "access_connector_id" in credential["azure_managed_identity"]
+
+
+@by_env
+def test_the_dead_letter_path_the_etl_writes_is_a_volume_of_the_bronze_schema(
+    synth: Synth, env: str
+) -> None:
+    path = cloud_config(env, "/Volumes/x/ops/landing").dead_letter_path("run-1")
+    catalog, schema, volume = path.removeprefix("/Volumes/").split("/")[:3]
+    volumes = synth.resources(env, "workspace", "databricks_volume").values()
+    matching = [
+        v
+        for v in volumes
+        if v["name"] == volume
+        and f"schema-{schema}." in v["schema_name"]
+        and v["volume_type"] == "MANAGED"
+    ]
+    assert len(matching) == 1
+    assert catalog == f"c2c_{env}"
 
 
 @by_env

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from c2c_etl.tables import BRONZE, DEAD_LETTER_VOLUME
+
 ENVIRONMENTS = ("local", "dev", "test", "prod")
 
 
@@ -45,6 +47,17 @@ class LakeConfig:
     def table_name(self, layer: str, table: str) -> str:
         """Unity Catalog three-part name (cloud environments)."""
         return f"{self.catalog}.{layer}.{table}"
+
+    def dead_letter_path(self, run_id: str) -> str:
+        """Folder of the files a run rejected whole, with their reasons.
+
+        Locally ``<lake>/dead_letter/<run id>``; in the cloud the bronze schema's volume
+        ``/Volumes/<catalog>/bronze/dead_letter/<run id>`` (a file path on the cluster, so the
+        same copy code runs in both). Never under landing: that belongs to Data Factory.
+        """
+        if self.is_local:
+            return str(Path(str(self.lake_root)) / DEAD_LETTER_VOLUME / run_id)
+        return f"/Volumes/{self.catalog}/{BRONZE}/{DEAD_LETTER_VOLUME}/{run_id}"
 
 
 def local_config(landing_path: str | Path, lake_root: str | Path) -> LakeConfig:

@@ -8,9 +8,11 @@ folder ``<lake>/<layer>/<table>``; in the cloud it is the Unity Catalog table
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from delta.tables import DeltaTable
@@ -264,3 +266,26 @@ def upsert(
     finally:
         if user_metadata is not None:
             spark.conf.unset(USER_METADATA_CONF)
+
+
+def file_lines(path: str) -> Iterator[bytes]:
+    """A landed file's lines as bytes (split after each ``\\n``), read once, streaming."""
+    with open(path, "rb") as handle:
+        yield from handle
+
+
+def write_dead_letter(
+    cfg: LakeConfig, run_id: str, source: str, name: str, reason: dict[str, Any]
+) -> str:
+    """Copy a rejected file to ``<dead letter>/<run id>/<name>`` with ``<name>.reason.json``.
+
+    A copy, not a move: landing belongs to Data Factory and the operator, and the file's
+    content hash keeps a rerun from rejecting it twice. The reason is written last, so a file
+    with its reason next to it is complete. Returns the copy's path.
+    """
+    target = Path(cfg.dead_letter_path(run_id)) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    reason_file = target.with_name(target.name + ".reason.json")
+    reason_file.write_text(json.dumps(reason, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return str(target)

@@ -24,6 +24,8 @@ BRONZE_REPORT_BUYERS = Table(BRONZE, "report_buyers_by_country")
 BRONZE_REPORT_SELLERS = Table(BRONZE, "report_sellers_by_gender_country")
 BRONZE_REPORT_TOP_SELLERS = Table(BRONZE, "report_top_seller_countries")
 INGESTION_LOG = Table(BRONZE, "ingestion_log")
+# Not a table: the bronze schema's volume of files rejected whole (config.dead_letter_path).
+DEAD_LETTER_VOLUME = "dead_letter"
 
 # Silver: conformed users, their quarantine, typed publisher reports, the run audit and steps.
 SILVER_USERS = Table(SILVER, "users")

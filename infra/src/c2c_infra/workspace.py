@@ -33,7 +33,7 @@ from cdktn_provider_databricks.volume import Volume
 from constructs import Construct
 
 from c2c_etl.entrypoints import COMMON_PARAMETERS, JOB_TASKS
-from c2c_etl.tables import LAYERS
+from c2c_etl.tables import BRONZE, DEAD_LETTER_VOLUME, LAYERS
 from c2c_infra.backend import configure_backend
 from c2c_infra.config import EnvConfig
 from c2c_infra.platform import ARTIFACTS, CONTAINERS, LANDING, PlatformStack
@@ -152,6 +152,17 @@ class WorkspaceStack(TerraformStack):
                 (ARTIFACTS, self._url(ARTIFACTS, "wheels")),
             )
         }
+        # Files bronze rejects whole, copied there with their reasons (see
+        # c2c_etl.config.LakeConfig.dead_letter_path): managed, so in the bronze schema's storage.
+        self.volumes[DEAD_LETTER_VOLUME] = Volume(
+            self,
+            "volume-dead-letter",
+            catalog_name=self.catalog.name,
+            schema_name=self.schemas[BRONZE].name,
+            name=DEAD_LETTER_VOLUME,
+            volume_type="MANAGED",
+            comment="Landing files bronze rejected whole, each with <name>.reason.json",
+        )
 
     def _job(self) -> None:
         """The ETL job: one python_wheel_task per entry point, bronze -> silver -> gold."""
@@ -336,6 +347,15 @@ class WorkspaceStack(TerraformStack):
             grants = [grant(engineers, "USE_SCHEMA", "SELECT", "MODIFY", "CREATE_TABLE")]
             if name == OPS_SCHEMA:
                 grants = [grant(engineers, "USE_SCHEMA", "READ_VOLUME", "WRITE_VOLUME")]
+            if name == BRONZE:  # and its dead-letter volume
+                tables_and_volumes = (
+                    "SELECT",
+                    "MODIFY",
+                    "CREATE_TABLE",
+                    "READ_VOLUME",
+                    "WRITE_VOLUME",
+                )
+                grants = [grant(engineers, "USE_SCHEMA", *tables_and_volumes)]
             if name == "gold":
                 grants.append(grant(analysts, "USE_SCHEMA", "SELECT"))
             Grants(self, f"grants-schema-{name}", schema=schema.id, grant=grants)

@@ -108,6 +108,13 @@ def test_a_malformed_row_is_quarantined_for_that_reason_alone(spark):
     assert quarantine.first()["failed_rules"] == ["malformed_row"]
 
 
+def test_a_header_repeated_mid_file_is_quarantined_as_such_alone(spark):
+    header = {c: c for c in USERS_2020.columns}
+    silver, quarantine = _check(spark, [header, {}])
+    assert silver.count() == 1
+    assert quarantine.first()["failed_rules"] == ["repeated_header"]
+
+
 def test_2024_rows_have_no_app_or_login_columns_and_break_no_rule_for_it(spark):
     silver, quarantine = _check(spark, [{"identifierHash": "1920991140"}], USERS_2024)
     assert quarantine.count() == 0

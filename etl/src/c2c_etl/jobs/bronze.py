@@ -20,6 +20,7 @@ from c2c_etl.bronze.ingest import (
     raw_schema,
     select_new,
 )
+from c2c_etl.bronze.inspect import ContentCheck, explain_unknown_header, inspect_lines
 from c2c_etl.crashpoints import crash_point
 from c2c_etl.entrypoints import BRONZE
 from c2c_etl.jobs.common import (
@@ -30,7 +31,7 @@ from c2c_etl.jobs.common import (
     run_step,
     step_started,
 )
-from c2c_etl.sources import SourceKind, detect_kind, parse_header
+from c2c_etl.sources import SOURCE_KINDS, SourceKind, detect_kind
 
 INGESTION_LOG_SCHEMA = StructType(
     [
@@ -39,7 +40,8 @@ INGESTION_LOG_SCHEMA = StructType(
         StructField("size_bytes", LongType()),
         StructField("source_kind", StringType()),
         StructField("release", StringType()),
-        # ingested | empty (header only) | rejected (unknown header) | duplicate_delivery
+        # ingested | empty (header only) | duplicate_delivery | rejected (unreadable bytes or
+        # unknown header; a copy is in the dead-letter area)
         StructField("status", StringType()),
         StructField("reason", StringType()),
         StructField("rows", LongType()),
@@ -66,22 +68,23 @@ def _logged_sha256(spark: SparkSession, ctx: RunContext) -> tuple[set[str], set[
     return known, set(statuses) - known
 
 
-def _first_line(path: str) -> str:
-    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        return handle.readline()
-
-
 def read_source(
-    spark: SparkSession, landed: LandedFile, header: tuple[str, ...], kind: SourceKind
+    spark: SparkSession, landed: LandedFile, kind: SourceKind, check: ContentCheck
 ) -> DataFrame:
-    """Read one CSV as strings; rows that do not fit the header land in ``_corrupt_record``."""
+    """Read one CSV as strings; rows that do not fit the header land in ``_corrupt_record``.
+
+    The encoding and the column limit come from the file's inspection: a Latin-1 file is read
+    as Latin-1, and a line wider than Spark's default limit is a malformed row, not a failed
+    read.
+    """
     return (
         spark.read.option("header", "true")
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", "_corrupt_record")
-        .option("encoding", "UTF-8")
+        .option("encoding", check.encoding or "UTF-8")
+        .option("maxColumns", check.max_columns)
         .option("enforceSchema", "true")
-        .schema(raw_schema(kind, header))
+        .schema(raw_schema(kind, check.header))
         .csv(landed.path)
     )
 
@@ -142,12 +145,12 @@ def _ingest(
     spark: SparkSession,
     ctx: RunContext,
     kind: SourceKind,
-    files: list[tuple[LandedFile, tuple[str, ...]]],
+    files: list[tuple[LandedFile, ContentCheck]],
 ) -> list[tuple]:
     """Append each file of one kind to its bronze table: one idempotent commit per file."""
     rows = []
-    for f, header in files:
-        raw = read_source(spark, f, header, kind)
+    for f, check in files:
+        raw = read_source(spark, f, kind, check)
         stamped = add_ingestion_metadata(raw, kind, f, ctx.run_id, ctx.started_at.isoformat())
         before = io.version(spark, ctx.cfg, kind.bronze)
         io.append(
@@ -160,13 +163,40 @@ def _ingest(
         # Delta's own count of the rows this commit wrote: silver balances against it.
         n = _committed_rows(spark, ctx, kind, f, before)
         crash_point("bronze.file_committed")
+        notes = [check.note] if check.note else []
+        if n != check.data_lines:
+            # Spark returned more or fewer rows than the file has non-blank lines: say so.
+            log.warning("%s: %d non-blank data lines, %d rows read", f.name, check.data_lines, n)
+            notes.append(f"{check.data_lines} non-blank data lines but {n} rows read")
         if n == 0:
             log.warning("%s has a header and no data rows", f.name)
-            rows.append(_log_row(ctx, f, kind, "empty", "header only: no data rows", 0))
+            notes.insert(0, "header only: no data rows")
+            rows.append(_log_row(ctx, f, kind, "empty", "; ".join(notes), 0))
             continue
         log.info("ingested %s as %s: %d rows", f.name, kind.name, n)
-        rows.append(_log_row(ctx, f, kind, "ingested", None, n))
+        rows.append(_log_row(ctx, f, kind, "ingested", "; ".join(notes) or None, n))
     return rows
+
+
+def _reject(ctx: RunContext, f: LandedFile, check: ContentCheck, reason: str) -> tuple:
+    """Copy a file rejected whole to the dead-letter area with its reason; its log row."""
+    log.warning("rejecting %s: %s", f.name, reason)
+    io.write_dead_letter(
+        ctx.cfg,
+        ctx.run_id,
+        f.path,
+        f.name,
+        {
+            "source_file": f.name,
+            "reason": reason,
+            "sha256": f.sha256,
+            "size_bytes": f.size,
+            "detected": check.detected,
+            "run_id": ctx.run_id,
+            "rejected_at": ctx.started_at.isoformat(),
+        },
+    )
+    return _log_row(ctx, f, None, "rejected", reason, 0)
 
 
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
@@ -178,19 +208,20 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             _log_row(ctx, dup, None, "duplicate_delivery", f"same content as {twin.name}", 0)
             for dup, twin in duplicates
         ]
-        by_kind: dict[SourceKind, list[tuple[LandedFile, tuple[str, ...]]]] = {}
+        by_kind: dict[SourceKind, list[tuple[LandedFile, ContentCheck]]] = {}
         for f in new:
-            header = parse_header(_first_line(f.path))
-            kind = detect_kind(header)
+            check = inspect_lines(io.file_lines(f.path))
+            kind = detect_kind(check.header) if check.problem is None else None
             if kind is None:
                 if f.sha256 in rejected_before:
-                    log.info("%s: still an unknown header (rejected before)", f.name)
+                    log.info("%s: still rejected (rejected before)", f.name)
                     continue
-                reason = f"unknown header: {','.join(header)[:300]}"
-                log.warning("rejecting %s: %s", f.name, reason)
-                log_rows.append(_log_row(ctx, f, None, "rejected", reason, 0))
+                reason = check.problem or explain_unknown_header(
+                    check.header, [k.columns for k in SOURCE_KINDS]
+                )
+                log_rows.append(_reject(ctx, f, check, reason))
             else:
-                by_kind.setdefault(kind, []).append((f, header))
+                by_kind.setdefault(kind, []).append((f, check))
         if by_kind or log_rows:
             step_started(spark, ctx, result)
         # Kinds go to different tables, so they are ingested side by side.
@@ -209,6 +240,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             "files_ingested": {r[0]: r[7] for r in log_rows if r[5] == "ingested"},
             "files_rejected": sum(1 for r in log_rows if r[5] == "rejected"),
             "duplicate_deliveries": len(duplicates),
+            "dead_letter": ctx.cfg.dead_letter_path(ctx.run_id)
+            if any(r[5] == "rejected" for r in log_rows)
+            else None,
         }
     return result
 

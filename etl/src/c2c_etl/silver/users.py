@@ -161,6 +161,12 @@ def user_rules(kind: SourceKind) -> list[Rule]:
             "the line did not split into the file's columns",
             F.col("_corrupt_record").isNotNull(),
         ),
+        Rule(
+            "repeated_header",
+            q,
+            "the row is the header line again (files concatenated with their headers)",
+            F.trim(F.col("identifierHash")) == F.lit("identifierHash"),
+        ),
         Rule("missing_identifier", q, "identifierHash is empty", _blank(F.col("identifierHash"))),
         Rule(
             "invalid_identifier",
@@ -266,11 +272,15 @@ def user_rules(kind: SourceKind) -> list[Rule]:
                 F.col("has_any_app") != (F.col("has_android_app") | F.col("has_ios_app")),
             )
         )
-    # A malformed line's fields are misaligned, so every other rule would fire on noise: such
-    # a row is quarantined as malformed_row alone.
-    well_formed = F.col("_corrupt_record").isNull()
+    # A malformed line's fields are misaligned, and a repeated header holds column names, so
+    # every other rule would fire on noise: such a row is quarantined under that one rule.
+    malformed = F.col("_corrupt_record").isNotNull()
+    header = F.coalesce(F.trim(F.col("identifierHash")) == F.lit("identifierHash"), F.lit(False))
+    alone = {"malformed_row": F.lit(True), "repeated_header": ~malformed}
     return [
-        r if r.name == "malformed_row" else replace(r, violated=well_formed & r.violated)
+        replace(r, violated=alone[r.name] & r.violated)
+        if r.name in alone
+        else replace(r, violated=~malformed & ~header & r.violated)
         for r in rules
     ]
 

@@ -1,0 +1,144 @@
+"""What a landed file's bytes are, before Spark reads them: text or not, which encoding, how
+many data lines, the widest line.
+
+Spark's CSV reader is forgiving in ways that hide problems: it decodes any bytes as UTF-8 with
+replacement characters, reads a gzip or UTF-16 file as one garbage line, skips blank lines, and
+fails the whole read on a line wider than ``maxColumns``. So every new file is looked at once,
+here, and either rejected whole with a reason an operator can act on, or read with the right
+encoding and limits. ``data_lines`` is an independent count of the rows Spark must return.
+
+Pure: it takes the file's lines as bytes (``jobs/bronze.py`` opens the file).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from c2c_etl.sources import parse_header
+
+UTF8, LATIN1 = "UTF-8", "ISO-8859-1"  # charset names Spark 4's CSV reader accepts
+SPARK_MAX_COLUMNS = 20480  # Spark's default maxColumns: a wider line fails the whole read
+BLANK = bytes(range(33))  # what Spark's trim() removes: a line of only these is skipped
+GZIP_MAGIC = b"\x1f\x8b"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF8_BOM = b"\xef\xbb\xbf"
+# A valid UTF-8 multi-byte sequence: its presence in a non-UTF-8 file means mixed encodings.
+UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+# C0 controls other than tab, LF, CR: not in any text file this platform receives.
+CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+C1_CONTROL = re.compile(rb"[\x80-\x9f]")
+
+
+@dataclass(frozen=True)
+class ContentCheck:
+    """What one file is. ``problem`` is set when the file is rejected whole, else None."""
+
+    size: int
+    detected: str  # utf-8, utf-8 with byte order mark, iso-8859-1, utf-16, gzip, binary, ...
+    encoding: str | None  # the charset to read with; None when the file is rejected
+    header: tuple[str, ...]
+    data_lines: int  # non-blank lines after the header: the rows Spark must return
+    max_fields: int  # comma-separated fields of the widest line (quotes ignored: an upper bound)
+    problem: str | None = None
+
+    @property
+    def note(self) -> str | None:
+        """What the ingestion log says about an accepted file whose bytes needed care."""
+        if self.detected == "iso-8859-1":
+            return "not valid UTF-8: read as ISO-8859-1 (Latin-1)"
+        if self.detected == "utf-8 with byte order mark":
+            return "UTF-8 byte order mark ignored"
+        return None
+
+    @property
+    def max_columns(self) -> int:
+        """Spark's ``maxColumns`` for this file: wide enough that no line fails the read (a
+        too-wide line is then a malformed row, quarantined with the others)."""
+        return max(SPARK_MAX_COLUMNS, self.max_fields + 1)
+
+
+def inspect_lines(lines: Iterable[bytes]) -> ContentCheck:
+    """Classify a file from its lines (bytes, split after each ``\\n``, as a binary file
+    iterates)."""
+    first = b""
+    size = data_lines = max_fields = 0
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_error: str | None = None
+    has_multibyte = has_c1 = has_control = False
+    for i, line in enumerate(lines):
+        size += len(line)
+        if i == 0:
+            first = line
+        elif line.strip(BLANK):
+            data_lines += 1
+        max_fields = max(max_fields, line.count(b",") + 1)
+        if utf8_error is None:
+            try:
+                utf8.decode(line)
+            except UnicodeDecodeError as e:
+                utf8_error = f"byte 0x{line[e.start]:02x} at offset {size - len(line) + e.start}"
+        has_multibyte = has_multibyte or bool(UTF8_MULTIBYTE.search(line))
+        has_c1 = has_c1 or bool(C1_CONTROL.search(line))
+        has_control = has_control or bool(CONTROL.search(line))
+
+    def rejected(detected: str, problem: str) -> ContentCheck:
+        return ContentCheck(size, detected, None, (), data_lines, max_fields, problem)
+
+    if size == 0:
+        return rejected("empty", "empty file (0 bytes)")
+    if first.startswith(GZIP_MAGIC):
+        return rejected("gzip", "gzip-compressed, not a CSV: decompress it and deliver the CSV")
+    if first.startswith(UTF16_BOMS) or _every_other_byte_nul(first):
+        return rejected("utf-16", "UTF-16 encoded: export as UTF-8")
+    if CONTROL.search(first):
+        return rejected("binary", "binary content: control bytes in the first line")
+    if utf8_error is None:
+        detected = "utf-8 with byte order mark" if first.startswith(UTF8_BOM) else "utf-8"
+        encoding, text = UTF8, first.decode("utf-8")
+    elif has_multibyte:
+        return rejected(
+            "mixed", f"mixed encodings: UTF-8 and non-UTF-8 text ({utf8_error}): export as UTF-8"
+        )
+    elif has_c1 or has_control:
+        return rejected(
+            "windows-1252",
+            f"not UTF-8 ({utf8_error}) and not Latin-1 text: bytes 0x80-0x9f or control bytes "
+            "(Windows-1252?), which Spark cannot decode: export as UTF-8",
+        )
+    else:
+        detected, encoding, text = "iso-8859-1", LATIN1, first.decode("latin-1")
+    header = parse_header(text)
+    return ContentCheck(size, detected, encoding, header, data_lines, max_fields)
+
+
+def _every_other_byte_nul(line: bytes) -> bool:
+    """UTF-16 without a byte order mark: ASCII text with a NUL before or after each byte."""
+    halves = (line[0::2], line[1::2])
+    return len(line) >= 4 and any(h.count(0) >= 0.9 * len(h) for h in halves)
+
+
+def explain_unknown_header(header: tuple[str, ...], known: Iterable[tuple[str, ...]]) -> str:
+    """Why a header matches no source kind, against the closest kind (most shared columns):
+    a delimiter that is not a comma, or the columns it has too many and too few."""
+    shown = ",".join(header)[:300]
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0] or "|" in header[0]):
+        delimiter = next(d for d in (";", "\t", "|") if d in header[0])
+        return f"unknown header: not comma-delimited (found {delimiter!r}): {shown}"
+    closest = max(known, key=lambda cols: len(set(cols) & set(header)))
+    shared = set(closest) & set(header)
+    if len(shared) * 2 < len(closest):
+        return f"unknown header: {shown}"
+    extra = [c for c in header if c not in closest]
+    missing = [c for c in closest if c not in header]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    parts = []
+    if extra:
+        parts.append("unknown column(s) " + ", ".join(extra))
+    if missing:
+        parts.append("missing column(s) " + ", ".join(missing))
+    if repeated:
+        parts.append("repeated column(s) " + ", ".join(repeated))
+    return f"unknown header: {'; '.join(parts)}"
