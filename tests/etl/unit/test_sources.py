@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from c2c_etl.bronze.ingest import LandedFile, select_new
+from c2c_etl.bronze.ingest import LandedFile, list_landing, select_new
 from c2c_etl.sources import (
     REPORT_SELLERS,
     USERS_2020,
@@ -36,3 +36,13 @@ def test_known_content_is_skipped_and_twins_in_one_delivery_are_reported():
     new, duplicates = select_new(files, known_sha256={"0"})
     assert [f.name for f in new] == ["a.csv", "b.csv"]
     assert [(d.name, twin.name) for d, twin in duplicates] == [("copy-of-b.csv", "b.csv")]
+
+
+def test_landing_listing_skips_rejected_files_and_copy_logs(tmp_path):
+    """Files an operator moved to ``_rejected/`` and Data Factory's ``_logs/`` are not data."""
+    for name in ("runs/r1/users.csv", "_rejected/2026-11-25/runs/r1/bad.csv",
+                 "_logs/copy/r1/skipped.csv", "drops/new.CSV", "runs/r1/notes.txt"):  # fmt: skip
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("identifierHash\n1\n")
+    assert [f.name for f in list_landing(tmp_path)] == ["drops/new.CSV", "runs/r1/users.csv"]

@@ -43,9 +43,19 @@ def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def list_landing(landing: str | Path) -> list[LandedFile]:
-    """Every CSV file under the landing folder (recursively), sorted by relative path."""
+    """Every CSV file under the landing folder (recursively), sorted by relative path.
+
+    Folders whose name starts with ``_`` or ``.`` are not data: ``_rejected/`` holds files an
+    operator moved aside (``c2c-ops files reject``), ``_logs/`` Data Factory's skipped-row logs.
+    """
     root = Path(landing)
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() == ".csv"
+        and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts[:-1])
+    )
     return [
         LandedFile(str(p), str(p.relative_to(root)), sha256_of(p), p.stat().st_size) for p in files
     ]
