@@ -83,6 +83,24 @@ def test_vacuum_refuses_below_the_tables_own_retention(spark, tmp_path, capsys):
     assert "interval 30 days" in result.err
 
 
+def test_vacuum_by_default_keeps_the_tables_own_retention(spark, tmp_path, capsys):
+    """No --retain-hours: the table's delta.deletedFileRetentionDuration (set per layer by
+    c2c_etl.retention) is used, so the guard has nothing to refuse and young files stay."""
+    small_files_table(spark, tmp_path, commits=2)
+    spark.sql(
+        f"ALTER TABLE delta.`{table_path(tmp_path, TABLE)}` "
+        "SET TBLPROPERTIES ('delta.deletedFileRetentionDuration' = 'interval 14 days')"
+    )
+    spark.range(5).coalesce(1).write.format("delta").mode("overwrite").save(
+        table_path(tmp_path, TABLE)
+    )
+    before = data_files(tmp_path, TABLE)
+    result = local(spark, tmp_path, capsys, "vacuum", str(TABLE))
+    assert result.code == Exit.OK, result
+    assert data_files(tmp_path, TABLE) == before  # every file is younger than 14 days
+    assert "336" in result.out  # the retention it used, in hours
+
+
 def test_vacuum_with_the_override_deletes_unreferenced_files_and_old_versions_are_gone(
     spark, tmp_path, capsys
 ):

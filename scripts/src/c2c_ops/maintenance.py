@@ -194,10 +194,14 @@ def _retention(runner: SqlRunner, name: str) -> tuple[float, str | None]:
 def vacuum(args: argparse.Namespace, ops: Ops) -> int:
     """Delete files no version within the retention needs; refuse a short retention."""
     table, runner, name = _target(args, ops)
-    hours = float(args.retain_hours)
+    table_hours, property_text = _retention(runner, name)
+    # By default, the table's own retention (c2c_etl.retention sets it per layer), never < 7 days.
+    if args.retain_hours is None:
+        hours = max(table_hours, float(MIN_RETENTION_HOURS))
+    else:
+        hours = float(args.retain_hours)
     if hours < 0:
         raise OpsError(Exit.USAGE, "--retain-hours cannot be negative")
-    table_hours, property_text = _retention(runner, name)
     refusal = retention_refusal(table, hours, table_hours, property_text)
     if refusal and not args.override:
         raise OpsError(Exit.REFUSED, refusal)
@@ -288,8 +292,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retain-hours",
         type=float,
-        default=MIN_RETENTION_HOURS,
-        help=f"keep files needed by versions younger than this (default {MIN_RETENTION_HOURS})",
+        default=None,
+        help="keep files needed by versions younger than this (default: the table's own "
+        f"delta.deletedFileRetentionDuration, at least {MIN_RETENTION_HOURS})",
     )
     parser.add_argument("--dry-run", action="store_true", help="list the files, delete nothing")
     parser.add_argument(
