@@ -29,22 +29,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from azure.core.credentials import AccessToken
+from tests.adf_pipelines.fake_adf import StubCredential as AdfStubCredential
 
 TOKEN = "test-databricks-token"
 WAREHOUSE_ID = "wh-test"
 
 
-class StubCredential:
-    """An azure-identity-like credential returning a fixed token (no Entra ID involved)."""
+class StubCredential(AdfStubCredential):
+    """The fake ADF's stub credential, with this workspace's token by default."""
 
     def __init__(self, token: str = TOKEN) -> None:
-        self.token = token
-        self.scopes: list[str] = []
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        self.scopes.extend(scopes)
-        return AccessToken(self.token, 4102444800)
+        super().__init__(token)
 
 
 class FastClock:

@@ -257,18 +257,7 @@ def to_markdown(where: str, reports: list[RunReport], failures: list[str]) -> st
         out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- |")
         for f in r.files:
             mark = "**" if f.problems else ""
-            cells = [
-                f.step,
-                f.source_file or "-",
-                f.release or "-",
-                _n(f.rows_read),
-                _n(f.rows_to_silver),
-                _n(f.rows_quarantined),
-                _n(f.rows_duplicate),
-                _balanced(f),
-                f.status or "-",
-            ]
-            out.append("| " + " | ".join(f"{mark}{c}{mark}" for c in cells) + " |")
+            out.append("| " + " | ".join(f"{mark}{c}{mark}" for c in _cells(f)) + " |")
         out += ["", "| rule | quarantined rows |", "| --- | ---: |"]
         out += [f"| {rule} | {n} |" for rule, n in r.quarantine_by_rule.items()] or ["| none | 0 |"]
         out += [
@@ -281,6 +270,21 @@ def to_markdown(where: str, reports: list[RunReport], failures: list[str]) -> st
     out.append("**FAILED**" if failures else "**PASSED**")
     out += [f"- {f}" for f in failures]
     return "\n".join(out) + "\n"
+
+
+def _cells(f: FileLine) -> list[str]:
+    """One audit row's cells, in the column order of both the markdown and the rich table."""
+    return [
+        f.step,
+        f.source_file or "-",
+        f.release or "-",
+        _n(f.rows_read),
+        _n(f.rows_to_silver),
+        _n(f.rows_quarantined),
+        _n(f.rows_duplicate),
+        _balanced(f),
+        f.status or "-",
+    ]
 
 
 def print_tables(
@@ -296,18 +300,7 @@ def print_tables(
         view.add_column("balanced")
         view.add_column("status")
         for f in r.files:
-            view.add_row(
-                f.step,
-                f.source_file or "-",
-                f.release or "-",
-                _n(f.rows_read),
-                _n(f.rows_to_silver),
-                _n(f.rows_quarantined),
-                _n(f.rows_duplicate),
-                _balanced(f),
-                f.status or "-",
-                style="bold red" if f.problems else None,
-            )
+            view.add_row(*_cells(f), style="bold red" if f.problems else None)
         console.print(view)
         rules = RichTable(title="Quarantined rows per rule")
         rules.add_column("rule")
