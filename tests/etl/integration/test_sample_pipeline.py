@@ -6,7 +6,7 @@ from __future__ import annotations
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
-from c2c_etl.generator import generate
+from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.jobs import pipeline
 from tests.etl.integration.conftest import run_pipeline, versions
 
@@ -63,7 +63,7 @@ def test_new_files_are_picked_up_and_unknown_files_rejected(spark, tmp_path):
     ctx, _ = run_pipeline(spark, landing, lake)
     assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 1500
 
-    generate(landing / "day2", 10, 700, seed=6, dirty_rate=0.0, overlap=0.0)
+    generate(landing / "day2", 0, 700, seed=6, dirty_rate=0.0, overlap=0.0)
     (landing / "day2" / "users_2020.csv").unlink()
     (landing / "day2" / "notes.csv").write_text("what,is,this\n1,2,3\n")
     before = versions(spark, ctx)
@@ -73,12 +73,41 @@ def test_new_files_are_picked_up_and_unknown_files_rejected(spark, tmp_path):
     assert log["day2/notes.csv"]["status"] == "rejected"
     assert "unknown header" in log["day2/notes.csv"]["reason"]
     assert log["day2/users_2024.csv"]["status"] == "ingested"
-    # 10 users of 2020 with no buyer: the generator's buyers report is a header alone.
+    # No users of 2020, so no buyer: the generator's buyers report is a header alone.
     assert log["day2/Buyers-repartition-by-country.csv"]["status"] == "empty"
     assert log["day2/Buyers-repartition-by-country.csv"]["rows"] == 0
     after = versions(spark, ctx)
     assert after[str(tables.BRONZE_USERS_2020)] == before[str(tables.BRONZE_USERS_2020)]
     assert after[str(tables.BRONZE_USERS_2024)] is not None
+
+
+def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
+    """The benchmark's incremental files: a base lake, then deliveries of new users mixed with
+    later versions of earlier users; silver keeps one row per user, the later version."""
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing / "day1", 600, 200, seed=21, dirty_rate=0.0, overlap=0.0)
+    ctx, _ = run_pipeline(spark, landing, lake)
+    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 800
+
+    for release, seed in (("2020", 1), ("2024", 2)):
+        generate_delivery(
+            landing / "day2" / f"users_{release}_part_{seed:04d}.csv",
+            release,
+            100,
+            seed,
+            dirty_rate=0.0,
+            update_from=landing / "day1" / f"users_{release}.csv",
+            update_share=0.2,
+        )
+    ctx, _ = run_pipeline(spark, landing, lake)
+    silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
+    assert silver.count() == 800 + 2 * 80  # 20 of each delivery's 100 users were known
+    delivered = (
+        silver.filter(F.col("source_file").startswith("day2/")).groupBy("release").count().collect()
+    )
+    assert {r["release"]: r["count"] for r in delivered} == {"2020": 100, "2024": 100}
+    audit = io.read(spark, ctx.cfg, tables.RUN_AUDIT).filter("step = 'silver_users'").collect()
+    assert all(r["balanced"] for r in audit)
 
 
 def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(spark, tmp_path, monkeypatch):
