@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from c2c_etl.config import LakeConfig
 from c2c_etl.gold.views import VIEWS, View, create_statement
 from c2c_etl.retention import table_properties
+from c2c_etl.table_features import table_features
 from c2c_etl.tables import GOLD, Table
 
 # Delta's session setting for the user metadata of the next commits (used for MERGE).
@@ -43,6 +44,21 @@ def read(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFrame:
     if cfg.is_local:
         return spark.read.format("delta").load(cfg.table_path(table.layer, table.name))
     return spark.read.table(cfg.table_name(table.layer, table.name))
+
+
+def changes(spark: SparkSession, cfg: LakeConfig, table: Table, first: int, last: int) -> DataFrame:
+    """The table's change data feed from version ``first`` to ``last`` (rows with
+    ``_change_type``: insert, update_preimage, update_postimage, delete; ``_commit_version``).
+    Delta raises when the feed was not recorded for a version in the range."""
+    reader = (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", first)
+        .option("endingVersion", last)
+    )
+    if cfg.is_local:
+        return reader.load(cfg.table_path(table.layer, table.name))
+    return reader.table(cfg.table_name(table.layer, table.name))
 
 
 def sql_name(cfg: LakeConfig, table: Table) -> str:
@@ -98,9 +114,11 @@ def version(spark: SparkSession, cfg: LakeConfig, table: Table) -> int | None:
 def _write(
     df: DataFrame, cfg: LakeConfig, table: Table, mode: str, options: Mapping[str, str]
 ) -> None:
-    # The layer's retention properties (c2c_etl.retention): Delta stores writer options named
-    # delta.* as table properties when the write creates the table, at no extra commit.
-    writer = df.write.format("delta").mode(mode).options(**table_properties(table.layer), **options)
+    # The layer's retention properties (c2c_etl.retention) and the table's performance features
+    # (c2c_etl.table_features): Delta stores writer options named delta.* as table properties
+    # when the write creates the table, at no extra commit.
+    properties = {**table_properties(table.layer), **table_features(table)}
+    writer = df.write.format("delta").mode(mode).options(**properties, **options)
     if mode == "overwrite" and "replaceWhere" not in options:
         writer = writer.option("overwriteSchema", "true")
     if cfg.is_local:

@@ -116,29 +116,32 @@ def txn_app_id(sha256: str) -> str:
     return f"c2c-bronze-{sha256}"
 
 
-def _committed_rows(
-    spark: SparkSession, ctx: RunContext, kind: SourceKind, f: LandedFile, before: int | None
-) -> int:
+def _committed_rows(spark: SparkSession, ctx: RunContext, kind: SourceKind, f: LandedFile) -> int:
     """Rows of ``f`` in its bronze table, from Delta's commit metrics (no data scan).
 
-    Normally the newest commit is this run's append. When the table did not move, either the
-    file had no rows, or Delta skipped the append because an earlier (crashed) run committed
-    it: that commit is found by the content hash in its user metadata.
+    The commit is found by the content hash in its user metadata: normally this run's append,
+    among the newest few commits (an auto compaction may follow it); else an earlier, crashed
+    run's, when Delta skipped this run's append as already done. No such commit: the file had
+    no rows.
     """
-    newest = io.commits(spark, ctx.cfg, kind.bronze, limit=1)
-    if newest and newest[0][0] != before and newest[0][1].get("source_sha256") == f.sha256:
-        return int(newest[0][2].get("numOutputRows", 0))
-    for _version, meta, metrics in io.commits(spark, ctx.cfg, kind.bronze):
-        if meta.get("source_sha256") == f.sha256:
-            log.warning(
-                "%s was committed to %s by run %s, which stopped before logging it: "
-                "logging that commit instead of writing the file again",
-                f.name,
-                kind.bronze,
-                meta.get("run_id"),
-            )
+    for limit in (RECENT_COMMITS, None):
+        for _version, meta, metrics in io.commits(spark, ctx.cfg, kind.bronze, limit=limit):
+            if meta.get("source_sha256") != f.sha256:
+                continue
+            if meta.get("run_id") != ctx.run_id:
+                log.warning(
+                    "%s was committed to %s by run %s, which stopped before logging it: "
+                    "logging that commit instead of writing the file again",
+                    f.name,
+                    kind.bronze,
+                    meta.get("run_id"),
+                )
             return int(metrics.get("numOutputRows", 0))
     return 0
+
+
+# This run's append is among the table's newest commits (other kinds write other tables).
+RECENT_COMMITS = 5
 
 
 def _ingest(
@@ -152,7 +155,6 @@ def _ingest(
     for f, check in files:
         raw = read_source(spark, f, kind, check)
         stamped = add_ingestion_metadata(raw, kind, f, ctx.run_id, ctx.started_at.isoformat())
-        before = io.version(spark, ctx.cfg, kind.bronze)
         io.append(
             ctx.cfg,
             kind.bronze,
@@ -161,7 +163,7 @@ def _ingest(
             user_metadata={"source_sha256": f.sha256, "source_file": f.name, "run_id": ctx.run_id},
         )
         # Delta's own count of the rows this commit wrote: silver balances against it.
-        n = _committed_rows(spark, ctx, kind, f, before)
+        n = _committed_rows(spark, ctx, kind, f)
         crash_point("bronze.file_committed")
         notes = [check.note] if check.note else []
         if n != check.data_lines:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
@@ -89,6 +90,48 @@ def _already_built(
     return {t for t, done in zip(GOLD_TABLES, flags, strict=True) if done}
 
 
+def _fact_built_from(spark: SparkSession, ctx: RunContext) -> int | None:
+    """The silver users version ``fact_users`` was last built from (its newest gold commit;
+    an auto compaction may have committed after it)."""
+    for _version, meta, _metrics in io.commits(spark, ctx.cfg, tables.FACT_USERS, limit=10):
+        if meta.get("step") == STEP:
+            return meta.get("silver_versions", {}).get(str(tables.SILVER_USERS))
+    return None
+
+
+def fact_plan(
+    spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]
+) -> tuple[str, DataFrame | None]:
+    """How this build writes ``fact_users``: ("current", None) when it was already built from
+    this silver users version; ("merge", users) with the silver users inserted or updated since
+    its last build (newest version of each, from silver's change data feed); ("rebuild", None)
+    when it must be rewritten whole: it does not exist yet, its last build is unknown, the
+    feed was not recorded for every version since (a table created before the feed was
+    enabled), or a user was deleted (a RESTORE of silver)."""
+    now = versions[str(tables.SILVER_USERS)]
+    exists = io.exists(spark, ctx.cfg, tables.FACT_USERS)
+    built_from = _fact_built_from(spark, ctx) if exists else None
+    if built_from is None or now is None or built_from > now:
+        return "rebuild", None
+    if built_from == now:
+        return "current", None
+    try:
+        feed = io.changes(spark, ctx.cfg, tables.SILVER_USERS, built_from + 1, now)
+        if feed.filter(F.col("_change_type") == "delete").limit(1).count():
+            return "rebuild", None
+    except AnalysisException as error:
+        log.info("no change feed from silver users v%d (%s): fact rebuilt", built_from + 1, error)
+        return "rebuild", None
+    newest = Window.partitionBy("identifier_hash").orderBy(F.col("_commit_version").desc())
+    changed = (
+        feed.filter(F.col("_change_type").isin("insert", "update_postimage"))
+        .withColumn("_newest", F.row_number().over(newest) == 1)
+        .filter("_newest")
+        .drop("_newest", "_change_type", "_commit_version", "_commit_timestamp")
+    )
+    return "merge", changed
+
+
 def _published(spark: SparkSession, ctx: RunContext) -> dict[str, DataFrame]:
     found = {}
     buyers = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_BUYERS)
@@ -144,16 +187,35 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 "stopped before recording the build: keeping them",
                 len(done),
             )
-        users = io.read(spark, ctx.cfg, tables.SILVER_USERS).cache()
+        # Not cached: each table reads only the silver columns it needs from Parquet, which
+        # measured cheaper than caching the whole table first (make bench, issue 7).
+        users = io.read(spark, ctx.cfg, tables.SILVER_USERS)
         built = build_gold(users, _published(spark, ctx))
+        metadata = {"step": STEP, "run_id": ctx.run_id, "silver_versions": versions}
+        plan, changed = (
+            ("current", None) if tables.FACT_USERS in done else fact_plan(spark, ctx, versions)
+        )
+        if plan != "rebuild":
+            del built[tables.FACT_USERS]
+        if changed is not None:
+            # Only the users this run's silver changed: a MERGE, not one row per user again.
+            io.upsert(
+                spark,
+                ctx.cfg,
+                tables.FACT_USERS,
+                build_fact_users(changed),
+                key="identifier_hash",
+                update_condition="true",
+                user_metadata=metadata,
+            )
+            crash_point("gold.table_committed")
         io.overwrite_all(
             ctx.cfg,
             {t: df for t, df in built.items() if t not in done},
-            user_metadata={"step": STEP, "run_id": ctx.run_id, "silver_versions": versions},
+            user_metadata=metadata,
             after_each=lambda _table: crash_point("gold.table_committed"),
         )
         crash_point("gold.tables_committed")
-        users.unpersist()
         recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
         summary = {
             r["report"]: {"matched": r["matched"], "total": r["total"]}
@@ -164,7 +226,11 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             )
             .collect()
         }
-        details: dict[str, object] = {"silver_versions": versions, "reconciliation": summary}
+        details: dict[str, object] = {
+            "silver_versions": versions,
+            "reconciliation": summary,
+            "fact_users": plan,
+        }
         if not ctx.cfg.is_local:
             # Unity Catalog views for BI; locally the readers create session views themselves.
             details["views"] = io.create_views(spark, ctx.cfg)

@@ -39,10 +39,11 @@ from c2c_etl.silver.users import (
     SILVER_USER_COLUMNS,
     VERSION_ORDER,
     conform_users,
-    finish_silver_rows,
     newer_condition,
     quarantine_rows,
     rank_versions,
+    silver_rows,
+    stage_rows,
     user_rules,
 )
 from c2c_etl.sources import REPORT_KINDS, REPORT_SELLERS, USERS_KINDS, SourceKind
@@ -81,13 +82,38 @@ def _countries(spark: SparkSession, frames: list[DataFrame]) -> DataFrame:
     return spark.createDataFrame(rows, COUNTRY_LOOKUP_SCHEMA)
 
 
-def _outcomes(checked: DataFrame, target: DataFrame | None) -> tuple[DataFrame, DataFrame]:
-    """(valid rows ranked, with ``wins`` when they go into silver; quarantine records)."""
-    valid, broken = split_valid(checked)
-    ranked = rank_versions(finish_silver_rows(valid))
+# Up to this many identifiers are broadcast to every task for a join (as 64-bit integers,
+# ~16 MB with the hash table); a larger set is shuffle-joined instead.
+BROADCAST_MAX_KEYS = 1_000_000
+
+
+def _keys(df: DataFrame, n: int) -> DataFrame:
+    """``df`` (a set of identifiers) marked for broadcast when it is small enough."""
+    return F.broadcast(df) if n <= BROADCAST_MAX_KEYS else df
+
+
+def _outcomes(staged: DataFrame, target: DataFrame | None) -> tuple[DataFrame, DataFrame]:
+    """(valid rows as silver rows with ``wins`` when they go into silver; quarantine records),
+    both derived from the cached staged rows.
+
+    Two counts first (cheap on the cache) pick the joins: only identifiers seen more than once
+    in the batch are ranked with a window, and only the stored versions of this batch's users
+    are read from silver, each join broadcast when its side is small.
+    """
+    valid, broken = split_valid(staged)
+    repeated = (
+        valid.groupBy("identifier_hash")
+        .agg(F.count(F.lit(1)).alias("n"))
+        .filter("n > 1")
+        .select("identifier_hash")
+    )
+    ranked = rank_versions(silver_rows(valid), _keys(repeated, repeated.count()))
     if target is None:
         return ranked.withColumn("wins", F.col("is_latest")), quarantine_rows(broken)
-    old = target.select("identifier_hash", *[F.col(c).alias(f"t_{c}") for c in VERSION_ORDER])
+    ids = valid.select("identifier_hash").distinct()
+    old = target.select("identifier_hash", *[F.col(c).alias(f"t_{c}") for c in VERSION_ORDER]).join(
+        _keys(ids, ids.count()), "identifier_hash", "left_semi"
+    )
     beats_stored = F.col("t_release").isNull() | F.expr(newer_condition(new="", old="t_"))
     wins = ranked.join(old, "identifier_hash", "left").withColumn(
         "wins", F.col("is_latest") & beats_stored
@@ -152,10 +178,9 @@ def _process_users(
         ],
     )
     target = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
-    # Cached once: the counts and the writes below all read these two frames.
-    checked = checked.cache()
-    ranked, quarantined = _outcomes(checked, target)
-    ranked = ranked.cache()
+    # The one pass over bronze: narrow rows cached for the counts and the two writes below.
+    staged = stage_rows(checked).cache()
+    ranked, quarantined = _outcomes(staged, target)
     outcomes = {
         r["source_sha256"]: r
         for r in ranked.groupBy("source_sha256")
@@ -197,8 +222,7 @@ def _process_users(
                 user_metadata={"step": USERS_STEP, "run_id": ctx.run_id, "files": figures},
             )
             crash_point("silver_users.merge_committed")
-    ranked.unpersist()
-    checked.unpersist()
+    staged.unpersist()
     return figures
 
 

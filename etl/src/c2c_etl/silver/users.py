@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from c2c_etl.silver.countries import iso_codes, language_codes
-from c2c_etl.silver.quality import FLAG_RULES_COL, Policy, Rule
+from c2c_etl.silver.quality import FLAG_RULES_COL, QUARANTINE_RULES_COL, Policy, Rule
 from c2c_etl.sources import USERS_2020, USERS_2024, SourceKind
 
 # Every raw users column of either release.
@@ -285,29 +285,56 @@ def user_rules(kind: SourceKind) -> list[Rule]:
     ]
 
 
+RAW_RECORD, RECORD_KEY = "_raw_record", "_record_key"
+
+
+def stage_rows(checked: DataFrame) -> DataFrame:
+    """One narrow row per checked row: what either write needs, and nothing else.
+
+    The silver job caches this frame (the counts, the quarantine and the MERGE all read it), so
+    it drops the ~25 raw string columns: a valid row keeps its typed silver columns, and only a
+    row that breaks a quarantine rule keeps its raw record (as JSON) for the quarantine. The
+    record hash is left out too (64 characters a row that compress badly): ``silver_rows``
+    derives it from the business columns when it is needed.
+    """
+    broken = F.size(F.col(QUARANTINE_RULES_COL)) > 0
+    raw = F.struct(*[F.col(c) for c in RAW_USER_COLUMNS], F.col("_corrupt_record"))
+    days = F.col("days_since_last_login")
+    implausible = F.array_contains(F.col(FLAG_RULES_COL), "implausible_last_login")
+    return checked.withColumn(
+        "days_since_last_login", F.when(implausible, None).otherwise(days)
+    ).select(
+        *[c for c in SILVER_USER_COLUMNS if c != "record_hash"],
+        QUARANTINE_RULES_COL,
+        F.when(broken, F.to_json(raw, {"ignoreNullFields": "false"})).alias(RAW_RECORD),
+        F.when(broken, F.col("identifierHash")).alias(RECORD_KEY),
+    )
+
+
+def silver_rows(staged: DataFrame) -> DataFrame:
+    """Staged valid rows as silver rows: the record hash over the business columns, in the
+    silver table's column order."""
+    business = [F.col(c) for c in BUSINESS_COLUMNS]
+    hashed = staged.withColumn("record_hash", F.sha2(F.to_json(F.struct(*business)), 256))
+    return hashed.select(*SILVER_USER_COLUMNS)
+
+
 def finish_silver_rows(checked: DataFrame) -> DataFrame:
     """Apply the flag policies (null the implausible values) and keep the silver columns."""
-    days = F.col("days_since_last_login")
-    fixed = checked.withColumn(
-        "days_since_last_login",
-        F.when(F.array_contains(F.col(FLAG_RULES_COL), "implausible_last_login"), None).otherwise(
-            days
-        ),
-    )
-    business = [F.col(c) for c in BUSINESS_COLUMNS]
-    fixed = fixed.withColumn("record_hash", F.sha2(F.to_json(F.struct(*business)), 256))
-    return fixed.select(*SILVER_USER_COLUMNS)
+    return silver_rows(stage_rows(checked))
 
 
 def quarantine_rows(broken: DataFrame) -> DataFrame:
-    """Quarantine records: the raw row as JSON with every rule it broke."""
-    raw = F.struct(*[F.col(c) for c in RAW_USER_COLUMNS], F.col("_corrupt_record"))
+    """Quarantine records: the raw row as JSON with every rule it broke (from checked or
+    staged rows)."""
+    if RAW_RECORD not in broken.columns:
+        broken = stage_rows(broken)
     return broken.select(
         F.concat(F.lit("users_"), F.col("release")).alias("source_kind"),
-        F.col("identifierHash").alias("record_key"),
+        F.col(RECORD_KEY).alias("record_key"),
         F.col("release"),
-        F.concat(F.col("_quarantine_rules"), F.col(FLAG_RULES_COL)).alias("failed_rules"),
-        F.to_json(raw, {"ignoreNullFields": "false"}).alias("raw_record"),
+        F.concat(F.col(QUARANTINE_RULES_COL), F.col(FLAG_RULES_COL)).alias("failed_rules"),
+        F.col(RAW_RECORD).alias("raw_record"),
         F.col("source_file"),
         F.col("source_sha256"),
         F.col("run_id"),
@@ -332,7 +359,18 @@ def newer_condition(new: str = "s.", old: str = "t.") -> str:
     return " OR ".join(clauses)
 
 
-def rank_versions(users: DataFrame) -> DataFrame:
-    """Add ``is_latest``: True for the one winning version of each identifier_hash."""
+def rank_versions(users: DataFrame, repeated: DataFrame | None = None) -> DataFrame:
+    """Add ``is_latest``: True for the one winning version of each identifier_hash.
+
+    ``repeated`` (the identifiers seen more than once, when the caller has them) limits the
+    window to those rows: every other row is the only version of its user and wins alone, so
+    the batch is not sorted whole when repeats are rare (the usual case). Same result either way.
+    """
     order = Window.partitionBy("identifier_hash").orderBy(*[F.col(c).desc() for c in VERSION_ORDER])
-    return users.withColumn("is_latest", F.row_number().over(order) == 1)
+    if repeated is None:
+        return users.withColumn("is_latest", F.row_number().over(order) == 1)
+    alone = users.join(repeated, "identifier_hash", "left_anti")
+    several = users.join(repeated, "identifier_hash", "left_semi")
+    return alone.withColumn("is_latest", F.lit(True)).unionByName(
+        several.withColumn("is_latest", F.row_number().over(order) == 1)
+    )
