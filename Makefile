@@ -64,9 +64,11 @@ format: sync
 typecheck: sync
 	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src reporting/src
 
-## make bench [BENCH_INPUT=<folder>]: time the full run and the no-op rerun (writes bench-results/).
+## make bench [BENCH_ARGS="--quick"]: the benchmark suite (scripts/bench.py; about an hour on 2
+## cores): real data, 1M and 10M synthetic users, incremental runs, raw-copy and DuckDB baselines,
+## issue 7's targets. Writes bench-results/bench.{json,md}. Needs a quiet machine.
 bench: sync
-	$(UV) run python scripts/bench.py $(if $(BENCH_INPUT),--input $(BENCH_INPUT))
+	$(UV) run python scripts/bench.py $(BENCH_ARGS)
 
 ## make synth: the Terraform JSON of every environment into cdktf.out/, offline (local backend).
 synth: sync

@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.generator import generate, generate_delivery
+from c2c_etl.gold.model import build_fact_users
 from c2c_etl.jobs import pipeline
 from tests.etl.integration.conftest import run_pipeline, versions
 
@@ -99,7 +100,8 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
             update_from=landing / "day1" / f"users_{release}.csv",
             update_share=0.2,
         )
-    ctx, _ = run_pipeline(spark, landing, lake)
+    fact_version = io.version(spark, ctx.cfg, tables.FACT_USERS)
+    ctx, results = run_pipeline(spark, landing, lake)
     silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
     assert silver.count() == 800 + 2 * 80  # 20 of each delivery's 100 users were known
     delivered = (
@@ -108,6 +110,25 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
     assert {r["release"]: r["count"] for r in delivered} == {"2020": 100, "2024": 100}
     audit = io.read(spark, ctx.cfg, tables.RUN_AUDIT).filter("step = 'silver_users'").collect()
     assert all(r["balanced"] for r in audit)
+
+    # Gold took only the changed users from silver's change feed into fact_users (a MERGE of
+    # 160 new and 40 updated users, not 960 rows again), and the result is the full build's.
+    assert results[-1].details["fact_users"] == "merge"
+    merges = [
+        metrics
+        for version, _meta, metrics in io.commits(spark, ctx.cfg, tables.FACT_USERS)
+        if version > (fact_version or 0) and "numTargetRowsInserted" in metrics
+    ]
+    assert [(m["numTargetRowsInserted"], m["numTargetRowsUpdated"]) for m in merges] == [
+        ("160", "40")
+    ]
+    fact = io.read(spark, ctx.cfg, tables.FACT_USERS)
+    full = build_fact_users(silver).select(*fact.columns)
+    assert fact.count() == 960
+    assert fact.exceptAll(full).count() == 0 and full.exceptAll(fact).count() == 0
+    detail = spark.sql(f"DESCRIBE DETAIL {io.sql_name(ctx.cfg, tables.SILVER_USERS)}").first()
+    assert detail["properties"]["delta.enableChangeDataFeed"] == "true"
+    assert detail["properties"]["delta.enableDeletionVectors"] == "true"
 
 
 def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(spark, tmp_path, monkeypatch):
