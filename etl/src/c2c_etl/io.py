@@ -32,18 +32,32 @@ from c2c_etl.tables import GOLD, Table
 USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 
 
-# What Delta's catalog raises for a path that holds no Delta table (missing, empty, a plain
-# folder, or a ``_delta_log`` without a first commit yet).
-NOT_A_DELTA_TABLE = "DELTA_MISSING_DELTA_TABLE"
+# Error conditions meaning "no Delta table by that name": a path without a committed Delta
+# table (missing, empty, a plain folder, a ``_delta_log`` before its first commit) in a catalog
+# lookup or in DESCRIBE HISTORY, or a Unity Catalog table that does not exist.
+NO_DELTA_TABLE = frozenset(
+    {"DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_ONLY_OPERATION", "TABLE_OR_VIEW_NOT_FOUND"}
+)
+
+
+def _certainly_missing(cfg: LakeConfig, table: Table) -> bool:
+    """Locally, a table folder without ``_delta_log`` holds no table: known without asking
+    Spark, whose answer for a missing table is an error that costs tens of milliseconds (a
+    first run asks often). The local lake is always on this machine's file system."""
+    if not cfg.is_local:
+        return False
+    return not (Path(cfg.table_path(table.layer, table.name)) / "_delta_log").is_dir()
 
 
 def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
     """Whether the table exists: a committed Delta table at its path (local), or a Unity
     Catalog table. One catalog call for both, by the table's SQL name."""
+    if _certainly_missing(cfg, table):
+        return False
     try:
         return spark.catalog.tableExists(sql_name(cfg, table))
     except AnalysisException as error:
-        if error.getCondition() == NOT_A_DELTA_TABLE:
+        if error.getCondition() in NO_DELTA_TABLE:
             return False
         raise
 
@@ -101,13 +115,20 @@ def history(
 ) -> list[Row]:
     """The table's ``DESCRIBE HISTORY`` rows, newest first (the last ``limit`` commits, or
     all); none when the table does not exist yet. Reads the Delta log only, no data files."""
-    if not exists(spark, cfg, table):
+    if _certainly_missing(cfg, table):
         return []
     statement = f"DESCRIBE HISTORY {sql_name(cfg, table)}"
     if limit is not None:
         statement += f" LIMIT {int(limit)}"
-    # Collected as is: a select() on the command's result would be one more query.
-    return spark.sql(statement).collect()
+    # No exists() first: the statement's own error says there is no table, so an existing
+    # table costs one lookup instead of two. Collected as is: a select() on the command's
+    # result would be one more query.
+    try:
+        return spark.sql(statement).collect()
+    except AnalysisException as error:
+        if error.getCondition() in NO_DELTA_TABLE:
+            return []
+        raise
 
 
 def version(spark: SparkSession, cfg: LakeConfig, table: Table) -> int | None:

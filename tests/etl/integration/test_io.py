@@ -15,6 +15,7 @@ def test_only_a_committed_delta_table_exists(spark, tmp_path):
     cfg = local_config(tmp_path / "landing", tmp_path / "lake")
     folder = tmp_path / "lake" / SILVER_USERS.layer / SILVER_USERS.name
     assert not io.exists(spark, cfg, SILVER_USERS)  # no folder
+    assert io.version(spark, cfg, SILVER_USERS) is None
     (folder / "_delta_log").mkdir(parents=True)
     assert not io.exists(spark, cfg, SILVER_USERS)  # a first write that has not committed
     assert io.history(spark, cfg, SILVER_USERS) == []
