@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +21,23 @@ def spark() -> Iterator:
     session = local_spark("c2c-etl-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def etl_wheel(tmp_path_factory) -> Path:
+    """The c2c-etl wheel as `make wheel` builds it, once per test session."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if not uv:
+        pytest.fail("uv is needed to build the wheel (make test installs it in .tools/)")
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [uv, "build", "--wheel", "--package", "c2c-etl", "--out-dir", str(out)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("c2c_etl-*.whl")
+    return built
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,10 @@
 Every function takes the session and the configuration as parameters. Locally a table is a Delta
 folder ``<lake>/<layer>/<table>``; in the cloud it is the Unity Catalog table
 ``<catalog>.<layer>.<table>``.
+
+Only the DataFrame API and Spark SQL are used (``DESCRIBE HISTORY``, ``MERGE INTO``), never
+Delta's Python ``DeltaTable`` class or the SparkContext: the same calls then run on a classic
+session, on Spark Connect and on Databricks serverless compute (tests/etl/cluster).
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import uuid4
 
-from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, Row, SparkSession
 
 from c2c_etl.config import LakeConfig
 from c2c_etl.gold.views import VIEWS, View, create_statement
@@ -28,16 +33,34 @@ from c2c_etl.tables import GOLD, Table
 USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 
 
+# Error conditions meaning "no Delta table by that name": a path without a committed Delta
+# table (missing, empty, a plain folder, a ``_delta_log`` before its first commit) in a catalog
+# lookup or in DESCRIBE HISTORY, or a Unity Catalog table that does not exist.
+NO_DELTA_TABLE = frozenset(
+    {"DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_ONLY_OPERATION", "TABLE_OR_VIEW_NOT_FOUND"}
+)
+
+
+def _certainly_missing(cfg: LakeConfig, table: Table) -> bool:
+    """Locally, a table folder without ``_delta_log`` holds no table: known without asking
+    Spark, whose answer for a missing table is an error that costs tens of milliseconds (a
+    first run asks often). The local lake is always on this machine's file system."""
+    if not cfg.is_local:
+        return False
+    return not (Path(cfg.table_path(table.layer, table.name)) / "_delta_log").is_dir()
+
+
 def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
-    if cfg.is_local:
-        return DeltaTable.isDeltaTable(spark, cfg.table_path(table.layer, table.name))
-    return spark.catalog.tableExists(cfg.table_name(table.layer, table.name))
-
-
-def delta_table(spark: SparkSession, cfg: LakeConfig, table: Table) -> DeltaTable:
-    if cfg.is_local:
-        return DeltaTable.forPath(spark, cfg.table_path(table.layer, table.name))
-    return DeltaTable.forName(spark, cfg.table_name(table.layer, table.name))
+    """Whether the table exists: a committed Delta table at its path (local), or a Unity
+    Catalog table. One catalog call for both, by the table's SQL name."""
+    if _certainly_missing(cfg, table):
+        return False
+    try:
+        return spark.catalog.tableExists(sql_name(cfg, table))
+    except AnalysisException as error:
+        if error.getCondition() in NO_DELTA_TABLE:
+            return False
+        raise
 
 
 def read(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFrame:
@@ -103,12 +126,31 @@ def read_or_none(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFram
     return read(spark, cfg, table) if exists(spark, cfg, table) else None
 
 
+def history(
+    spark: SparkSession, cfg: LakeConfig, table: Table, limit: int | None = None
+) -> list[Row]:
+    """The table's ``DESCRIBE HISTORY`` rows, newest first (the last ``limit`` commits, or
+    all); none when the table does not exist yet. Reads the Delta log only, no data files."""
+    if _certainly_missing(cfg, table):
+        return []
+    statement = f"DESCRIBE HISTORY {sql_name(cfg, table)}"
+    if limit is not None:
+        statement += f" LIMIT {int(limit)}"
+    # No exists() first: the statement's own error says there is no table, so an existing
+    # table costs one lookup instead of two. Collected as is: a select() on the command's
+    # result would be one more query.
+    try:
+        return spark.sql(statement).collect()
+    except AnalysisException as error:
+        if error.getCondition() in NO_DELTA_TABLE:
+            return []
+        raise
+
+
 def version(spark: SparkSession, cfg: LakeConfig, table: Table) -> int | None:
     """Current Delta version of a table, None when it does not exist yet."""
-    if not exists(spark, cfg, table):
-        return None
-    row = delta_table(spark, cfg, table).history(1).select("version").first()
-    return int(row["version"]) if row else None
+    newest = history(spark, cfg, table, limit=1)
+    return int(newest[0]["version"]) if newest else None
 
 
 def _write(
@@ -215,17 +257,13 @@ def commits(
     ``since`` on (the last 50 when they reach back that far, else the whole history), or all.
     Commits without our JSON metadata give ``{}``.
     """
-    if not exists(spark, cfg, table):
-        return []
-    table_ = delta_table(spark, cfg, table)
-    history = table_.history(limit or HISTORY_PAGE) if (limit or since) else table_.history()
+    rows = history(spark, cfg, table, limit or (HISTORY_PAGE if since else None))
     if since is not None:
-        page = history.select("timestamp").collect()
-        if len(page) == HISTORY_PAGE and min(r[0] for r in page) >= since:
-            history = table_.history()
-        history = history.filter(history["timestamp"] >= since)
+        if len(rows) == HISTORY_PAGE and min(r["timestamp"] for r in rows) >= since:
+            rows = history(spark, cfg, table)
+        rows = [r for r in rows if r["timestamp"] >= since]
     found = []
-    for row in history.select("version", "userMetadata", "operationMetrics").collect():
+    for row in rows:
         try:
             meta = json.loads(row["userMetadata"]) if row["userMetadata"] else {}
         except ValueError:
@@ -263,27 +301,35 @@ def upsert(
     """MERGE ``source`` into ``table`` on ``key``: insert new keys, update a key only where
     ``update_condition`` (over aliases ``s`` source and ``t`` target) holds.
 
-    ``user_metadata`` goes into the commit. A MERGE takes no writer options, so it is passed
-    through Delta's session setting for the length of the call; jobs run their MERGEs one at
-    a time, never in parallel threads.
+    A ``MERGE INTO`` statement over the source as a temporary view of the session (dropped
+    afterwards), so it needs no Delta client API. ``user_metadata`` goes into the commit. A
+    MERGE takes no writer options, so it is passed through Delta's session setting for the
+    length of the call; jobs run their MERGEs one at a time, never in parallel threads.
     """
     if not exists(spark, cfg, table):
         append(cfg, table, source, user_metadata=user_metadata)
         return
+    view = f"c2c_merge_source_{uuid4().hex}"
+    source.createOrReplaceTempView(view)
     if user_metadata is not None:
         spark.conf.set(USER_METADATA_CONF, json.dumps(user_metadata, sort_keys=True))
     try:
-        (
-            delta_table(spark, cfg, table)
-            .alias("t")
-            .merge(source.alias("s"), f"t.{key} = s.{key}")
-            .whenMatchedUpdateAll(condition=update_condition)
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
+        spark.sql(merge_statement(sql_name(cfg, table), view, key, update_condition))
     finally:
         if user_metadata is not None:
             spark.conf.unset(USER_METADATA_CONF)
+        spark.catalog.dropTempView(view)
+
+
+def merge_statement(target: str, source: str, key: str, update_condition: str) -> str:
+    """The ``MERGE INTO`` of :func:`upsert`: every column updated or inserted, by name."""
+    # B608 (SQL built from strings) is waived: the target is sql_name() of a c2c_etl.tables
+    # table, the source a generated view name, the key and condition come from the jobs' code.
+    return (
+        f"MERGE INTO {target} AS t USING {source} AS s ON t.`{key}` = s.`{key}` "  # nosec B608  # see above
+        f"WHEN MATCHED AND ({update_condition}) THEN UPDATE SET * "
+        "WHEN NOT MATCHED THEN INSERT *"
+    )
 
 
 def file_lines(path: str) -> Iterator[bytes]:

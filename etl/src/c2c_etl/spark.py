@@ -4,6 +4,10 @@ On Databricks the runtime owns the session (Delta built in), so we only ``getOrC
 Locally we build a session with Delta's extensions. Delta's jars come from Maven Central: the
 first run resolves them with Ivy into a cache folder and writes a manifest; later runs put the
 cached jars on the class path directly and never resolve again (no network, no Ivy start-up).
+
+With a Spark Connect URL (``--spark-remote`` or pyspark's own ``$SPARK_REMOTE``) the run is a
+client of that server instead: the jobs use only the DataFrame and SQL APIs, so they run there
+unchanged (tests/etl/cluster proves it against a local Spark Connect server).
 """
 
 from __future__ import annotations
@@ -41,6 +45,12 @@ def _cached_jars(cache: Path, coordinate: str) -> list[str] | None:
     if data.get("coordinate") != coordinate or not jars or not all(Path(j).exists() for j in jars):
         return None
     return jars
+
+
+def cached_delta_jars() -> list[str] | None:
+    """Paths of the cached Delta jars (for ``spark-submit --jars``), None before the first
+    local session has resolved them."""
+    return _cached_jars(jar_cache_dir(), delta_coordinate())
 
 
 def _write_manifest(cache: Path, coordinate: str) -> None:
@@ -83,11 +93,32 @@ def extra_conf() -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-def local_spark(app_name: str = "c2c-etl", master: str = "local[2]") -> SparkSession:
-    """A local Spark session with Delta, reusing cached Delta jars when present."""
+DEFAULT_MASTER = "local[2]"
+
+
+def builder_master(master: str | None = None) -> str | None:
+    """The master :func:`local_spark` sets: ``master`` if given; else none when ``spark-submit``
+    started this process, whose ``--master`` (e.g. a standalone cluster's ``spark://host:port``)
+    is already in the conf and must win; else ``local[2]``.
+
+    pyspark's launcher hands a process it starts the running JVM's gateway port; a plain
+    ``python`` run has none and starts its own JVM.
+    """
+    if master:
+        return master
+    return None if "PYSPARK_GATEWAY_PORT" in os.environ else DEFAULT_MASTER
+
+
+def local_spark(app_name: str = "c2c-etl", master: str | None = None) -> SparkSession:
+    """A Spark session with Delta, reusing cached Delta jars when present: on ``local[2]``, or
+    on the master ``spark-submit`` was given (see :func:`builder_master`);
+    ``$C2C_SPARK_CONF`` (``spark.master=...``) overrides either."""
     cache = jar_cache_dir()
     coordinate = delta_coordinate()
-    builder = SparkSession.builder.master(master).appName(app_name)
+    builder = SparkSession.builder.appName(app_name)
+    chosen = builder_master(master)
+    if chosen:
+        builder = builder.master(chosen)
     for key, value in {**LOCAL_CONF, **extra_conf()}.items():
         builder = builder.config(key, value)
     jars = _cached_jars(cache, coordinate)
@@ -101,12 +132,24 @@ def local_spark(app_name: str = "c2c-etl", master: str = "local[2]") -> SparkSes
         )
         spark = builder.getOrCreate()
         _write_manifest(cache, coordinate)
-    spark.sparkContext.setLogLevel("WARN")  # local session set-up only, never on Databricks
+    # The one SparkContext call of the package: session set-up of a classic session we built
+    # ourselves, never on Databricks or Spark Connect (where there is no SparkContext).
+    spark.sparkContext.setLogLevel("WARN")
     return spark
 
 
-def get_spark(is_local: bool, app_name: str = "c2c-etl") -> SparkSession:
-    """The session for a run: local with Delta, or the Databricks runtime's own."""
+def remote_url(remote: str | None = None) -> str | None:
+    """The Spark Connect URL of a run: ``remote``, else ``$SPARK_REMOTE``, else None."""
+    return remote or os.environ.get("SPARK_REMOTE") or None
+
+
+def get_spark(is_local: bool, app_name: str = "c2c-etl", remote: str | None = None) -> SparkSession:
+    """The session for a run: a Spark Connect client when a URL is given (see
+    :func:`remote_url`), else local with Delta, or the Databricks runtime's own."""
+    url = remote_url(remote)
+    if url:
+        log.info("using the Spark Connect server at %s", url.split(";", 1)[0])
+        return SparkSession.builder.remote(url).appName(app_name).getOrCreate()
     if is_local:
         return local_spark(app_name)
     return SparkSession.builder.appName(app_name).getOrCreate()

@@ -108,10 +108,9 @@ def collect_dashboard_data(spark: SparkSession, cfg: LakeConfig) -> DashboardDat
         last_run = f"{finished[0]:%Y-%m-%d %H:%M:%S} UTC" if finished and finished[0] else None
     versions: Rows = []
     for table in tables.ALL_TABLES:
-        if table.layer != tables.GOLD or not io.exists(spark, cfg, table):
+        if table.layer != tables.GOLD:
             continue
-        last = io.delta_table(spark, cfg, table).history(1).select("version", "timestamp").first()
-        if last:
+        for last in io.history(spark, cfg, table, limit=1):
             versions.append(
                 {
                     "table": str(table),

@@ -36,6 +36,12 @@ def test_every_job_accepts_json_logs_and_a_lock_wait():
     assert (args.log_format, args.wait_for_lock) == ("json", 30.0)
 
 
+def test_every_job_can_run_on_a_spark_connect_server():
+    args = build_parser("x").parse_args(["--input", "in", "--spark-remote", "sc://host:15002"])
+    assert args.spark_remote == "sc://host:15002"
+    assert build_parser("x").parse_args(["--input", "in"]).spark_remote is None
+
+
 def test_the_crash_hook_does_nothing_unless_its_point_is_named(monkeypatch):
     monkeypatch.delenv(crashpoints.ENV_VAR, raising=False)
     crashpoints.crash_point("bronze.file_committed")  # still alive

@@ -1,4 +1,5 @@
-"""Delta's jars are resolved once, then reused from the cache without Ivy."""
+"""The session of a run: Delta's jars resolved once, then reused from the cache without Ivy;
+local[2] unless spark-submit or a Spark Connect URL says otherwise."""
 
 from __future__ import annotations
 
@@ -31,3 +32,25 @@ def test_the_test_session_runs_on_cached_jars(spark):
 def test_tuning_overrides_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("C2C_SPARK_CONF", "spark.sql.shuffle.partitions=8; a.b = c")
     assert spark_setup.extra_conf() == {"spark.sql.shuffle.partitions": "8", "a.b": "c"}
+
+
+def test_a_plain_run_is_local_and_spark_submit_s_master_wins(monkeypatch):
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    assert spark_setup.builder_master() == "local[2]"
+    assert spark_setup.builder_master("local[1]") == "local[1]"
+    # Started by spark-submit: its --master (a standalone cluster's, say) is already set.
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40000")
+    assert spark_setup.builder_master() is None
+    assert spark_setup.builder_master("local[1]") == "local[1]"
+
+
+def test_the_test_session_is_local(spark):
+    assert spark.conf.get("spark.master") == "local[2]"
+
+
+def test_a_spark_connect_url_comes_from_the_option_or_spark_remote(monkeypatch):
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    assert spark_setup.remote_url() is None
+    monkeypatch.setenv("SPARK_REMOTE", "sc://server:15002")
+    assert spark_setup.remote_url() == "sc://server:15002"
+    assert spark_setup.remote_url("sc://other:15002") == "sc://other:15002"

@@ -194,6 +194,13 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="env local: wait this long for another run's lock on the lake (default: fail at once)",
     )
+    parser.add_argument(
+        "--spark-remote",
+        default=None,
+        metavar="URL",
+        help="run on this Spark Connect server, e.g. sc://host:15002 (or $SPARK_REMOTE); with "
+        "--env local its lake and landing paths must be the server's too",
+    )
     return parser
 
 
@@ -223,22 +230,30 @@ def exclusive_run(ctx: RunContext, wait_seconds: float = 0.0) -> Iterator[None]:
         raise SystemExit(EXIT_LOCKED) from locked
 
 
-def start_job(description: str, argv: list[str] | None = None) -> tuple[RunContext, float]:
-    """Parse the shared parameters and set up logging for the run: (context, lock wait)."""
+@dataclass(frozen=True)
+class JobOptions:
+    """How a job runs, besides what it runs on: the operator flags of its command line."""
+
+    wait_for_lock: float = 0.0
+    spark_remote: str | None = None  # a Spark Connect URL; None: $SPARK_REMOTE or no server
+
+
+def start_job(description: str, argv: list[str] | None = None) -> tuple[RunContext, JobOptions]:
+    """Parse the shared parameters and set up logging for the run: (context, options)."""
     args = build_parser(description).parse_args(argv)
     ctx = context_from_args(args)
     configure_logging(args.log_format, ctx.run_id)
-    return ctx, args.wait_for_lock
+    return ctx, JobOptions(args.wait_for_lock, args.spark_remote)
 
 
 def job_main(entry: EntryPoint, run: Callable[[SparkSession, RunContext], object]) -> None:
     """What every entry point does: parse the shared parameters, take the lake's run lock,
     get the session, run. An error propagates, so the process exits non-zero."""
-    ctx, wait = start_job(entry.description)
-    with exclusive_run(ctx, wait):
+    ctx, options = start_job(entry.description)
+    with exclusive_run(ctx, options.wait_for_lock):
         from c2c_etl.spark import get_spark  # imported late: Databricks brings its own session
 
-        run(get_spark(ctx.cfg.is_local, entry.name), ctx)
+        run(get_spark(ctx.cfg.is_local, entry.name, options.spark_remote), ctx)
 
 
 # What every log line carries besides its message: set once per run, and per step by run_step.

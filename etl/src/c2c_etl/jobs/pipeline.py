@@ -25,12 +25,12 @@ def run(spark: SparkSession, ctx: RunContext) -> list[StepResult]:
 def main(argv: list[str] | None = None) -> None:
     """Run the pipeline holding the lake's run lock; a failed step raises (exit code 1), a
     lake locked by another run exits with code 75 at once (or after ``--wait-for-lock``)."""
-    ctx, wait = start_job(PIPELINE.description, argv)
-    with exclusive_run(ctx, wait):
+    ctx, options = start_job(PIPELINE.description, argv)
+    with exclusive_run(ctx, options.wait_for_lock):
         from c2c_etl.spark import get_spark
 
         start = time.perf_counter()
-        spark = get_spark(ctx.cfg.is_local, PIPELINE.name)
+        spark = get_spark(ctx.cfg.is_local, PIPELINE.name, options.spark_remote)
         startup = time.perf_counter() - start
         results = run(spark, ctx)
         total = time.perf_counter() - start

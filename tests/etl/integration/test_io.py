@@ -1,0 +1,62 @@
+"""The lake I/O in Spark SQL (no Delta Python client): table detection, history and MERGE."""
+
+from __future__ import annotations
+
+import pytest
+
+from c2c_etl import io
+from c2c_etl.config import local_config
+from c2c_etl.tables import SILVER_USERS
+
+pytestmark = pytest.mark.integration
+
+
+def test_only_a_committed_delta_table_exists(spark, tmp_path):
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    folder = tmp_path / "lake" / SILVER_USERS.layer / SILVER_USERS.name
+    assert not io.exists(spark, cfg, SILVER_USERS)  # no folder
+    assert io.version(spark, cfg, SILVER_USERS) is None
+    (folder / "_delta_log").mkdir(parents=True)
+    assert not io.exists(spark, cfg, SILVER_USERS)  # a first write that has not committed
+    assert io.history(spark, cfg, SILVER_USERS) == []
+    assert io.version(spark, cfg, SILVER_USERS) is None
+    io.append(cfg, SILVER_USERS, spark.createDataFrame([("a", 1)], "k STRING, n INT"))
+    assert io.exists(spark, cfg, SILVER_USERS)
+    assert io.version(spark, cfg, SILVER_USERS) == 0
+
+
+def test_upsert_inserts_new_keys_and_updates_only_where_the_condition_holds(spark, tmp_path):
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    schema = "k STRING, n INT, note STRING"
+    io.append(cfg, SILVER_USERS, spark.createDataFrame([("a", 1, "old"), ("b", 5, "old")], schema))
+    source = spark.createDataFrame([("a", 2, "new"), ("b", 3, "new"), ("c", 1, "new")], schema)
+    meta = {"step": "test", "files": {"sha": 1}}
+
+    io.upsert(spark, cfg, SILVER_USERS, source, "k", "s.n > t.n", user_metadata=meta)
+
+    rows = sorted(tuple(r) for r in io.read(spark, cfg, SILVER_USERS).collect())
+    assert rows == [("a", 2, "new"), ("b", 5, "old"), ("c", 1, "new")]
+    # The newest commit is the MERGE (the table's auto compaction may have committed before it).
+    ((_version, committed, metrics),) = io.commits(spark, cfg, SILVER_USERS, limit=1)
+    assert committed == meta
+    assert (metrics["numTargetRowsUpdated"], metrics["numTargetRowsInserted"]) == ("1", "1")
+    # The MERGE leaves nothing behind in the session: no source view, no commit metadata.
+    assert not [t for t in spark.catalog.listTables() if t.name.startswith("c2c_merge_source")]
+    assert spark.conf.get(io.USER_METADATA_CONF, None) is None
+    # A MERGE without metadata commits none (the setting did not leak into the next commit).
+    # (A MERGE that changes nothing makes no commit, so this one brings a new key.)
+    newer = spark.createDataFrame([("d", 1, "new")], schema)
+    io.upsert(spark, cfg, SILVER_USERS, newer, "k", "s.n > t.n")
+    assert io.commits(spark, cfg, SILVER_USERS, limit=1)[0][1] == {}
+
+
+def test_commits_since_a_time_reads_only_the_newer_commits(spark, tmp_path):
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    df = spark.createDataFrame([("a", 1)], "k STRING, n INT")
+    for n in range(3):
+        io.append(cfg, SILVER_USERS, df, user_metadata={"n": n})
+    newest = io.history(spark, cfg, SILVER_USERS)[0]["timestamp"]
+    since = io.commits(spark, cfg, SILVER_USERS, since=newest)
+    assert [meta for _version, meta, _metrics in since] == [{"n": 2}]
+    assert [v for v, _meta, _metrics in io.commits(spark, cfg, SILVER_USERS)] == [2, 1, 0]
+    assert since[0][2]["numOutputRows"] == "1"
