@@ -597,6 +597,15 @@ def main() -> None:
     ).stdout.strip()
     report: dict[str, Any] = {"machine": machine(), "commit": commit, "args": vars(args) | {}}
     report["args"] = {k: str(v) for k, v in vars(args).items()}
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:
+        """Write the report so far: a scenario that fails late loses none of the earlier ones."""
+        report["bench_wall_s"] = round(time.perf_counter() - start, 1)
+        report["targets"] = targets(report)
+        (args.out / "bench.json").write_text(json.dumps(report, indent=2, default=str))
+        (args.out / "bench.md").write_text(markdown(report))
+
     try:
         startups = [spark_startup() for _ in range(3)]
         report["spark_startup"] = {
@@ -604,10 +613,12 @@ def main() -> None:
             "median_wall_s": statistics.median(s["wall_s"] for s in startups),
         }
         print(f"spark start-up: {report['spark_startup']}", flush=True)
+        save()
         has_real = (args.real / "6M-0K-99K.users.dataset.public.csv").exists()
         if has_real:
             report["real"] = real_data(args.real, args.repeat, scratch)
             print("real data: done", flush=True)
+            save()
         else:
             print(f"no real dataset at {args.real}: skipping its scenarios", flush=True)
         sizes = [int(s) for s in args.scales.split(",") if s]
@@ -618,6 +629,7 @@ def main() -> None:
                 scale(args.work, users, scratch, args.increment_share if last else None)
             )
             print(f"{users:,} users: done", flush=True)
+            save()
         if has_real and args.small_runs:
             report["small_runs"] = small_runs(
                 args.real, args.work, args.small_runs, args.small_rows, scratch
@@ -625,11 +637,7 @@ def main() -> None:
             print("small runs: done", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    report["bench_wall_s"] = round(time.perf_counter() - start, 1)
-    report["targets"] = targets(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench.json").write_text(json.dumps(report, indent=2, default=str))
-    (args.out / "bench.md").write_text(markdown(report))
+    save()
     print(markdown(report))
 
 
