@@ -194,6 +194,13 @@ def duckdb_gold(landing: Path, out: Path) -> dict[str, Any]:
     return _figures(m)
 
 
+def inspection(landing: Path) -> dict[str, Any]:
+    """Bronze's driver-side look at the CSVs before Spark reads them: the content hash and the
+    inspection of the bytes (``c2c_etl.bronze.inspect``), in one Python process."""
+    m = measure(py(str(Path(__file__)), "inspect", "--input", str(landing)))
+    return {**_figures(m), **json.loads(m.stdout.strip().splitlines()[-1])}
+
+
 def delta_files(lake: Path) -> dict[str, dict[str, int]]:
     """Active data files and bytes of every Delta table of a lake (``DESCRIBE DETAIL``)."""
     m = measure(py(str(Path(__file__)), "files", "--lake", str(lake)))
@@ -204,9 +211,7 @@ def delta_files(lake: Path) -> dict[str, dict[str, int]]:
 
 
 def cmd_copy(args: argparse.Namespace) -> None:
-    from c2c_etl.bronze.inspect import inspect_lines
-    from c2c_etl.io import file_lines
-    from c2c_etl.sources import USERS_KINDS, detect_kind
+    from c2c_etl.sources import USERS_KINDS, detect_kind, parse_header
     from c2c_etl.spark import local_spark
 
     start = time.perf_counter()
@@ -214,7 +219,9 @@ def cmd_copy(args: argparse.Namespace) -> None:
     startup = time.perf_counter() - start
     rows = 0
     for path in sorted(Path(args.input).glob("*.csv")):
-        kind = detect_kind(inspect_lines(file_lines(str(path))).header)
+        # The header only: the floor does none of bronze's inspection of the file's bytes.
+        with path.open("rb") as handle:
+            kind = detect_kind(parse_header(handle.readline().decode("utf-8-sig")))
         if kind not in USERS_KINDS:
             continue
         df = spark.read.option("header", "true").csv(str(path))  # strings, no inference
@@ -227,6 +234,25 @@ def cmd_copy(args: argparse.Namespace) -> None:
     work = time.perf_counter() - start - startup
     spark.stop()
     print(json.dumps({"startup_s": round(startup, 2), "work_s": round(work, 2), "rows": rows}))
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    from c2c_etl.bronze.ingest import sha256_of
+    from c2c_etl.bronze.inspect import inspect_blocks
+    from c2c_etl.io import file_blocks
+
+    size = 0
+    hashing = inspecting = 0.0
+    for path in sorted(Path(args.input).glob("*.csv")):
+        start = time.perf_counter()
+        sha256_of(path)
+        hashed = time.perf_counter()
+        size += inspect_blocks(file_blocks(str(path))).size
+        hashing += hashed - start
+        inspecting += time.perf_counter() - hashed
+    print(
+        json.dumps({"bytes": size, "hash_s": round(hashing, 2), "inspect_s": round(inspecting, 2)})
+    )
 
 
 def cmd_files(args: argparse.Namespace) -> None:
@@ -326,6 +352,7 @@ def scale(work: Path, users: int, scratch: Path, increment: float | None) -> dic
     source = synthetic(work, users)
     landing = landing_of(source)
     rows = data_rows(landing)
+    looked = inspection(landing)
     copy = raw_copy(landing, scratch / f"copy-{users}")
     shutil.rmtree(scratch / f"copy-{users}")
     duck = duckdb_gold(landing, scratch / f"duckdb-{users}")
@@ -336,6 +363,7 @@ def scale(work: Path, users: int, scratch: Path, increment: float | None) -> dic
         "users": users,
         "input_rows": rows,
         "input_bytes": sum(f.stat().st_size for f in source.glob("*.csv")),
+        "inspection": looked,
         "raw_copy": copy,
         "duckdb": duck,
         "full": full,
@@ -531,6 +559,15 @@ def markdown(report: dict[str, Any]) -> str:
                 else ""
             )
         )
+    for s in report.get("scales", []):
+        if "inspection" in s:
+            i = s["inspection"]
+            mb = i["bytes"] / 2**20
+            out.append(
+                f"- {s['users']:,} users: bronze's hashing and inspection of the "
+                f"{mb:,.0f} MB of CSVs (Python, before Spark reads them): hash {i['hash_s']} s, "
+                f"inspection {i['inspect_s']} s ({mb / max(i['inspect_s'], 0.01):,.0f} MB/s)"
+            )
     small = report.get("small_runs")
     if small:
         out += [
@@ -569,6 +606,8 @@ def main() -> None:
     copy = sub.add_parser("copy", help="(internal) the raw CSV-to-Delta copy")
     copy.add_argument("--input", required=True)
     copy.add_argument("--out", required=True)
+    inspect = sub.add_parser("inspect", help="(internal) bronze's hashing and inspection")
+    inspect.add_argument("--input", required=True)
     files = sub.add_parser("files", help="(internal) active files per Delta table of a lake")
     files.add_argument("--lake", required=True)
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
@@ -587,6 +626,8 @@ def main() -> None:
         return cmd_copy(args)
     if args.command == "files":
         return cmd_files(args)
+    if args.command == "inspect":
+        return cmd_inspect(args)
     if args.quick:
         args.scales, args.small_runs, args.small_rows, args.repeat = "20000,50000", 3, 200, 1
     start = time.perf_counter()

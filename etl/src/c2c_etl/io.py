@@ -332,10 +332,14 @@ def merge_statement(target: str, source: str, key: str, update_condition: str) -
     )
 
 
-def file_lines(path: str) -> Iterator[bytes]:
-    """A landed file's lines as bytes (split after each ``\\n``), read once, streaming."""
+FILE_BLOCK_BYTES = 4 << 20
+
+
+def file_blocks(path: str, size: int = FILE_BLOCK_BYTES) -> Iterator[bytes]:
+    """A landed file's bytes in blocks of ``size`` (cut anywhere), read once, streaming."""
     with open(path, "rb") as handle:
-        yield from handle
+        while block := handle.read(size):
+            yield block
 
 
 def write_dead_letter(

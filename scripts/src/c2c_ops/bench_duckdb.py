@@ -9,7 +9,7 @@ row.
 What is replicated, from an input folder of source files (``c2c_etl`` names the rules):
 
 - bronze: the CSV files of the folder, listed, inspected and recognised by their header with
-  bronze's own functions (``list_landing``, ``select_new``, ``inspect_lines``, ``detect_kind``):
+  bronze's own functions (``list_landing``, ``select_new``, ``inspect_blocks``, ``detect_kind``):
   files bronze rejects and files that are not users files (the publisher's reports) are
   skipped, and a file whose bytes repeat an earlier file's is read once;
 - silver users: typing (Spark's ``try_cast`` rules), the French country names to ISO codes (the
@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from c2c_etl import tables
 from c2c_etl.bronze.ingest import list_landing, select_new
-from c2c_etl.bronze.inspect import ContentCheck, inspect_lines
+from c2c_etl.bronze.inspect import ContentCheck, inspect_blocks
 from c2c_etl.gold.aggregates import FUNNEL_STAGES, TOP_N
 from c2c_etl.gold.model import (
     ACTIVE_WITHIN_DAYS,
@@ -62,6 +62,7 @@ from c2c_etl.gold.model import (
     TOP_BUYER_MIN_BOUGHT,
     TOP_SELLER_MIN_SOLD,
 )
+from c2c_etl.io import file_blocks
 from c2c_etl.silver.countries import country_lookup, iso_codes, language_codes
 from c2c_etl.silver.quality import FLAG_RULES_COL, Policy
 from c2c_etl.silver.users import (
@@ -127,14 +128,13 @@ def _inspect(path: Path) -> tuple[ContentCheck, bool]:
     in one pass over its bytes."""
     quoted = False
 
-    def lines() -> Iterator[bytes]:
+    def blocks() -> Iterator[bytes]:
         nonlocal quoted
-        with path.open("rb") as handle:
-            for line in handle:
-                quoted = quoted or b'"' in line
-                yield line
+        for block in file_blocks(str(path)):
+            quoted = quoted or b'"' in block
+            yield block
 
-    check = inspect_lines(lines())
+    check = inspect_blocks(blocks())
     return check, quoted
 
 

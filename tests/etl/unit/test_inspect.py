@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 
 import pytest
 
-from c2c_etl.bronze.inspect import LATIN1, UTF8, explain_unknown_header, inspect_lines
+from c2c_etl.bronze.inspect import LATIN1, UTF8, explain_unknown_header, inspect_blocks
 from c2c_etl.sources import SOURCE_KINDS, USERS_2020
 
 HEADER = ",".join(USERS_2020.columns)
@@ -16,7 +17,7 @@ KNOWN = [k.columns for k in SOURCE_KINDS]
 
 
 def _inspect(content: bytes):
-    return inspect_lines(io.BytesIO(content))
+    return inspect_blocks(io.BytesIO(content))  # a binary file's lines are blocks too
 
 
 def test_a_utf8_file_is_read_as_utf8_and_its_data_lines_counted():
@@ -78,3 +79,77 @@ def test_a_line_wider_than_sparks_limit_raises_the_limit_instead_of_failing_the_
 )
 def test_an_unknown_header_says_what_differs_from_the_closest_kind(header, words):
     assert words in explain_unknown_header(header, KNOWN)
+
+
+# --- the block-wise inspection gives what a line-by-line reading gives ------------------------
+
+
+def _line_by_line(content: bytes) -> tuple:
+    """The reference: each figure computed line by line, the plain way (slow on big files)."""
+    lines = io.BytesIO(content).readlines()
+    first = lines[0] if lines else b""
+    data = sum(1 for line in lines[1:] if line.strip(bytes(range(33))))
+    widest = max((line.count(b",") + 1 for line in lines), default=0)
+    return len(content), first, data, widest
+
+
+def _figures(check) -> tuple:
+    return check.size, check.detected, check.encoding, check.header, check.data_lines
+
+
+ALPHABET = [
+    b"a",
+    b"1",
+    b",",
+    b",",
+    b"\n",
+    b"\n",
+    b"\r\n",
+    b" ",
+    b"\t",
+    b"\x00",
+    b"\x0c",
+    "é".encode(),
+    b"\xe9",
+    b"\x85",
+    b'"',
+    b"\xef\xbb\xbf",
+    b"\x1f\x8b",
+    b"\xe2\x82",
+]
+
+
+def _random_contents(n: int, seed: int = 7) -> list[bytes]:
+    rng = random.Random(seed)
+    header = ",".join(USERS_2020.columns).encode() + b"\n"
+    found = []
+    for i in range(n):
+        body = b"".join(rng.choice(ALPHABET) for _ in range(rng.randrange(0, 60)))
+        found.append(header + body if i % 2 else body)
+    return found
+
+
+@pytest.mark.parametrize("content", _random_contents(300))
+def test_any_cut_into_blocks_gives_the_line_by_line_figures(content):
+    whole = inspect_blocks([content])
+    size, _first, data_lines, widest = _line_by_line(content)
+    assert (whole.size, whole.data_lines, whole.max_fields) == (size, data_lines, widest)
+    cut = random.Random(len(content)).randrange(0, len(content) + 1)
+    for blocks in ([content[:cut], content[cut:]], [content[i : i + 1] for i in range(size)]):
+        assert _figures(inspect_blocks(blocks)) == _figures(whole)
+        assert inspect_blocks(blocks).problem == whole.problem
+
+
+def test_a_file_ending_inside_a_utf8_character_is_not_utf8():
+    check = _inspect(f"{HEADER}\n1,a,".encode() + "é".encode()[:1])
+    assert check.encoding == LATIN1
+
+
+def test_a_bad_byte_is_reported_at_its_offset_in_the_file_whatever_the_blocks():
+    content = f"{HEADER}\n1,a,b\n".encode() * 3 + b"x,\x85\n1,a,b\n"
+    offset = content.index(b"\x85")
+    for size in (1, 2, 7, 4096):
+        blocks = [content[i : i + size] for i in range(0, len(content), size)]
+        check = inspect_blocks(blocks)
+        assert check.detected == "windows-1252"
+        assert f"byte 0x85 at offset {offset}" in (check.problem or "")

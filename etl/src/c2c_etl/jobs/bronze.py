@@ -20,7 +20,7 @@ from c2c_etl.bronze.ingest import (
     raw_schema,
     select_new,
 )
-from c2c_etl.bronze.inspect import ContentCheck, explain_unknown_header, inspect_lines
+from c2c_etl.bronze.inspect import ContentCheck, explain_unknown_header, inspect_blocks
 from c2c_etl.crashpoints import crash_point
 from c2c_etl.entrypoints import BRONZE
 from c2c_etl.jobs.common import (
@@ -212,7 +212,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         ]
         by_kind: dict[SourceKind, list[tuple[LandedFile, ContentCheck]]] = {}
         for f in new:
-            check = inspect_lines(io.file_lines(f.path))
+            check = inspect_blocks(io.file_blocks(f.path))
             kind = detect_kind(check.header) if check.problem is None else None
             if kind is None:
                 if f.sha256 in rejected_before:
