@@ -5,9 +5,10 @@ Both are measured by ``make bench`` (bench-results/bench.md):
 - Auto compaction (every table): after a write leaves enough small files, Delta runs a
   compaction (an ``OPTIMIZE`` commit) in the same job. Each run appends a few small files to the
   bronze tables, the quarantine, the run audit and the step log, so without it their file count
-  grows with every run and every read of them slows down. Locally the threshold is
-  ``spark.databricks.delta.autoCompact.minNumFiles`` (``c2c_etl.spark.LOCAL_CONF``); Databricks
-  tunes its own.
+  grows with every run and every read of them slows down. Measured (docs/benchmark.md): Delta
+  4.0 compacts after every write, because ``spark.databricks.delta.autoCompact.minNumFiles``
+  (``c2c_etl.spark.LOCAL_CONF``) only applies with partition early-skipping; the extra commits
+  slow small runs (issue 7, open). Databricks tunes its own.
 - Deletion vectors (silver users, gold fact_users): a MERGE that updates a few users marks
   their old rows as deleted instead of rewriting every file that holds one (users are spread
   over all files, so an update of 1% of them would otherwise rewrite the whole table).
