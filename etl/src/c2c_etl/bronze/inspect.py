@@ -86,9 +86,10 @@ def inspect_blocks(blocks: Iterable[bytes]) -> ContentCheck:
     lines of a binary file are blocks too).
 
     Every check runs on a block of whole lines at a time, in C (regular expressions, the
-    incremental UTF-8 decoder, ``bytes.count``), not line by line in Python: on a 10M-user
-    file this is the difference between seconds and minutes (``make bench``, issue 7). None
-    of the patterns can match across a ``\n``, so a block search finds what a line search does.
+    incremental UTF-8 decoder, ``bytes.count``), not line by line in Python. Measured on the
+    10M-user CSVs (1 GB): 10.1 s against 16.3 s line by line, a small share of bronze's time
+    (issue 7). None of the patterns can match across a ``\n``, so a block search finds what a
+    line search does.
     """
     first = b""
     size = data_lines = max_fields = 0
