@@ -16,22 +16,14 @@ import csv
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from c2c_etl.generator import COUNT_COLUMNS as COUNTS
+from c2c_etl.generator import LANGUAGES
 from c2c_etl.silver.countries import code_for_name
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "c2c-fashion-store"
 OUTPUT = REPO / "etl" / "src" / "c2c_etl" / "generator_profile.py"
 FILES = {"2020": "6M-0K-99K.users.dataset.public.csv", "2024": "users.6M0xxK.2024.public.csv"}
-LANGUAGES = ("en", "fr", "it", "de", "es")
-COUNTS = (
-    "socialNbFollowers",
-    "socialNbFollows",
-    "socialProductsLiked",
-    "productsListed",
-    "productsSold",
-    "productsWished",
-    "productsBought",
-)
 # A value holding at least this share of a column is kept exactly (an "atom")...
 ATOM = 0.004
 # ...and these points of the cumulative distribution pin down the rest, densest in the tail.
