@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -27,7 +28,7 @@ from c2c_etl.config import LakeConfig
 from c2c_etl.gold.views import VIEWS, View, create_statement
 from c2c_etl.retention import table_properties
 from c2c_etl.table_features import table_features
-from c2c_etl.tables import GOLD, Table
+from c2c_etl.tables import ALL_TABLES, GOLD, Table
 
 # Delta's session setting for the user metadata of the next commits (used for MERGE).
 USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
@@ -39,6 +40,31 @@ USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 NO_DELTA_TABLE = frozenset(
     {"DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_ONLY_OPERATION", "TABLE_OR_VIEW_NOT_FOUND"}
 )
+
+
+class WriteLog:
+    """The tables this process has written since they were last taken, per lake.
+
+    Every write below notes its table (appends, overwrites and MERGEs, from parallel threads
+    too); a job takes the list at its end and compacts those tables (c2c_etl.compaction).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._written: dict[LakeConfig, set[Table]] = {}
+
+    def note(self, cfg: LakeConfig, table: Table) -> None:
+        with self._lock:
+            self._written.setdefault(cfg, set()).add(table)
+
+    def take(self, cfg: LakeConfig) -> list[Table]:
+        """The lake's written tables, in the lake's order, forgotten once taken."""
+        with self._lock:
+            written = self._written.pop(cfg, set())
+        return [t for t in ALL_TABLES if t in written]
+
+
+WRITES = WriteLog()
 
 
 def _certainly_missing(cfg: LakeConfig, table: Table) -> bool:
@@ -167,6 +193,7 @@ def _write(
         writer.save(cfg.table_path(table.layer, table.name))
     else:
         writer.saveAsTable(cfg.table_name(table.layer, table.name))
+    WRITES.note(cfg, table)
 
 
 def _commit_options(
@@ -315,6 +342,7 @@ def upsert(
         spark.conf.set(USER_METADATA_CONF, json.dumps(user_metadata, sort_keys=True))
     try:
         spark.sql(merge_statement(sql_name(cfg, table), view, key, update_condition))
+        WRITES.note(cfg, table)
     finally:
         if user_metadata is not None:
             spark.conf.unset(USER_METADATA_CONF)

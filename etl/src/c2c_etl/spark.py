@@ -67,9 +67,6 @@ LOCAL_CONF: dict[str, str] = {
     "spark.default.parallelism": "4",
     # Delta replays its log with this many partitions; the default (50) is for clusters.
     "spark.databricks.delta.snapshotPartitions": "2",
-    # Auto compaction (c2c_etl.table_features) once a table has this many small files; Delta's
-    # default (50) lets the step log and the audit grow 50 files before the first compaction.
-    "spark.databricks.delta.autoCompact.minNumFiles": "8",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",

@@ -1,14 +1,8 @@
 """Delta table properties that keep the lake fast as it grows (issue 7), set at creation.
 
+Small files are compacted by the jobs themselves (c2c_etl.compaction), not by a table property.
 Both are measured by ``make bench`` (bench-results/bench.md):
 
-- Auto compaction (every table): after a write leaves enough small files, Delta runs a
-  compaction (an ``OPTIMIZE`` commit) in the same job. Each run appends a few small files to the
-  bronze tables, the quarantine, the run audit and the step log, so without it their file count
-  grows with every run and every read of them slows down. Measured (docs/benchmark.md): Delta
-  4.0 compacts after every write, because ``spark.databricks.delta.autoCompact.minNumFiles``
-  (``c2c_etl.spark.LOCAL_CONF``) only applies with partition early-skipping; the extra commits
-  slow small runs (issue 7, open). Databricks tunes its own.
 - Deletion vectors (silver users, gold fact_users): a MERGE that updates a few users marks
   their old rows as deleted instead of rewriting every file that holds one (users are spread
   over all files, so an update of 1% of them would otherwise rewrite the whole table).
@@ -20,7 +14,6 @@ from __future__ import annotations
 
 from c2c_etl.tables import FACT_USERS, SILVER_USERS, Table
 
-AUTO_COMPACT = {"delta.autoOptimize.autoCompact": "true"}
 DELETION_VECTORS = {"delta.enableDeletionVectors": "true"}
 CHANGE_FEED = {"delta.enableChangeDataFeed": "true"}
 # Tables a MERGE updates in place, and tables whose changes a later step reads.
@@ -31,7 +24,6 @@ FEEDS = (SILVER_USERS,)
 def table_features(table: Table) -> dict[str, str]:
     """The performance properties of ``table``, as Delta writer options."""
     return {
-        **AUTO_COMPACT,
         **(DELETION_VECTORS if table in MERGED else {}),
         **(CHANGE_FEED if table in FEEDS else {}),
     }

@@ -36,7 +36,7 @@ def test_upsert_inserts_new_keys_and_updates_only_where_the_condition_holds(spar
 
     rows = sorted(tuple(r) for r in io.read(spark, cfg, SILVER_USERS).collect())
     assert rows == [("a", 2, "new"), ("b", 5, "old"), ("c", 1, "new")]
-    # The newest commit is the MERGE (the table's auto compaction may have committed before it).
+    # The newest commit is the MERGE.
     ((_version, committed, metrics),) = io.commits(spark, cfg, SILVER_USERS, limit=1)
     assert committed == meta
     assert (metrics["numTargetRowsUpdated"], metrics["numTargetRowsInserted"]) == ("1", "1")

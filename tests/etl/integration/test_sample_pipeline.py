@@ -6,6 +6,7 @@ from __future__ import annotations
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
+from c2c_etl.compaction import needs_compaction
 from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.gold.model import build_fact_users
 from c2c_etl.jobs import pipeline
@@ -113,7 +114,8 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
 
     # Gold took only the changed users from silver's change feed into fact_users (a MERGE of
     # 160 new and 40 updated users, not 960 rows again), and the result is the full build's.
-    assert results[-1].details["fact_users"] == "merge"
+    steps = {r.step: r for r in results}
+    assert steps["gold"].details["fact_users"] == "merge"
     merges = [
         metrics
         for version, _meta, metrics in io.commits(spark, ctx.cfg, tables.FACT_USERS)
@@ -129,6 +131,13 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
     detail = spark.sql(f"DESCRIBE DETAIL {io.sql_name(ctx.cfg, tables.SILVER_USERS)}").first()
     assert detail["properties"]["delta.enableChangeDataFeed"] == "true"
     assert detail["properties"]["delta.enableDeletionVectors"] == "true"
+    # The run compacted what it wrote: no table is left dominated by small files, and the
+    # step log (written at every step's start and end) is one file again.
+    assert str(tables.RUN_STEPS) in steps["compact"].details
+    for table in tables.ALL_TABLES:
+        if io.exists(spark, ctx.cfg, table):
+            d = spark.sql(f"DESCRIBE DETAIL {io.sql_name(ctx.cfg, table)}").first()
+            assert not needs_compaction(d["numFiles"], d["sizeInBytes"]), (table, d["numFiles"])
 
 
 def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(spark, tmp_path, monkeypatch):

@@ -27,6 +27,7 @@ from pyspark.sql.types import (
 )
 
 from c2c_etl import io, tables
+from c2c_etl.compaction import compact_written
 from c2c_etl.config import ENVIRONMENTS, LakeConfig, cloud_config, local_config
 from c2c_etl.entrypoints import EntryPoint
 from c2c_etl.runlock import EXIT_LOCKED, LakeLocked, lake_lock
@@ -172,6 +173,31 @@ def run_step(spark: SparkSession, ctx: RunContext, step: str) -> Iterator[StepRe
     log.info("step %s: %s in %.1f s", step, result.status, result.seconds)
 
 
+COMPACT_STEP = "compact"
+
+
+def compact_step(spark: SparkSession, ctx: RunContext) -> StepResult:
+    """Compact the tables this job wrote, once, at its end (c2c_etl.compaction).
+
+    Timed and logged like a step, but recorded in ``silver.run_steps`` only when it fails: a
+    ``succeeded`` row would itself be a new small file. Nothing written: skipped, at no cost.
+    """
+    with run_step(spark, ctx, COMPACT_STEP) as result:
+        done = compact_written(spark, ctx.cfg)
+        if not done:
+            result.status = "skipped"
+        result.details = {c.table: {"files": [c.files_before, c.files_after]} for c in done}
+        for c in done:
+            log.info(
+                "compacted %s: %d files to %d in %.1f s",
+                c.table,
+                c.files_before,
+                c.files_after,
+                c.seconds,
+            )
+    return result
+
+
 def build_parser(description: str) -> argparse.ArgumentParser:
     """The parameters every job accepts (c2c_etl.entrypoints.COMMON_PARAMETERS), plus the
     optional operator flags (log format, run-lock wait)."""
@@ -253,7 +279,9 @@ def job_main(entry: EntryPoint, run: Callable[[SparkSession, RunContext], object
     with exclusive_run(ctx, options.wait_for_lock):
         from c2c_etl.spark import get_spark  # imported late: Databricks brings its own session
 
-        run(get_spark(ctx.cfg.is_local, entry.name, options.spark_remote), ctx)
+        spark = get_spark(ctx.cfg.is_local, entry.name, options.spark_remote)
+        run(spark, ctx)
+        compact_step(spark, ctx)
 
 
 # What every log line carries besides its message: set once per run, and per step by run_step.

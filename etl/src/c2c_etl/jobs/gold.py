@@ -92,7 +92,7 @@ def _already_built(
 
 def _fact_built_from(spark: SparkSession, ctx: RunContext) -> int | None:
     """The silver users version ``fact_users`` was last built from (its newest gold commit;
-    an auto compaction may have committed after it)."""
+    the end-of-run compaction may have committed after it)."""
     for _version, meta, _metrics in io.commits(spark, ctx.cfg, tables.FACT_USERS, limit=10):
         if meta.get("step") == STEP:
             return meta.get("silver_versions", {}).get(str(tables.SILVER_USERS))

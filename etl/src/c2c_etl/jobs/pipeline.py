@@ -13,13 +13,14 @@ from pyspark.sql import SparkSession
 
 from c2c_etl.entrypoints import PIPELINE
 from c2c_etl.jobs import bronze, gold, silver
-from c2c_etl.jobs.common import RunContext, StepResult, exclusive_run, start_job
+from c2c_etl.jobs.common import RunContext, StepResult, compact_step, exclusive_run, start_job
 from c2c_etl.summary import format_summary, lake_summary
 
 
 def run(spark: SparkSession, ctx: RunContext) -> list[StepResult]:
-    """Run bronze, silver and gold in order on one session."""
-    return [bronze.run(spark, ctx), *silver.run(spark, ctx), gold.run(spark, ctx)]
+    """Run bronze, silver and gold in order on one session, then compact what they wrote."""
+    steps = [bronze.run(spark, ctx), *silver.run(spark, ctx), gold.run(spark, ctx)]
+    return [*steps, compact_step(spark, ctx)]
 
 
 def main(argv: list[str] | None = None) -> None:

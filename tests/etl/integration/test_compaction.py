@@ -1,0 +1,95 @@
+"""The end-of-job compaction (c2c_etl.compaction) on real Delta tables: the tables a job wrote
+are compacted once, only when small files dominate them, and their big files are never
+rewritten."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from c2c_etl import compaction, io
+from c2c_etl.compaction import compact_written, needs_compaction
+from c2c_etl.config import local_config
+from c2c_etl.tables import RUN_STEPS, SILVER_QUARANTINE, SILVER_USERS
+
+pytestmark = pytest.mark.integration
+
+MB = 1 << 20
+
+
+@pytest.mark.parametrize(
+    ("files", "size", "expected"),
+    [
+        (1, 1000, False),  # one file: nothing to pack together
+        (2, 2000, True),  # two tiny files
+        (8, 8 * 100 * MB, False),  # a large table's big files
+        (40, 8 * 100 * MB, False),  # 8 big files and 32 small ones: 20 MB on average
+        (80, 8 * 100 * MB, True),  # 72 small ones: 10 MB on average
+    ],
+)
+def test_a_table_is_compacted_only_when_small_files_dominate_it(files, size, expected):
+    assert needs_compaction(files, size) is expected
+
+
+def _files(spark, cfg, table) -> set[str]:
+    return set(io.read(spark, cfg, table).inputFiles())
+
+
+def test_a_job_compacts_each_table_it_wrote_once_and_nothing_else(spark, tmp_path):
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    io.WRITES.take(cfg)
+    rows = spark.createDataFrame([("a", 1)], "k STRING, n INT")
+    for _ in range(6):
+        io.append(cfg, RUN_STEPS, rows, user_metadata={"step": "test"})
+    io.append(cfg, SILVER_QUARANTINE, rows)
+    before = io.version(spark, cfg, SILVER_QUARANTINE)
+
+    done = compact_written(spark, cfg)
+
+    assert [(c.table, c.files_before, c.files_after) for c in done] == [(str(RUN_STEPS), 6, 1)]
+    assert len(_files(spark, cfg, RUN_STEPS)) == 1
+    assert io.read(spark, cfg, RUN_STEPS).count() == 6  # no row lost or added
+    # One OPTIMIZE commit, without user metadata: the jobs' recovery lookups skip it.
+    newest = io.history(spark, cfg, RUN_STEPS, limit=2)
+    assert [r["operation"] for r in newest] == ["OPTIMIZE", "WRITE"]
+    assert newest[0]["userMetadata"] is None
+    assert io.version(spark, cfg, SILVER_QUARANTINE) == before  # one file: left alone
+    # The sizes were set for OPTIMIZE only, and the written tables are forgotten once done.
+    assert spark.conf.get(compaction.MIN_FILE_SIZE_CONF, None) is None
+    assert compact_written(spark, cfg) == []
+
+
+def test_big_files_are_never_rewritten(spark, tmp_path, monkeypatch):
+    """With a 2 KB "small" size: two files of about 20 KB stay as they are, the tiny ones are
+    packed into one."""
+    monkeypatch.setattr(compaction, "SMALL_FILE_BYTES", 2048)
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    io.WRITES.take(cfg)
+    big = spark.range(300).select(F.sha2(F.col("id").cast("string"), 256).alias("k"))
+    for _ in range(2):
+        io.append(cfg, SILVER_USERS, big.coalesce(1))
+    big_files = _files(spark, cfg, SILVER_USERS)
+    for n in range(40):
+        io.append(cfg, SILVER_USERS, spark.createDataFrame([(f"small-{n}",)], "k STRING"))
+
+    (done,) = compact_written(spark, cfg)
+
+    assert (done.files_before, done.files_after) == (42, 3)
+    assert big_files < _files(spark, cfg, SILVER_USERS)  # both big files still active
+    assert io.read(spark, cfg, SILVER_USERS).count() == 640
+
+
+def test_delta_auto_compaction_is_removed_from_an_older_table(spark, tmp_path):
+    """Tables created before the jobs compacted themselves carry Delta's auto compaction, which
+    compacts after every write: the first job to write one removes it."""
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    io.WRITES.take(cfg)
+    path = cfg.table_path(RUN_STEPS.layer, RUN_STEPS.name)
+    rows = spark.createDataFrame([("a", 1)], "k STRING, n INT")
+    rows.write.format("delta").option(compaction.AUTO_COMPACT_PROPERTY, "true").save(path)
+    io.append(cfg, RUN_STEPS, rows)
+
+    compact_written(spark, cfg)
+
+    detail = spark.sql(f"DESCRIBE DETAIL {io.sql_name(cfg, RUN_STEPS)}").first()
+    assert compaction.AUTO_COMPACT_PROPERTY not in detail["properties"]
