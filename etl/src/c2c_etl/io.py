@@ -179,6 +179,29 @@ def version(spark: SparkSession, cfg: LakeConfig, table: Table) -> int | None:
     return int(newest[0]["version"]) if newest else None
 
 
+# Commits that change no row: compaction, VACUUM's log entries and table properties.
+NO_DATA_CHANGE = frozenset(
+    {"OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES", "UNSET TBLPROPERTIES"}
+)
+
+
+def data_version(spark: SparkSession, cfg: LakeConfig, table: Table) -> int | None:
+    """The version of the table's newest commit that changed its rows (None: no table).
+
+    A compaction at the end of a run, or an operator's OPTIMIZE or VACUUM, makes a new version
+    with the same rows: a job that asks "has this table changed since I last read it" compares
+    this, so such commits make no work.
+    """
+    for limit in (5, None):  # normally the newest commit, or the one before a compaction
+        rows = history(spark, cfg, table, limit)
+        for row in rows:
+            if row["operation"] not in NO_DATA_CHANGE:
+                return int(row["version"])
+        if limit is None or len(rows) < limit:
+            break
+    return None
+
+
 def _write(
     df: DataFrame, cfg: LakeConfig, table: Table, mode: str, options: Mapping[str, str]
 ) -> None:

@@ -60,3 +60,19 @@ def test_commits_since_a_time_reads_only_the_newer_commits(spark, tmp_path):
     assert [meta for _version, meta, _metrics in since] == [{"n": 2}]
     assert [v for v, _meta, _metrics in io.commits(spark, cfg, SILVER_USERS)] == [2, 1, 0]
     assert since[0][2]["numOutputRows"] == "1"
+
+
+def test_the_data_version_skips_commits_that_change_no_row(spark, tmp_path):
+    """A compaction or a property change is a new version with the same rows: gold compares
+    data versions, so they make no work for it."""
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    assert io.data_version(spark, cfg, SILVER_USERS) is None
+    for n in range(2):
+        io.append(cfg, SILVER_USERS, spark.createDataFrame([("a", n)], "k STRING, n INT"))
+    name = io.sql_name(cfg, SILVER_USERS)
+    spark.sql(f"OPTIMIZE {name}")
+    spark.sql(f"ALTER TABLE {name} SET TBLPROPERTIES ('c2c.note' = 'x')")
+    assert io.version(spark, cfg, SILVER_USERS) == 3
+    assert io.data_version(spark, cfg, SILVER_USERS) == 1
+    io.append(cfg, SILVER_USERS, spark.createDataFrame([("b", 1)], "k STRING, n INT"))
+    assert io.data_version(spark, cfg, SILVER_USERS) == 4
