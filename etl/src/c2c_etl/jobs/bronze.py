@@ -120,9 +120,8 @@ def _committed_rows(spark: SparkSession, ctx: RunContext, kind: SourceKind, f: L
     """Rows of ``f`` in its bronze table, from Delta's commit metrics (no data scan).
 
     The commit is found by the content hash in its user metadata: normally this run's append,
-    among the newest few commits; else an earlier, crashed
-    run's, when Delta skipped this run's append as already done. No such commit: the file had
-    no rows.
+    among the newest few commits; else an earlier, crashed run's, when Delta skipped this run's
+    append as already done. No such commit: the file had no rows.
     """
     for limit in (RECENT_COMMITS, None):
         for _version, meta, metrics in io.commits(spark, ctx.cfg, kind.bronze, limit=limit):
