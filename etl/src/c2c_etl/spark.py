@@ -74,11 +74,13 @@ LOCAL_CONF: dict[str, str] = {
     # code cache, threads, Parquet buffers): with 3g the run's process tree peaked at 4.1 GB on
     # 1M users (make bench), over issue 7's 4 GB budget; caches and shuffles spill to disk.
     "spark.driver.memory": "2g",
-    # A local run is short: most JVM time is warm-up, so the C1 compiler alone is faster
-    # (measured with `make bench`: -14% on the no-op rerun, -4% on the full run). The code
-    # cache is raised so C1 never fills it.
+    # The JIT: both compilers (the JVM's default), and huge methods compiled too. The code
+    # Spark generates for silver's conform-and-check stage has methods over HotSpot's
+    # 8,000-byte limit, which it otherwise leaves interpreted. C1 alone (this setting until
+    # issue 7's scale runs) made short runs faster and long ones slower. The code cache is
+    # raised so neither compiler fills it. Measured in docs/benchmark.md.
     "spark.driver.extraJavaOptions": (
-        "-Dlog4j2.level=WARN -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m"
+        "-Dlog4j2.level=WARN -XX:-DontCompileHugeMethods -XX:ReservedCodeCacheSize=512m"
     ),
 }
 

@@ -4,12 +4,15 @@ rewritten."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pyspark.sql import functions as F
 
 from c2c_etl import compaction, io
 from c2c_etl.compaction import compact_written, needs_compaction
 from c2c_etl.config import local_config
+from c2c_etl.jobs.common import utc_now
 from c2c_etl.tables import RUN_STEPS, SILVER_QUARANTINE, SILVER_USERS
 
 pytestmark = pytest.mark.integration
@@ -57,6 +60,27 @@ def test_a_job_compacts_each_table_it_wrote_once_and_nothing_else(spark, tmp_pat
     # The sizes were set for OPTIMIZE only, and the written tables are forgotten once done.
     assert spark.conf.get(compaction.MIN_FILE_SIZE_CONF, None) is None
     assert compact_written(spark, cfg) == []
+
+
+def test_a_table_created_by_the_run_is_left_as_it_wrote_it(spark, tmp_path):
+    """A first load is laid out as Spark wrote it; what earlier runs left is compacted."""
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    io.WRITES.take(cfg)
+    rows = spark.createDataFrame([("a", 1)], "k STRING, n INT")
+    for _ in range(3):
+        io.append(cfg, SILVER_QUARANTINE, rows)  # an earlier run's table
+    time.sleep(1.1)  # creation times are compared in whole seconds
+    run_start = utc_now()
+    for _ in range(3):
+        io.append(cfg, RUN_STEPS, rows)  # created by this run
+        io.append(cfg, SILVER_QUARANTINE, rows)
+
+    done = compact_written(spark, cfg, since=run_start)
+
+    assert [(c.table, c.files_before, c.files_after) for c in done] == [
+        (str(SILVER_QUARANTINE), 6, 1)
+    ]
+    assert len(_files(spark, cfg, RUN_STEPS)) == 3
 
 
 def test_big_files_are_never_rewritten(spark, tmp_path, monkeypatch):

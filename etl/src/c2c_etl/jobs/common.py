@@ -177,13 +177,14 @@ COMPACT_STEP = "compact"
 
 
 def compact_step(spark: SparkSession, ctx: RunContext) -> StepResult:
-    """Compact the tables this job wrote, once, at its end (c2c_etl.compaction).
+    """Compact the tables this job wrote, once, at its end (c2c_etl.compaction); the tables
+    this run created are left as written.
 
     Timed and logged like a step, but recorded in ``silver.run_steps`` only when it fails: a
     ``succeeded`` row would itself be a new small file. Nothing written: skipped, at no cost.
     """
     with run_step(spark, ctx, COMPACT_STEP) as result:
-        done = compact_written(spark, ctx.cfg)
+        done = compact_written(spark, ctx.cfg, since=ctx.started_at)
         if not done:
             result.status = "skipped"
         result.details = {c.table: {"files": [c.files_before, c.files_after]} for c in done}
