@@ -27,8 +27,6 @@ with the auto compaction property have it removed here, the first time a job wri
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -99,24 +97,6 @@ def compact_table(
     return Compacted(str(table), files, files - removed + added, time.perf_counter() - start)
 
 
-@contextmanager
-def optimize_file_sizes(spark: SparkSession) -> Iterator[None]:
-    """OPTIMIZE's small-file and target sizes set on the session for the length of a block,
-    then put back as they were."""
-    sizes = {MIN_FILE_SIZE_CONF: SMALL_FILE_BYTES, MAX_FILE_SIZE_CONF: TARGET_FILE_BYTES}
-    previous = {key: spark.conf.get(key, None) for key in sizes}
-    for key, size in sizes.items():
-        spark.conf.set(key, str(size))
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
-
-
 def compact_written(
     spark: SparkSession, cfg: LakeConfig, since: datetime | None = None
 ) -> list[Compacted]:
@@ -130,6 +110,7 @@ def compact_written(
     on the small log tables an OPTIMIZE is mostly driver latency.
     """
     written = io.WRITES.take(cfg)
-    with optimize_file_sizes(spark):
+    sizes = {MIN_FILE_SIZE_CONF: str(SMALL_FILE_BYTES), MAX_FILE_SIZE_CONF: str(TARGET_FILE_BYTES)}
+    with io.session_conf(spark, sizes):
         results = io.parallel(lambda table: compact_table(spark, cfg, table, since), written)
     return [r for r in results if r is not None]

@@ -16,6 +16,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -354,22 +355,48 @@ def upsert(
     A ``MERGE INTO`` statement over the source as a temporary view of the session (dropped
     afterwards), so it needs no Delta client API. ``user_metadata`` goes into the commit. A
     MERGE takes no writer options, so it is passed through Delta's session setting for the
-    length of the call; jobs run their MERGEs one at a time, never in parallel threads.
+    length of the call, with :data:`MERGE_CONF`; jobs run their MERGEs one at a time, never
+    in parallel threads.
     """
     if not exists(spark, cfg, table):
         append(cfg, table, source, user_metadata=user_metadata)
         return
     view = f"c2c_merge_source_{uuid4().hex}"
     source.createOrReplaceTempView(view)
+    settings = dict(MERGE_CONF)
     if user_metadata is not None:
-        spark.conf.set(USER_METADATA_CONF, json.dumps(user_metadata, sort_keys=True))
+        settings[USER_METADATA_CONF] = json.dumps(user_metadata, sort_keys=True)
     try:
-        spark.sql(merge_statement(sql_name(cfg, table), view, key, update_condition))
+        with session_conf(spark, settings):
+            spark.sql(merge_statement(sql_name(cfg, table), view, key, update_condition))
         WRITES.note(cfg, table)
     finally:
-        if user_metadata is not None:
-            spark.conf.unset(USER_METADATA_CONF)
         spark.catalog.dropTempView(view)
+
+
+# Session settings for the length of a MERGE. No broadcast join: to find the source rows
+# that are new, Delta joins them with the target's keys and builds the hash table from the
+# target side. Spark sizes a one-column read of a big table from its Parquet bytes (a few
+# MB for 10M users' keys in gold.fact_users) and broadcast it: the 10M keys did not fit in
+# the 2 GB driver and the 1% incremental run failed (make bench, issue 7). A sort-merge join
+# shuffles the keys instead.
+MERGE_CONF = {"spark.sql.autoBroadcastJoinThreshold": "-1"}
+
+
+@contextmanager
+def session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """Set session settings for the length of a block, then put back what was there."""
+    previous = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def merge_statement(target: str, source: str, key: str, update_condition: str) -> str:

@@ -76,3 +76,32 @@ def test_the_data_version_skips_commits_that_change_no_row(spark, tmp_path):
     assert io.data_version(spark, cfg, SILVER_USERS) == 1
     io.append(cfg, SILVER_USERS, spark.createDataFrame([("b", 1)], "k STRING, n INT"))
     assert io.data_version(spark, cfg, SILVER_USERS) == 4
+
+
+def test_a_merge_never_broadcasts_the_target(spark, tmp_path, monkeypatch):
+    """Spark sizes a one-column read of the target from its Parquet bytes and would broadcast
+    10M keys into the driver (an out-of-memory failure of the 10M incremental run): MERGEs run
+    with broadcast joins off, and the session's own setting comes back afterwards."""
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    schema = "k STRING, n INT"
+    io.append(cfg, SILVER_USERS, spark.createDataFrame([("a", 1)], schema))
+    threshold = "spark.sql.autoBroadcastJoinThreshold"
+    spark.conf.set(threshold, "12345")
+    seen = []
+    real_sql = spark.sql
+
+    def sql(statement, *args, **kwargs):
+        if statement.startswith("MERGE INTO"):
+            seen.append(spark.conf.get(threshold))
+        return real_sql(statement, *args, **kwargs)
+
+    monkeypatch.setattr(spark, "sql", sql)
+    try:
+        io.upsert(spark, cfg, SILVER_USERS, spark.createDataFrame([("b", 1)], schema), "k", "true")
+    finally:
+        monkeypatch.undo()
+        after = spark.conf.get(threshold)
+        spark.conf.unset(threshold)
+    assert seen == ["-1"]
+    assert after == "12345"
+    assert sorted(r["k"] for r in io.read(spark, cfg, SILVER_USERS).collect()) == ["a", "b"]
