@@ -69,7 +69,7 @@ def compact_table(
     """Compact one table when small files dominate it; None when it was left as it is.
 
     A table created at or after ``since`` (the run's start: its first load) is left as the
-    run wrote it. The caller sets OPTIMIZE's file sizes (:func:`optimize_file_sizes`)."""
+    run wrote it. The caller sets OPTIMIZE's file sizes (see :func:`compact_written`)."""
     name = io.sql_name(cfg, table)
     # The creation time as seconds since the epoch, computed by Spark: a timestamp collected
     # to Python would be shifted into the Python process's local time zone.
