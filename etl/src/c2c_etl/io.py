@@ -392,11 +392,11 @@ def session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[N
     try:
         yield
     finally:
-        for key, value in previous.items():
-            if value is None:
+        for key, was in previous.items():
+            if was is None:
                 spark.conf.unset(key)
             else:
-                spark.conf.set(key, value)
+                spark.conf.set(key, was)
 
 
 def merge_statement(target: str, source: str, key: str, update_condition: str) -> str:
