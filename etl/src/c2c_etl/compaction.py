@@ -104,9 +104,9 @@ def compact_written(
     after ``since`` (naive UTC, the run's start).
 
     A table the run created holds only that run's writes, laid out as Spark wrote them: on a
-    first load of 1M users, compacting bronze, silver users and fact_users rewrote 150 MB
-    (77 s of a 325 s run, issue 7) to change files of 12 MB into files of 50 MB. Compaction is
-    for what accumulates over runs. The tables are compacted side by side (``io.parallel``):
+    first load of 1M users, compacting bronze, silver users and fact_users took 77 s of a
+    325 s run (a Spark event log on a loaded machine, issue 7). Compaction is for what
+    accumulates over runs. The tables are compacted side by side (``io.parallel``):
     on the small log tables an OPTIMIZE is mostly driver latency.
     """
     written = io.WRITES.take(cfg)

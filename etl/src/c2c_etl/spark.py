@@ -78,7 +78,7 @@ LOCAL_CONF: dict[str, str] = {
     # Spark generates for silver's conform-and-check stage has methods over HotSpot's
     # 8,000-byte limit, which it otherwise leaves interpreted. C1 alone (this setting until
     # issue 7's scale runs) made short runs faster and long ones slower. The code cache is
-    # raised so neither compiler fills it. Measured in docs/benchmark.md.
+    # raised so neither compiler fills it. Measured: README, Performance.
     "spark.driver.extraJavaOptions": (
         "-Dlog4j2.level=WARN -XX:-DontCompileHugeMethods -XX:ReservedCodeCacheSize=512m"
     ),

@@ -29,7 +29,7 @@ def lake_summary(spark: SparkSession, ctx: RunContext, results: list[StepResult]
     """Facts about the lake after a run (table row counts read from Delta metadata).
 
     After a run that changed nothing, the lake is not read again: counting every table and
-    the rules over all users took 10 to 15 s of a 30 s no-op rerun on the real data (Spark
+    the rules over all users took 10 to 15 s of a 35 s no-op rerun on the real data (Spark
     event log, issue 7), to print the figures the previous run printed.
     """
     if changed_nothing(results):
@@ -92,10 +92,11 @@ def format_summary(
         lines.append(f"  {r.step:<16}{r.seconds:7.1f} s  {r.status}")
     lines.append(f"  {'total':<16}{total:7.1f} s")
     lines.append("")
+    tables_line = f"Tables: {where}/<layer>/<table>" if ctx.cfg.is_local else f"Tables: {where}"
     if summary.get("unchanged"):
         lines.append("No new input: no table changed (the previous run's summary still holds).")
         lines.append("")
-        lines.append(f"Tables: {where}/<layer>/<table>" if ctx.cfg.is_local else f"Tables: {where}")
+        lines.append(tables_line)
         return "\n".join(lines)
     lines.append("Files in this run (rows read = to silver + quarantined + duplicates):")
     if not summary["audit"]:
@@ -125,5 +126,5 @@ def format_summary(
     for report, (matched, n) in sorted(summary["reconciliation"].items()):
         lines.append(f"  {report:<40}{matched:>6} / {n:<6} {'OK' if matched == n else 'MISMATCH'}")
     lines.append("")
-    lines.append(f"Tables: {where}/<layer>/<table>" if ctx.cfg.is_local else f"Tables: {where}")
+    lines.append(tables_line)
     return "\n".join(lines)
