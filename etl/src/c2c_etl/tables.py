@@ -47,6 +47,8 @@ TOP_SELLERS = Table(GOLD, "top_sellers")
 AGG_APP_ADOPTION = Table(GOLD, "agg_app_adoption")
 AGG_ENGAGEMENT_FUNNEL = Table(GOLD, "agg_engagement_funnel")
 AGG_SENIORITY_COHORTS = Table(GOLD, "agg_seniority_cohorts")
+# The additive user counts the four aggregates above are built from (c2c_etl.gold.counts).
+AGG_USER_COUNTS = Table(GOLD, "agg_user_counts")
 RECONCILIATION = Table(GOLD, "publisher_report_reconciliation")
 
 ALL_TABLES: tuple[Table, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Table))

@@ -8,8 +8,10 @@ from pyspark.sql import functions as F
 from c2c_etl import io, tables
 from c2c_etl.compaction import needs_compaction
 from c2c_etl.generator import generate, generate_delivery
-from c2c_etl.gold.model import build_fact_users
+from c2c_etl.gold.counts import count_users
+from c2c_etl.gold.model import build_dim_country, build_fact_users
 from c2c_etl.jobs import pipeline
+from c2c_etl.jobs.gold import build_from_counts
 from tests.etl.integration.conftest import run_pipeline, versions
 
 
@@ -138,6 +140,58 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
         if io.exists(spark, ctx.cfg, table):
             d = spark.sql(f"DESCRIBE DETAIL {io.sql_name(ctx.cfg, table)}").first()
             assert not needs_compaction(d["numFiles"], d["sizeInBytes"]), (table, d["numFiles"])
+
+
+def _same_rows(a, b) -> bool:
+    return a.exceptAll(b).count() == 0 and b.exceptAll(a).count() == 0
+
+
+def _assert_gold_is_the_recount(spark, ctx) -> None:
+    """The user counts and their four aggregates, as gold holds them, are those of a full
+    recount of silver users as it is now; so is fact_users."""
+    silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
+    fact = build_fact_users(silver)
+    stored = io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)
+    assert _same_rows(stored, count_users(fact).select(*stored.columns))
+    assert _same_rows(io.read(spark, ctx.cfg, tables.FACT_USERS), fact)
+    recount = build_from_counts(count_users(fact), build_dim_country(silver))
+    for table, expected in recount.items():
+        assert _same_rows(io.read(spark, ctx.cfg, table), expected), table
+
+
+def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, tmp_path):
+    """Dirty deliveries (null genders, unknown app flags) with updates, then users deleted
+    from silver: each time gold updates its counts from silver's change feed, not by
+    recounting, and every aggregate equals the full recount's."""
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing / "day1", 500, 200, seed=31, overlap=0.1)
+    ctx, results = run_pipeline(spark, landing, lake)
+    assert {r.step: r for r in results}["gold"].details["user_counts"] == "rebuild"
+    _assert_gold_is_the_recount(spark, ctx)
+
+    for release, seed in (("2020", 5), ("2024", 6)):
+        generate_delivery(
+            landing / "day2" / f"users_{release}_part_{seed:04d}.csv",
+            release,
+            120,
+            seed,
+            update_from=landing / "day1" / f"users_{release}.csv",
+            update_share=0.3,
+        )
+    ctx, results = run_pipeline(spark, landing, lake)
+    gold_details = {r.step: r for r in results}["gold"].details
+    assert gold_details["user_counts"] == "changes"
+    assert gold_details["fact_users"] == "merge"
+    _assert_gold_is_the_recount(spark, ctx)
+
+    # Users removed from silver (as a RESTORE or a GDPR erasure would): their counts go.
+    silver = io.sql_name(ctx.cfg, tables.SILVER_USERS)
+    spark.sql(f"DELETE FROM {silver} WHERE identifier_hash % 5 = 0")
+    ctx, results = run_pipeline(spark, landing, lake)
+    gold_details = {r.step: r for r in results}["gold"].details
+    assert gold_details["user_counts"] == "changes"
+    assert gold_details["fact_users"] == "rebuild"
+    _assert_gold_is_the_recount(spark, ctx)
 
 
 def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(spark, tmp_path, monkeypatch):

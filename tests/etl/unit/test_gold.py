@@ -11,6 +11,7 @@ from c2c_etl.gold.aggregates import (
     aggregate_seniority_cohorts,
     top_buyers,
 )
+from c2c_etl.gold.counts import KEYS, MEASURES, add_counts, change_counts, count_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 
 USERS_DDL = (
@@ -177,3 +178,33 @@ def test_seniority_cohorts_partition_the_users(spark):
         for r in aggregate_seniority_cohorts(build_fact_users(users)).collect()
     }
     assert cohorts == {95: (2, 1), 106: (1, 0)}
+
+
+def test_counts_changed_by_feed_rows_equal_a_recount(spark):
+    """Pre-images subtract and post-images add: the stored counts plus a change are the
+    recount of the new state, null genders included, and a group nobody is left in goes."""
+    before = [
+        _user(1, bought=2, gender=None),
+        _user(2, sold=30, app=True),
+        _user(3, code="ES", source="Espagne"),
+    ]
+    after = [
+        _user(1, bought=12, gender=None),  # updated: now a top buyer
+        _user(2, sold=30, app=True),
+        _user(4, release="2024", liked=3),  # new; user 3 deleted: the ES group empties
+    ]
+    changes = [
+        (before[0], "update_preimage"),
+        (after[0], "update_postimage"),
+        (before[2], "delete"),
+        (after[2], "insert"),
+    ]
+    feed = spark.createDataFrame(
+        [(*row, change) for row, change in changes], USERS_DDL + ", _change_type string"
+    )
+    stored = count_users(build_fact_users(_users(spark, before)))
+    updated = add_counts(stored, change_counts(feed))
+    recount = count_users(build_fact_users(_users(spark, after)))
+    assert updated.exceptAll(recount).count() == 0 and recount.exceptAll(updated).count() == 0
+    assert updated.filter("country_code = 'ES'").count() == 0
+    assert set(stored.columns) == {*KEYS, *MEASURES}

@@ -50,8 +50,9 @@ def build_dim_country(users: DataFrame) -> DataFrame:
     )
 
 
-def build_fact_users(users: DataFrame) -> DataFrame:
-    """One row per user (identifier_hash) with its measures and segments."""
+def build_fact_users(users: DataFrame, extra: tuple[str, ...] = ()) -> DataFrame:
+    """One row per user (identifier_hash) with its measures and segments (and the ``extra``
+    columns of ``users`` as they are)."""
     bought, sold, listed = (
         F.col("products_bought"),
         F.col("products_sold"),
@@ -106,4 +107,5 @@ def build_fact_users(users: DataFrame) -> DataFrame:
         ),
         ((bought > 0) | (sold > 0)).alias("bought_or_sold"),
         F.floor(F.col("seniority_months")).cast("int").alias("seniority_cohort_months"),
+        *extra,
     )

@@ -1,8 +1,11 @@
-"""Gold job: rebuild the gold tables from silver when silver has changed.
+"""Gold job: bring the gold tables up to date with silver when silver has changed.
 
-Gold is small next to silver and every table is a full aggregate, so each build recomputes
-everything from the current silver state: the result is the same whatever order or grouping the
-input files arrived in. The silver versions a build used are kept in the run audit; when they
+Each table's content is a function of the current silver state alone: the same whatever order
+or grouping the input files arrived in. Two tables follow silver users' change data feed
+instead of reading every user again: ``fact_users`` (a MERGE of the changed users) and
+``agg_user_counts`` (the additive counts, plus the changed users' new rows, minus their old
+ones); the four aggregates of those counts are then rebuilt from them. The other tables are
+rebuilt from silver. The silver versions a build used are kept in the run audit; when they
 have not moved, the build is skipped and no gold table gets a new version.
 
 Crash safety: each gold table's overwrite carries the silver versions it was built from in its
@@ -30,6 +33,7 @@ from c2c_etl.gold.aggregates import (
     top_buyers,
     top_sellers,
 )
+from c2c_etl.gold.counts import add_counts, change_counts, count_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 from c2c_etl.gold.reconciliation import reconcile
 from c2c_etl.jobs.common import (
@@ -92,38 +96,52 @@ def _already_built(
     return {t for t, done in zip(GOLD_TABLES, flags, strict=True) if done}
 
 
-def _fact_built_from(spark: SparkSession, ctx: RunContext) -> int | None:
-    """The silver users version ``fact_users`` was last built from (its newest gold commit;
-    the end-of-run compaction may have committed after it)."""
-    for _version, meta, _metrics in io.commits(spark, ctx.cfg, tables.FACT_USERS, limit=10):
+def _built_from(spark: SparkSession, ctx: RunContext, table: tables.Table) -> int | None:
+    """The silver users version ``table`` was last built from (its newest gold commit; the
+    end-of-run compaction may have committed after it)."""
+    for _version, meta, _metrics in io.commits(spark, ctx.cfg, table, limit=10):
         if meta.get("step") == STEP:
             return meta.get("silver_versions", {}).get(str(tables.SILVER_USERS))
     return None
 
 
+def change_plan(
+    spark: SparkSession, ctx: RunContext, table: tables.Table, versions: dict[str, int | None]
+) -> tuple[str, DataFrame | None, bool]:
+    """How this build brings ``table`` (built from silver users alone) up to date: (plan,
+    feed, whether the feed deletes a user). The plan is "current" when the table was already
+    built from this silver users version; "changes" with silver users' change data feed since
+    its last build; "rebuild" when it must be rebuilt whole: it does not exist yet, its last
+    build is unknown, or the feed was not recorded for every version since (a table created
+    before the feed was enabled)."""
+    now = versions[str(tables.SILVER_USERS)]
+    exists = io.exists(spark, ctx.cfg, table)
+    built_from = _built_from(spark, ctx, table) if exists else None
+    if built_from is None or now is None or built_from > now:
+        return "rebuild", None, False
+    if built_from == now:
+        return "current", None, False
+    try:
+        feed = io.changes(spark, ctx.cfg, tables.SILVER_USERS, built_from + 1, now)
+        # One read of the feed's change types: it fails if a version has no feed.
+        deletes = bool(feed.filter(F.col("_change_type") == "delete").limit(1).count())
+    except AnalysisException as error:
+        log.info(
+            "no change feed from silver users v%d (%s): %s rebuilt", built_from + 1, error, table
+        )
+        return "rebuild", None, False
+    return "changes", feed, deletes
+
+
 def fact_plan(
     spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]
 ) -> tuple[str, DataFrame | None]:
-    """How this build writes ``fact_users``: ("current", None) when it was already built from
-    this silver users version; ("merge", users) with the silver users inserted or updated since
-    its last build (newest version of each, from silver's change data feed); ("rebuild", None)
-    when it must be rewritten whole: it does not exist yet, its last build is unknown, the
-    feed was not recorded for every version since (a table created before the feed was
-    enabled), or a user was deleted (a RESTORE of silver)."""
-    now = versions[str(tables.SILVER_USERS)]
-    exists = io.exists(spark, ctx.cfg, tables.FACT_USERS)
-    built_from = _fact_built_from(spark, ctx) if exists else None
-    if built_from is None or now is None or built_from > now:
-        return "rebuild", None
-    if built_from == now:
-        return "current", None
-    try:
-        feed = io.changes(spark, ctx.cfg, tables.SILVER_USERS, built_from + 1, now)
-        if feed.filter(F.col("_change_type") == "delete").limit(1).count():
-            return "rebuild", None
-    except AnalysisException as error:
-        log.info("no change feed from silver users v%d (%s): fact rebuilt", built_from + 1, error)
-        return "rebuild", None
+    """How this build writes ``fact_users``: as :func:`change_plan`, where ("merge", users)
+    carries the silver users inserted or updated since its last build (newest version of
+    each), and a deleted user (a RESTORE of silver) means a rebuild."""
+    plan, feed, deletes = change_plan(spark, ctx, tables.FACT_USERS, versions)
+    if feed is None or deletes:
+        return ("rebuild" if deletes else plan), None
     newest = Window.partitionBy("identifier_hash").orderBy(F.col("_commit_version").desc())
     changed = (
         feed.filter(F.col("_change_type").isin("insert", "update_postimage"))
@@ -132,6 +150,19 @@ def fact_plan(
         .drop("_newest", "_change_type", "_commit_version", "_commit_timestamp")
     )
     return "merge", changed
+
+
+def counts_plan(
+    spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]
+) -> tuple[str, DataFrame | None]:
+    """How this build writes ``agg_user_counts``: as :func:`change_plan`, where ("changes",
+    counts) carries the table's new content: its rows plus the change of the users silver
+    changed since its last build (deletes too: a count goes down)."""
+    plan, feed, _deletes = change_plan(spark, ctx, tables.AGG_USER_COUNTS, versions)
+    if feed is None:
+        return plan, None
+    stored = io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)
+    return plan, add_counts(stored, change_counts(feed))
 
 
 def _published(spark: SparkSession, ctx: RunContext) -> dict[str, DataFrame]:
@@ -150,19 +181,25 @@ def _published(spark: SparkSession, ctx: RunContext) -> dict[str, DataFrame]:
 
 
 def build_gold(users: DataFrame, published: dict[str, DataFrame]) -> dict[tables.Table, DataFrame]:
-    """Every gold table from silver users and the silver publisher reports."""
-    dim = build_dim_country(users)
+    """The gold tables read from silver users and the silver publisher reports."""
     fact = build_fact_users(users)
     return {
-        tables.DIM_COUNTRY: dim,
+        tables.DIM_COUNTRY: build_dim_country(users),
         tables.FACT_USERS: fact,
-        tables.AGG_COUNTRY_GENDER: aggregate_by_country_gender(fact, dim),
+        tables.AGG_USER_COUNTS: count_users(fact),
         tables.TOP_BUYERS: top_buyers(fact),
         tables.TOP_SELLERS: top_sellers(fact),
-        tables.AGG_APP_ADOPTION: aggregate_app_adoption(fact, dim),
-        tables.AGG_ENGAGEMENT_FUNNEL: aggregate_engagement_funnel(fact),
-        tables.AGG_SENIORITY_COHORTS: aggregate_seniority_cohorts(fact),
         tables.RECONCILIATION: reconcile(users, published),
+    }
+
+
+def build_from_counts(counts: DataFrame, dim: DataFrame) -> dict[tables.Table, DataFrame]:
+    """The gold aggregates of the user counts (small: no silver read)."""
+    return {
+        tables.AGG_COUNTRY_GENDER: aggregate_by_country_gender(counts, dim),
+        tables.AGG_APP_ADOPTION: aggregate_app_adoption(counts, dim),
+        tables.AGG_ENGAGEMENT_FUNNEL: aggregate_engagement_funnel(counts),
+        tables.AGG_SENIORITY_COHORTS: aggregate_seniority_cohorts(counts),
     }
 
 
@@ -211,11 +248,32 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 user_metadata=metadata,
             )
             crash_point("gold.table_committed")
-        io.overwrite_all(
-            ctx.cfg,
-            {t: df for t, df in built.items() if t not in done},
-            user_metadata=metadata,
-            after_each=lambda _table: crash_point("gold.table_committed"),
+        counts, new_counts = (
+            ("current", None)
+            if tables.AGG_USER_COUNTS in done
+            else counts_plan(spark, ctx, versions)
+        )
+        if counts == "current":
+            del built[tables.AGG_USER_COUNTS]
+        elif new_counts is not None:
+            # The stored counts plus the change of the users silver changed: no full recount.
+            built[tables.AGG_USER_COUNTS] = new_counts
+
+        def write(frames: dict[tables.Table, DataFrame]) -> None:
+            io.overwrite_all(
+                ctx.cfg,
+                {t: df for t, df in frames.items() if t not in done},
+                user_metadata=metadata,
+                after_each=lambda _table: crash_point("gold.table_committed"),
+            )
+
+        # First what reads silver, then the aggregates of the counts and dimension just written.
+        write(built)
+        write(
+            build_from_counts(
+                io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS),
+                io.read(spark, ctx.cfg, tables.DIM_COUNTRY),
+            )
         )
         crash_point("gold.tables_committed")
         recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
@@ -232,6 +290,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             "silver_versions": versions,
             "reconciliation": summary,
             "fact_users": plan,
+            "user_counts": counts,
         }
         if not ctx.cfg.is_local:
             # Unity Catalog views for BI; locally the readers create session views themselves.
