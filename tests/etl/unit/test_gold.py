@@ -11,7 +11,7 @@ from c2c_etl.gold.aggregates import (
     aggregate_seniority_cohorts,
     top_buyers,
 )
-from c2c_etl.gold.counts import KEYS, MEASURES, add_counts, change_counts, count_users
+from c2c_etl.gold.counts import KEYS, MEASURES, add_counts, change_counts, count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 
 USERS_DDL = (
@@ -114,7 +114,7 @@ def test_country_dimension_has_one_row_per_code_and_joins_never_fan_out(spark):
     joined = fact.join(dim, "country_code", "left")
     totals = lambda df: df.agg(F.count(F.lit(1)), F.sum("products_bought")).first()  # noqa: E731
     assert totals(joined) == totals(fact) == (4, 6)
-    agg = aggregate_by_country_gender(fact, dim)
+    agg = aggregate_by_country_gender(count_silver_users(users), dim)
     assert agg.agg(F.sum("users"), F.sum("buyers"), F.sum("products_bought")).first() == (4, 3, 6)
     assert agg.count() == agg.select("country_code", "gender").distinct().count()
 
@@ -139,8 +139,7 @@ def test_top_buyers_are_ranked_with_deterministic_ties(spark):
 
 def test_app_adoption_counts_only_users_whose_release_reports_apps(spark):
     users = _users(spark, [_user(1, app=True, bought=1), _user(2), _user(3, release="2024")])
-    fact = build_fact_users(users)
-    row = aggregate_app_adoption(fact, build_dim_country(users)).first()
+    row = aggregate_app_adoption(count_silver_users(users), build_dim_country(users)).first()
     assert (row["users_with_app_data"], row["app_users"], row["app_adoption_pct"]) == (2, 1, 50.0)
     assert row["app_share_of_buyers_pct"] == 100.0
 
@@ -158,7 +157,7 @@ def test_engagement_funnel_is_nested_and_skips_unmeasured_activity(spark):
     )
     funnel = {
         (r["release"], r["stage"]): (r["users"], r["pct_of_previous_stage"])
-        for r in aggregate_engagement_funnel(build_fact_users(users)).collect()
+        for r in aggregate_engagement_funnel(count_silver_users(users)).collect()
     }
     assert funnel[("2020", "registered")] == (4, None)
     assert funnel[("2020", "active")] == (3, 75.0)
@@ -175,7 +174,7 @@ def test_seniority_cohorts_partition_the_users(spark):
     )
     cohorts = {
         r["seniority_cohort_months"]: (r["users"], r["buyers"])
-        for r in aggregate_seniority_cohorts(build_fact_users(users)).collect()
+        for r in aggregate_seniority_cohorts(count_silver_users(users)).collect()
     }
     assert cohorts == {95: (2, 1), 106: (1, 0)}
 
@@ -202,9 +201,9 @@ def test_counts_changed_by_feed_rows_equal_a_recount(spark):
     feed = spark.createDataFrame(
         [(*row, change) for row, change in changes], USERS_DDL + ", _change_type string"
     )
-    stored = count_users(build_fact_users(_users(spark, before)))
+    stored = count_silver_users(_users(spark, before))
     updated = add_counts(stored, change_counts(feed))
-    recount = count_users(build_fact_users(_users(spark, after)))
+    recount = count_silver_users(_users(spark, after))
     assert updated.exceptAll(recount).count() == 0 and recount.exceptAll(updated).count() == 0
     assert updated.filter("country_code = 'ES'").count() == 0
     assert set(stored.columns) == {*KEYS, *MEASURES}

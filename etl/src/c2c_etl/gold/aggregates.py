@@ -1,17 +1,14 @@
 """Aggregates for the business questions, each at a stated grain.
 
 Four of them are small aggregates of the additive user counts (``c2c_etl.gold.counts``), which a
-run keeps up to date from silver's change feed; each ``aggregate_*`` also takes ``fact_users``
-itself (counted first), which is how the tests state the definitions. The top-100 tables are
-top-k scans of ``fact_users``.
+run keeps up to date from silver's change feed. The top-100 tables are top-k scans of
+``fact_users``.
 """
 
 from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-
-from c2c_etl.gold.counts import count_users
 
 TOP_N = 100
 
@@ -24,27 +21,18 @@ def _sum(*names: str) -> list[Column]:
     return [F.sum(n).cast("long").alias(n) for n in names]
 
 
-def _counts(data: DataFrame) -> DataFrame:
-    """``data`` as user counts: the counts table itself, or ``fact_users`` rows counted."""
-    return data if "identifier_hash" not in data.columns else count_users(data)
-
-
 def aggregate_by_country_gender(counts: DataFrame, dim_country: DataFrame) -> DataFrame:
     """Grain: country_code x gender. Users, buyers and sellers with their products."""
-    agg = (
-        _counts(counts)
-        .groupBy("country_code", "gender")
-        .agg(
-            *_sum(
-                "users",
-                "buyers",
-                "top_buyers",
-                "sellers",
-                "top_sellers",
-                "products_bought",
-                "products_sold",
-                "products_listed",
-            )
+    agg = counts.groupBy("country_code", "gender").agg(
+        *_sum(
+            "users",
+            "buyers",
+            "top_buyers",
+            "sellers",
+            "top_sellers",
+            "products_bought",
+            "products_sold",
+            "products_listed",
         )
     )
     names = F.broadcast(dim_country.select("country_code", "country_name"))
@@ -109,8 +97,7 @@ def top_sellers(fact: DataFrame, n: int = TOP_N) -> DataFrame:
 def aggregate_app_adoption(counts: DataFrame, dim_country: DataFrame) -> DataFrame:
     """Grain: country_code. Only users whose release reports app usage (2020) count."""
     agg = (
-        _counts(counts)
-        .groupBy("country_code")
+        counts.groupBy("country_code")
         .agg(
             *_sum(
                 "users_with_app_data",
@@ -147,7 +134,7 @@ def aggregate_engagement_funnel(counts: DataFrame) -> DataFrame:
     """Grain: release ('all' too) x stage. Each stage keeps only users who reached the ones
     before. 'active' is unknown where a release has no login data (2024): its count is null
     and the next stages continue from 'registered' (see ``counts._measures``)."""
-    counts = _counts(counts)
+    counts = counts
     both = counts.unionByName(counts.withColumn("release", F.lit("all")))
     per_release = both.groupBy("release").agg(
         F.sum("users").cast("long").alias("registered"),
@@ -184,20 +171,16 @@ def aggregate_engagement_funnel(counts: DataFrame) -> DataFrame:
 
 def aggregate_seniority_cohorts(counts: DataFrame) -> DataFrame:
     """Grain: release x seniority cohort (whole months since registration)."""
-    agg = (
-        _counts(counts)
-        .groupBy("release", "seniority_cohort_months")
-        .agg(
-            *_sum(
-                "users",
-                "buyers",
-                "sellers",
-                "active_users",
-                "products_bought",
-                "products_sold",
-                "followers",
-                "users_with_followers",
-            )
+    agg = counts.groupBy("release", "seniority_cohort_months").agg(
+        *_sum(
+            "users",
+            "buyers",
+            "sellers",
+            "active_users",
+            "products_bought",
+            "products_sold",
+            "followers",
+            "users_with_followers",
         )
     )
     # avg() of an int column is its sum as a double over the non-null count: the same here.

@@ -1,11 +1,11 @@
 """The additive user counts behind four gold aggregates, kept so a run updates them from silver's
 change feed instead of recounting every user.
 
-``gold.agg_user_counts`` has one row per release x country x gender x seniority cohort with
-only counts and sums. Sums add up across rows and across changes, so:
+``gold.agg_user_counts`` has one row per release x country (with its source spelling) x gender x
+seniority cohort, with only counts and sums. Sums add up across rows and across changes, so:
 
-* the country-gender, app-adoption, funnel and seniority tables are small aggregates of it
-  (``c2c_etl.gold.aggregates``);
+* the country dimension and the country-gender, app-adoption, funnel and seniority tables are
+  small aggregates of it (``c2c_etl.gold.model``, ``c2c_etl.gold.aggregates``);
 * a run that changed a few users adds their new rows' counts and subtracts their old rows'
   (a ``weight`` of +1 or -1 per changed row, from the feed's post- and pre-images), and the
   result is the full recount's, to the row (tests/etl/integration/test_sample_pipeline.py).
@@ -21,7 +21,16 @@ from pyspark.sql import functions as F
 
 from c2c_etl.gold.model import build_fact_users
 
-KEYS = ("release", "country_code", "gender", "seniority_cohort_months")
+# The country's names are keys too (functions of the code but for the source's spellings), so
+# the country dimension is built from this table as well.
+KEYS = (
+    "release",
+    "country_code",
+    "country_name",
+    "country_name_source",
+    "gender",
+    "seniority_cohort_months",
+)
 WEIGHT = "_weight"
 
 
@@ -87,8 +96,8 @@ MEASURES = (
 
 
 def count_users(fact: DataFrame) -> DataFrame:
-    """The counts of ``fact`` rows (``fact_users`` columns), each row weighing ``_weight``
-    when the frame has that column (+1 or -1 for a change), else 1."""
+    """The counts of ``fact`` rows (``fact_users`` columns and ``country_name``), each row
+    weighing ``_weight`` when the frame has that column (+1 or -1 for a change), else 1."""
     w = F.col(WEIGHT) if WEIGHT in fact.columns else F.lit(1)
     measures = _measures(w)
     return fact.groupBy(*KEYS).agg(*[measures[n].alias(n) for n in MEASURES])
@@ -112,4 +121,10 @@ def change_counts(feed: DataFrame) -> DataFrame:
         .when(F.col("_change_type").isin("update_preimage", "delete"), -1)
         .otherwise(0)
     )
-    return count_users(build_fact_users(feed.withColumn(WEIGHT, sign), extra=(WEIGHT,)))
+    return count_silver_users(feed.withColumn(WEIGHT, sign))
+
+
+def count_silver_users(users: DataFrame) -> DataFrame:
+    """The counts of silver users rows (with their ``_weight`` when they have one)."""
+    extra = ("country_name", WEIGHT) if WEIGHT in users.columns else ("country_name",)
+    return count_users(build_fact_users(users, extra=extra))

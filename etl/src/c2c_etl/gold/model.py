@@ -39,11 +39,13 @@ def _engagement(interactions: Column) -> Column:
 
 
 def build_dim_country(users: DataFrame) -> DataFrame:
-    """One row per ISO country code: English name and the source's (French) spellings."""
+    """One row per ISO country code: English name and the source's (French) spellings, from
+    silver users or from the user counts (``gold.agg_user_counts``), which carry both names."""
     return (
         users.groupBy("country_code")
         .agg(
-            F.first("country_name", ignorenulls=True).alias("country_name"),
+            # One English name per code (the lookup's); max() ignores the rows without one.
+            F.max("country_name").alias("country_name"),
             F.array_sort(F.collect_set("country_name_source")).alias("source_names"),
         )
         .orderBy("country_code")

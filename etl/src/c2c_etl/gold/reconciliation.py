@@ -138,18 +138,36 @@ def _seller_metrics() -> list[Column]:
 
 
 def _sellers_by_gender(users: DataFrame) -> DataFrame:
+    """Per country and sex, per sex over all countries, and overall: one scan, the three
+    groupings as grouping sets of a cube (its fourth, per country over both sexes, dropped)."""
     c = _cols()
-    s = users.filter((c.sold > 0) | (c.listed > 0)).withColumn(
-        "sex", F.when(c.female, "Female").when(c.male, "Male")
+    s = users.filter((c.sold > 0) | (c.listed > 0)).select(
+        F.col("country_name_source").alias("country"),
+        F.when(c.female, "Female").when(c.male, "Male").alias("sex"),
+        *[
+            F.col(n)
+            for n in (
+                "products_sold",
+                "products_listed",
+                "products_pass_rate",
+                "products_bought",
+                "products_wished",
+                "social_products_liked",
+                "social_nb_followers",
+                "social_nb_follows",
+                "has_any_app",
+                "has_ios_app",
+                "seniority_days",
+            )
+        ],
     )
-    by_country = s.groupBy(F.col("country_name_source").alias("country"), "sex").agg(
-        *_seller_metrics()
+    # grouping_id(): bit 1 set when the country is rolled up, bit 0 when the sex is.
+    grouped = s.cube("country", "sex").agg(*_seller_metrics(), F.grouping_id().alias("_set"))
+    return grouped.filter(F.col("_set") != 1).select(
+        F.when(F.col("_set") >= 2, F.lit(ALL_GROUPS)).otherwise(F.col("country")).alias("country"),
+        F.when(F.col("_set") == 3, F.lit(ALL_GROUPS)).otherwise(F.col("sex")).alias("sex"),
+        *[c for c in grouped.columns if c not in ("country", "sex", "_set")],
     )
-    by_sex = s.groupBy("sex").agg(*_seller_metrics()).withColumn("country", F.lit(ALL_GROUPS))
-    overall = s.agg(*_seller_metrics()).withColumns(
-        {"country": F.lit(ALL_GROUPS), "sex": F.lit(ALL_GROUPS)}
-    )
-    return reduce(DataFrame.unionByName, [by_country, by_sex, overall])
 
 
 def _top_sellers(users: DataFrame) -> DataFrame:

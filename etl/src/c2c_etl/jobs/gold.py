@@ -33,7 +33,7 @@ from c2c_etl.gold.aggregates import (
     top_buyers,
     top_sellers,
 )
-from c2c_etl.gold.counts import add_counts, change_counts, count_users
+from c2c_etl.gold.counts import add_counts, change_counts, count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 from c2c_etl.gold.reconciliation import reconcile
 from c2c_etl.jobs.common import (
@@ -184,18 +184,19 @@ def build_gold(users: DataFrame, published: dict[str, DataFrame]) -> dict[tables
     """The gold tables read from silver users and the silver publisher reports."""
     fact = build_fact_users(users)
     return {
-        tables.DIM_COUNTRY: build_dim_country(users),
         tables.FACT_USERS: fact,
-        tables.AGG_USER_COUNTS: count_users(fact),
+        tables.AGG_USER_COUNTS: count_silver_users(users),
         tables.TOP_BUYERS: top_buyers(fact),
         tables.TOP_SELLERS: top_sellers(fact),
         tables.RECONCILIATION: reconcile(users, published),
     }
 
 
-def build_from_counts(counts: DataFrame, dim: DataFrame) -> dict[tables.Table, DataFrame]:
-    """The gold aggregates of the user counts (small: no silver read)."""
+def build_from_counts(counts: DataFrame) -> dict[tables.Table, DataFrame]:
+    """The country dimension and the aggregates, from the user counts (small: no silver read)."""
+    dim = build_dim_country(counts)
     return {
+        tables.DIM_COUNTRY: dim,
         tables.AGG_COUNTRY_GENDER: aggregate_by_country_gender(counts, dim),
         tables.AGG_APP_ADOPTION: aggregate_app_adoption(counts, dim),
         tables.AGG_ENGAGEMENT_FUNNEL: aggregate_engagement_funnel(counts),
@@ -267,14 +268,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 after_each=lambda _table: crash_point("gold.table_committed"),
             )
 
-        # First what reads silver, then the aggregates of the counts and dimension just written.
+        # First what reads silver, then the aggregates of the counts just written.
         write(built)
-        write(
-            build_from_counts(
-                io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS),
-                io.read(spark, ctx.cfg, tables.DIM_COUNTRY),
-            )
-        )
+        write(build_from_counts(io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)))
         crash_point("gold.tables_committed")
         recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
         summary = {
