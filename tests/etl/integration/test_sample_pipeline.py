@@ -161,9 +161,9 @@ def _assert_gold_is_the_recount(spark, ctx) -> None:
 
 
 def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, tmp_path):
-    """Dirty deliveries (null genders, unknown app flags) with updates, then users deleted
-    from silver: each time gold updates its counts from silver's change feed, not by
-    recounting, and every aggregate equals the full recount's."""
+    """Dirty deliveries (null genders, unknown app flags) with updates: gold updates its
+    counts from silver's change feed, not by recounting, and every aggregate equals the full
+    recount's; after users are deleted from silver, gold recounts."""
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     generate(landing / "day1", 500, 200, seed=31, overlap=0.1)
     ctx, results = run_pipeline(spark, landing, lake)
@@ -185,12 +185,12 @@ def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, tmp_path):
     assert gold_details["fact_users"] == "merge"
     _assert_gold_is_the_recount(spark, ctx)
 
-    # Users removed from silver (as a RESTORE or a GDPR erasure would): their counts go.
+    # Users removed from silver (by an operator's DELETE or RESTORE): gold counts again.
     silver = io.sql_name(ctx.cfg, tables.SILVER_USERS)
     spark.sql(f"DELETE FROM {silver} WHERE identifier_hash % 5 = 0")
     ctx, results = run_pipeline(spark, landing, lake)
     gold_details = {r.step: r for r in results}["gold"].details
-    assert gold_details["user_counts"] == "changes"
+    assert gold_details["user_counts"] == "rebuild"
     assert gold_details["fact_users"] == "rebuild"
     _assert_gold_is_the_recount(spark, ctx)
 

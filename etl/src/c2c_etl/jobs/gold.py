@@ -157,10 +157,12 @@ def counts_plan(
 ) -> tuple[str, DataFrame | None]:
     """How this build writes ``agg_user_counts``: as :func:`change_plan`, where ("changes",
     counts) carries the table's new content: its rows plus the change of the users silver
-    changed since its last build (deletes too: a count goes down)."""
-    plan, feed, _deletes = change_plan(spark, ctx, tables.AGG_USER_COUNTS, versions)
-    if feed is None:
-        return plan, None
+    changed since its last build. A deleted user means a rebuild, as for ``fact_users``: the
+    pipeline's MERGEs never delete, so a delete is an operator's (a DELETE, or a RESTORE,
+    whose feed is not tested here); a recount is the safe answer to a rare event."""
+    plan, feed, deletes = change_plan(spark, ctx, tables.AGG_USER_COUNTS, versions)
+    if feed is None or deletes:
+        return ("rebuild" if deletes else plan), None
     stored = io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)
     return plan, add_counts(stored, change_counts(feed))
 
