@@ -35,7 +35,7 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io
 from c2c_etl.config import LakeConfig
-from c2c_etl.tables import Table
+from c2c_etl.tables import STAGING_TABLES, Table
 
 # A file under this size is small: OPTIMIZE rewrites only those (Delta's minFileSize).
 SMALL_FILE_BYTES = 16 << 20
@@ -109,7 +109,7 @@ def compact_written(
     accumulates over runs. The tables are compacted side by side (``io.parallel``):
     on the small log tables an OPTIMIZE is mostly driver latency.
     """
-    written = io.WRITES.take(cfg)
+    written = [t for t in io.WRITES.take(cfg) if t not in STAGING_TABLES]
     sizes = {MIN_FILE_SIZE_CONF: str(SMALL_FILE_BYTES), MAX_FILE_SIZE_CONF: str(TARGET_FILE_BYTES)}
     with io.session_conf(spark, sizes):
         results = io.parallel(lambda table: compact_table(spark, cfg, table, since), written)

@@ -24,6 +24,7 @@ from uuid import uuid4
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as F
 
 from c2c_etl.config import LakeConfig
 from c2c_etl.gold.views import VIEWS, View, create_statement
@@ -348,6 +349,7 @@ def upsert(
     key: str,
     update_condition: str,
     user_metadata: Mapping[str, object] | None = None,
+    staging: Table | None = None,
 ) -> None:
     """MERGE ``source`` into ``table`` on ``key``: insert new keys, update a key only where
     ``update_condition`` (over aliases ``s`` source and ``t`` target) holds.
@@ -357,13 +359,19 @@ def upsert(
     MERGE takes no writer options, so it is passed through Delta's session setting for the
     length of the call, with :data:`MERGE_CONF`; jobs run their MERGEs one at a time, never
     in parallel threads.
+
+    With ``staging``, the source is first written to that table (replacing what it held) and
+    the MERGE reads it from there: see :func:`_staged_source`.
     """
     if not exists(spark, cfg, table):
         append(cfg, table, source, user_metadata=user_metadata)
         return
+    settings = dict(MERGE_CONF)
+    if staging is not None:
+        source = _staged_source(spark, cfg, staging, source)
+        settings.update(STAGED_MERGE_CONF)
     view = f"c2c_merge_source_{uuid4().hex}"
     source.createOrReplaceTempView(view)
-    settings = dict(MERGE_CONF)
     if user_metadata is not None:
         settings[USER_METADATA_CONF] = json.dumps(user_metadata, sort_keys=True)
     try:
@@ -381,6 +389,42 @@ def upsert(
 # the 2 GB driver and the 1% incremental run failed (make bench, issue 7). A sort-merge join
 # shuffles the keys instead.
 MERGE_CONF = {"spark.sql.autoBroadcastJoinThreshold": "-1"}
+
+# A MERGE from a staged source, besides MERGE_CONF (issue 7). Delta writes the updated and new
+# rows by joining the source with every row of the files the MERGE touches, all columns, in a
+# sort-merge join: on 10M users, 100,000 changed ones touch every file, and that shuffle of
+# the whole table was half of the MERGE. Spark's runtime Bloom filter removes the target rows
+# whose key is not in the source before that shuffle, when (a) the source is a selective
+# filter over a table scan, (b) Delta does not copy the source first (it copies any source
+# that is not a plain Delta read; a staged one is, and no other writer touches it during the
+# MERGE), and (c) the target scan is larger than the threshold below (Spark's default, 10 GB,
+# is for clusters). The creation side (the staged rows' keys) is bounded so a huge batch
+# falls back to the plain join. Measured on 10M users, 100,000 changed: 48.7 s -> 29.8 s.
+STAGED_MERGE_CONF = {
+    "spark.databricks.delta.merge.materializeSource": "none",
+    "spark.sql.optimizer.runtime.bloomFilter.enabled": "true",
+    "spark.sql.optimizer.runtime.bloomFilter.applicationSideScanSizeThreshold": "32MB",
+    "spark.sql.optimizer.runtime.bloomFilter.creationSideThreshold": "256MB",
+}
+STAGED_BATCH_COLUMN = "_merge_batch"
+
+
+def _staged_source(
+    spark: SparkSession, cfg: LakeConfig, staging: Table, source: DataFrame
+) -> DataFrame:
+    """``source`` written to ``staging`` (replacing its content, so a rerun after a crash
+    writes it again), read back as this batch's rows.
+
+    The rows carry a batch id, and the read keeps this batch's: a real filter, and the
+    selective predicate over a table scan that Spark's runtime filter rule looks for (see
+    :data:`STAGED_MERGE_CONF`)."""
+    batch = uuid4().hex
+    overwrite(cfg, staging, source.withColumn(STAGED_BATCH_COLUMN, F.lit(batch)))
+    return (
+        read(spark, cfg, staging)
+        .filter(F.col(STAGED_BATCH_COLUMN) == batch)
+        .drop(STAGED_BATCH_COLUMN)
+    )
 
 
 @contextmanager

@@ -37,6 +37,10 @@ SILVER_REPORT_TOP_SELLERS = Table(SILVER, "report_top_seller_countries")
 RUN_AUDIT = Table(SILVER, "run_audit")
 # One row per step of a run that had work: started, then succeeded or failed (with the error).
 RUN_STEPS = Table(SILVER, "run_steps")
+# Not for readers: the last batch of rows MERGEd into silver.users and gold.fact_users, each
+# written just before its MERGE reads it (c2c_etl.io.upsert's staging) and replaced by the next.
+SILVER_USERS_MERGE_SOURCE = Table(SILVER, "users_merge_source")
+FACT_USERS_MERGE_SOURCE = Table(SILVER, "fact_users_merge_source")
 
 # Gold: star schema and aggregates for the business questions.
 DIM_COUNTRY = Table(GOLD, "dim_country")
@@ -52,3 +56,5 @@ AGG_USER_COUNTS = Table(GOLD, "agg_user_counts")
 RECONCILIATION = Table(GOLD, "publisher_report_reconciliation")
 
 ALL_TABLES: tuple[Table, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Table))
+# Tables whose content is a step's scratch, replaced at each write: never compacted.
+STAGING_TABLES: tuple[Table, ...] = (SILVER_USERS_MERGE_SOURCE, FACT_USERS_MERGE_SOURCE)

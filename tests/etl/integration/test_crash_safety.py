@@ -42,8 +42,9 @@ RUN_SPECIFIC = {
     "finished_at",
     "details",
 }
-# Rows of run steps are per run by nature: a killed run leaves its "started" rows behind.
-NOT_COMPARED = {tables.RUN_STEPS}
+# Rows of run steps are per run by nature: a killed run leaves its "started" rows behind. A
+# staging table holds a step's scratch (with a batch id), not a result.
+NOT_COMPARED = {tables.RUN_STEPS, *tables.STAGING_TABLES}
 # Kill points; each costs one Spark start-up (~15-25 s) plus a rerun.
 KILL_POINTS = (
     "bronze.file_committed",

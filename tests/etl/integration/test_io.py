@@ -105,3 +105,69 @@ def test_a_merge_never_broadcasts_the_target(spark, tmp_path, monkeypatch):
     assert seen == ["-1"]
     assert after == "12345"
     assert sorted(r["k"] for r in io.read(spark, cfg, SILVER_USERS).collect()) == ["a", "b"]
+
+
+def _executions(spark) -> dict[int, str]:
+    """Every SQL execution of the session so far: its id and physical plan (Spark's status
+    store, kept with the UI off)."""
+    executions = spark._jsparkSession.sharedState().statusStore().executionsList()
+    found = {}
+    for i in range(executions.size()):
+        execution = executions.apply(i)
+        found[execution.executionId()] = execution.physicalPlanDescription()
+    return found
+
+
+def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
+    spark, tmp_path, monkeypatch
+):
+    """With a staging table, the source is written there first and the MERGE reads it back:
+    the same rows as a MERGE from the DataFrame, the staging table holds that batch alone, and
+    Spark filters the target's rows by a Bloom filter of the source's keys before the join
+    (the 10M-user MERGE's gain, docs/benchmark.md). The test's target is a few KB, so the
+    target-size threshold of that filter is lowered here; everything else is the job's own."""
+    from c2c_etl.tables import SILVER_USERS_MERGE_SOURCE
+
+    monkeypatch.setitem(
+        io.STAGED_MERGE_CONF,
+        "spark.sql.optimizer.runtime.bloomFilter.applicationSideScanSizeThreshold",
+        "0",
+    )
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    schema = "k STRING, n INT, note STRING"
+    stored = [(f"u{i:04d}", i, "old") for i in range(2000)]
+    io.append(cfg, SILVER_USERS, spark.createDataFrame(stored, schema).repartition(4))
+    changes = [("u0007", 100, "new"), ("u0008", 1, "new"), ("new1", 1, "new")]
+    before = set(_executions(spark))
+
+    io.upsert(
+        spark,
+        cfg,
+        SILVER_USERS,
+        spark.createDataFrame(changes, schema),
+        "k",
+        "s.n > t.n",
+        staging=SILVER_USERS_MERGE_SOURCE,
+    )
+
+    rows = {r["k"]: (r["n"], r["note"]) for r in io.read(spark, cfg, SILVER_USERS).collect()}
+    assert len(rows) == 2001
+    assert rows["u0007"] == (100, "new") and rows["u0008"] == (8, "old")
+    assert rows["new1"] == (1, "new")
+    staged = io.read(spark, cfg, SILVER_USERS_MERGE_SOURCE).drop(io.STAGED_BATCH_COLUMN)
+    assert sorted(tuple(r) for r in staged.collect()) == sorted(changes)
+    merge_plans = [plan for i, plan in _executions(spark).items() if i not in before]
+    assert any("might_contain" in plan for plan in merge_plans)
+    # The next batch replaces the staged one, and the session settings are back as they were.
+    io.upsert(
+        spark,
+        cfg,
+        SILVER_USERS,
+        spark.createDataFrame([("new2", 1, "new")], schema),
+        "k",
+        "true",
+        staging=SILVER_USERS_MERGE_SOURCE,
+    )
+    assert [r["k"] for r in io.read(spark, cfg, SILVER_USERS_MERGE_SOURCE).collect()] == ["new2"]
+    assert io.read(spark, cfg, SILVER_USERS).count() == 2002
+    assert spark.conf.get("spark.databricks.delta.merge.materializeSource", None) is None

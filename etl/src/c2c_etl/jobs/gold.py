@@ -105,43 +105,59 @@ def _built_from(spark: SparkSession, ctx: RunContext, table: tables.Table) -> in
     return None
 
 
-def change_plan(
-    spark: SparkSession, ctx: RunContext, table: tables.Table, versions: dict[str, int | None]
-) -> tuple[str, DataFrame | None, bool]:
-    """How this build brings ``table`` (built from silver users alone) up to date: (plan,
-    feed, whether the feed deletes a user). The plan is "current" when the table was already
-    built from this silver users version; "changes" with silver users' change data feed since
-    its last build; "rebuild" when it must be rebuilt whole: it does not exist yet, its last
-    build is unknown, or the feed was not recorded for every version since (a table created
-    before the feed was enabled)."""
-    now = versions[str(tables.SILVER_USERS)]
-    exists = io.exists(spark, ctx.cfg, table)
-    built_from = _built_from(spark, ctx, table) if exists else None
-    if built_from is None or now is None or built_from > now:
-        return "rebuild", None, False
-    if built_from == now:
-        return "current", None, False
-    try:
-        feed = io.changes(spark, ctx.cfg, tables.SILVER_USERS, built_from + 1, now)
-        # One read of the feed's change types: it fails if a version has no feed.
-        deletes = bool(feed.filter(F.col("_change_type") == "delete").limit(1).count())
-    except AnalysisException as error:
-        log.info(
-            "no change feed from silver users v%d (%s): %s rebuilt", built_from + 1, error, table
-        )
-        return "rebuild", None, False
-    return "changes", feed, deletes
+class SilverChanges:
+    """Silver users' change data feed since a gold table's last build, for the tables that
+    follow it (``fact_users``, ``agg_user_counts``). Both are usually built from the same
+    silver version, so the feed since a version is read (and checked for deletes) once."""
+
+    def __init__(self, spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]):
+        self.spark, self.ctx = spark, ctx
+        self.now = versions[str(tables.SILVER_USERS)]
+        self._feeds: dict[int, DataFrame | None] = {}
+
+    def _feed(self, built_from: int, now: int) -> DataFrame | None:
+        """The feed of the versions after ``built_from``; None when it cannot bring a table up
+        to date: a version has no feed (it was not enabled yet), or a user was deleted. The
+        pipeline's MERGEs never delete, so a delete is an operator's (a DELETE, or a RESTORE,
+        whose feed is not tested here); a rebuild is the safe answer to a rare event."""
+        if built_from not in self._feeds:
+            feed: DataFrame | None
+            try:
+                feed = io.changes(
+                    self.spark, self.ctx.cfg, tables.SILVER_USERS, built_from + 1, now
+                )
+                # One read of the feed's change types: it fails if a version has no feed.
+                if feed.filter(F.col("_change_type") == "delete").limit(1).count():
+                    log.info("silver users lost a user after v%d: rebuilding", built_from)
+                    feed = None
+            except AnalysisException as error:
+                log.info("no change feed from silver users v%d (%s)", built_from + 1, error)
+                feed = None
+            self._feeds[built_from] = feed
+        return self._feeds[built_from]
+
+    def plan(self, table: tables.Table) -> tuple[str, DataFrame | None]:
+        """How this build brings ``table`` up to date: ("current", None) when it was already
+        built from this silver users version; ("changes", feed) with silver users' change feed
+        since its last build; ("rebuild", None) when it must be rebuilt whole: it does not exist
+        yet, its last build is unknown, or the feed cannot serve (see :meth:`_feed`)."""
+        exists = io.exists(self.spark, self.ctx.cfg, table)
+        built_from = _built_from(self.spark, self.ctx, table) if exists else None
+        if built_from is None or self.now is None or built_from > self.now:
+            return "rebuild", None
+        if built_from == self.now:
+            return "current", None
+        feed = self._feed(built_from, self.now)
+        return ("rebuild", None) if feed is None else ("changes", feed)
 
 
-def fact_plan(
-    spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]
-) -> tuple[str, DataFrame | None]:
-    """How this build writes ``fact_users``: as :func:`change_plan`, where ("merge", users)
-    carries the silver users inserted or updated since its last build (newest version of
-    each), and a deleted user (a RESTORE of silver) means a rebuild."""
-    plan, feed, deletes = change_plan(spark, ctx, tables.FACT_USERS, versions)
-    if feed is None or deletes:
-        return ("rebuild" if deletes else plan), None
+def fact_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
+    """How this build writes ``fact_users``: as :meth:`SilverChanges.plan`, where ("merge",
+    users) carries the silver users inserted or updated since its last build (newest version
+    of each)."""
+    plan, feed = changes.plan(tables.FACT_USERS)
+    if feed is None:
+        return plan, None
     newest = Window.partitionBy("identifier_hash").orderBy(F.col("_commit_version").desc())
     changed = (
         feed.filter(F.col("_change_type").isin("insert", "update_postimage"))
@@ -152,18 +168,14 @@ def fact_plan(
     return "merge", changed
 
 
-def counts_plan(
-    spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]
-) -> tuple[str, DataFrame | None]:
-    """How this build writes ``agg_user_counts``: as :func:`change_plan`, where ("changes",
-    counts) carries the table's new content: its rows plus the change of the users silver
-    changed since its last build. A deleted user means a rebuild, as for ``fact_users``: the
-    pipeline's MERGEs never delete, so a delete is an operator's (a DELETE, or a RESTORE,
-    whose feed is not tested here); a recount is the safe answer to a rare event."""
-    plan, feed, deletes = change_plan(spark, ctx, tables.AGG_USER_COUNTS, versions)
-    if feed is None or deletes:
-        return ("rebuild" if deletes else plan), None
-    stored = io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)
+def counts_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
+    """How this build writes ``agg_user_counts``: as :meth:`SilverChanges.plan`, where
+    ("changes", counts) carries the table's new content: its rows plus the change of the users
+    silver changed since its last build."""
+    plan, feed = changes.plan(tables.AGG_USER_COUNTS)
+    if feed is None:
+        return plan, None
+    stored = io.read(changes.spark, changes.ctx.cfg, tables.AGG_USER_COUNTS)
     return plan, add_counts(stored, change_counts(feed))
 
 
@@ -234,9 +246,8 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         users = io.read(spark, ctx.cfg, tables.SILVER_USERS)
         built = build_gold(users, _published(spark, ctx))
         metadata = {"step": STEP, "run_id": ctx.run_id, "silver_versions": versions}
-        plan, changed = (
-            ("current", None) if tables.FACT_USERS in done else fact_plan(spark, ctx, versions)
-        )
+        changes = SilverChanges(spark, ctx, versions)
+        plan, changed = ("current", None) if tables.FACT_USERS in done else fact_plan(changes)
         if plan != "rebuild":
             del built[tables.FACT_USERS]
         if changed is not None:
@@ -249,12 +260,11 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 key="identifier_hash",
                 update_condition="true",
                 user_metadata=metadata,
+                staging=tables.FACT_USERS_MERGE_SOURCE,
             )
             crash_point("gold.table_committed")
         counts, new_counts = (
-            ("current", None)
-            if tables.AGG_USER_COUNTS in done
-            else counts_plan(spark, ctx, versions)
+            ("current", None) if tables.AGG_USER_COUNTS in done else counts_plan(changes)
         )
         if counts == "current":
             del built[tables.AGG_USER_COUNTS]

@@ -12,6 +12,7 @@ recognised from its commit's metadata and audited, not merged again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import reduce
 
@@ -33,7 +34,7 @@ from c2c_etl.jobs.common import (
     utc_now,
 )
 from c2c_etl.silver.countries import COUNTRY_LOOKUP_SCHEMA, country_lookup
-from c2c_etl.silver.quality import apply_rules, split_valid
+from c2c_etl.silver.quality import QUARANTINE_RULES_COL, apply_rules, split_valid
 from c2c_etl.silver.reports import report_columns, type_report
 from c2c_etl.silver.users import (
     SILVER_USER_COLUMNS,
@@ -92,33 +93,104 @@ def _keys(df: DataFrame, n: int) -> DataFrame:
     return F.broadcast(df) if n <= BROADCAST_MAX_KEYS else df
 
 
-def _outcomes(staged: DataFrame, target: DataFrame | None) -> tuple[DataFrame, DataFrame]:
-    """(valid rows as silver rows with ``wins`` when they go into silver; quarantine records),
-    both derived from the cached staged rows.
+def _small(df: DataFrame, n: int, cached: list[DataFrame]) -> DataFrame:
+    """``df`` (at most ``n`` rows) cached when it is small enough to broadcast, so the queries
+    that use it compute it once; a large one is recomputed by each query rather than held in
+    memory. A cached frame is added to ``cached``, for the caller to unpersist."""
+    if n > BROADCAST_MAX_KEYS:
+        return df
+    cached.append(df.cache())
+    return df
 
-    Two counts first (cheap on the cache) pick the joins: only identifiers seen more than once
-    in the batch are ranked with a window, and only the stored versions of this batch's users
-    are read from silver, each join broadcast when its side is small.
+
+@dataclass
+class Outcomes:
+    """What becomes of a batch of staged rows, as frames derived from the cache.
+
+    ``ranked``: the valid rows as silver rows, ``wins`` True for those that go into silver;
+    ``quarantined``: the quarantine records; ``figures``: the per-file row figures;
+    ``cached``: the small helper frames to unpersist with the batch.
+    """
+
+    ranked: DataFrame
+    quarantined: DataFrame
+    figures: dict[str, dict[str, int]]
+    cached: list[DataFrame]
+
+
+def _outcomes(staged: DataFrame, target: DataFrame | None) -> Outcomes:
+    """Rank the cached staged rows against each other and against ``target`` (silver), and
+    count what becomes of each file's rows.
+
+    Queries before the write: the rows per file (one scan of the cache, no shuffle), the
+    identifiers seen more than once in the batch (cached), and, when silver exists, the stored
+    versions of this batch's users (cached when small). Only the repeated identifiers' rows
+    are ranked with a window (cached when small), and the losers (the figures' duplicates)
+    can only be among them or beaten by a stored version: the batch is never ranked whole, and
+    the write does not compute these again.
     """
     valid, broken = split_valid(staged)
-    repeated = (
+    is_broken = F.size(F.col(QUARANTINE_RULES_COL)) > 0
+    per_file = {
+        r["source_sha256"]: (r["rows"], r["broken"])
+        for r in staged.groupBy("source_sha256")
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.sum(is_broken.cast("long")).alias("broken"),
+        )
+        .collect()
+    }
+    n_valid = sum(rows - bad for rows, bad in per_file.values())
+    counted = (
         valid.groupBy("identifier_hash")
         .agg(F.count(F.lit(1)).alias("n"))
         .filter("n > 1")
         .select("identifier_hash")
     )
-    ranked = rank_versions(silver_rows(valid), _keys(repeated, repeated.count()))
+    # At most half the batch's identifiers (8 bytes each), usually a few percent: cached
+    # whatever its size, since computing it shuffles every identifier of the batch.
+    repeated = counted.cache()
+    cached = [repeated]
+    n_repeated = repeated.count()
+    # The repeated identifiers' versions (whole silver rows, two or more per identifier,
+    # counted as four), ranked: read by the figures and by the write.
+    ranked = rank_versions(
+        silver_rows(valid),
+        _keys(repeated, n_repeated),
+        keep=lambda several: _small(several, 4 * n_repeated, cached),
+    )
     if target is None:
-        return ranked.withColumn("wins", F.col("is_latest")), quarantine_rows(broken)
-    ids = valid.select("identifier_hash").distinct()
-    old = target.select("identifier_hash", *[F.col(c).alias(f"t_{c}") for c in VERSION_ORDER]).join(
-        _keys(ids, ids.count()), "identifier_hash", "left_semi"
-    )
-    beats_stored = F.col("t_release").isNull() | F.expr(newer_condition(new="", old="t_"))
-    wins = ranked.join(old, "identifier_hash", "left").withColumn(
-        "wins", F.col("is_latest") & beats_stored
-    )
-    return wins.drop(*[f"t_{c}" for c in VERSION_ORDER]), quarantine_rows(broken)
+        wins = ranked.withColumn("wins", F.col("is_latest"))
+    else:
+        stored = target.select(
+            "identifier_hash", *[F.col(c).alias(f"t_{c}") for c in VERSION_ORDER]
+        ).join(_keys(valid.select("identifier_hash"), n_valid), "identifier_hash", "left_semi")
+        old = _small(stored, n_valid, cached)
+        beats_stored = F.col("t_release").isNull() | F.expr(newer_condition(new="", old="t_"))
+        wins = (
+            ranked.join(_keys(old, old.count()), "identifier_hash", "left")
+            .withColumn("wins", F.col("is_latest") & beats_stored)
+            .drop(*[f"t_{c}" for c in VERSION_ORDER])
+        )
+    # VERSION_ORDER's columns are never null in a valid row, so neither is ``wins``; were one
+    # null, the row would count as a duplicate and stay out of silver, and the counts balance.
+    wins = wins.withColumn("wins", F.coalesce(F.col("wins"), F.lit(False)))
+    losers = {
+        r["source_sha256"]: r["n"]
+        for r in wins.filter(~F.col("wins"))
+        .groupBy("source_sha256")
+        .agg(F.count(F.lit(1)).alias("n"))
+        .collect()
+    }
+    figures = {}
+    for sha, (rows, bad) in per_file.items():
+        lost = losers.get(sha, 0)
+        figures[sha] = {
+            "rows_to_silver": rows - bad - lost,
+            "rows_quarantined": bad,
+            "rows_duplicate": lost,
+        }
+    return Outcomes(wins, quarantine_rows(broken), figures, cached)
 
 
 FIGURES = ("rows_to_silver", "rows_quarantined", "rows_duplicate")
@@ -180,35 +252,23 @@ def _process_users(
     target = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
     # The one pass over bronze: narrow rows cached for the counts and the two writes below.
     staged = stage_rows(checked).cache()
-    ranked, quarantined = _outcomes(staged, target)
-    outcomes = {
-        r["source_sha256"]: r
-        for r in ranked.groupBy("source_sha256")
-        .agg(
-            F.sum(F.col("wins").cast("long")).alias("rows_to_silver"),
-            F.sum((~F.col("wins")).cast("long")).alias("rows_duplicate"),
-        )
-        .collect()
+    outcome = _outcomes(staged, target)
+    empty = {"rows_to_silver": 0, "rows_quarantined": 0, "rows_duplicate": 0}
+    figures = {
+        f["source_sha256"]: outcome.figures.get(f["source_sha256"], empty)
+        for kind_files in files.values()
+        for f in kind_files
     }
-    q_counts = {
-        r["source_sha256"]: r["n"]
-        for r in quarantined.groupBy("source_sha256").agg(F.count(F.lit(1)).alias("n")).collect()
-    }
-    figures = {}
-    for kind_files in files.values():
-        for f in kind_files:
-            sha = f["source_sha256"]
-            figures[sha] = {
-                "rows_to_silver": outcomes[sha]["rows_to_silver"] if sha in outcomes else 0,
-                "rows_quarantined": q_counts.get(sha, 0),
-                "rows_duplicate": outcomes[sha]["rows_duplicate"] if sha in outcomes else 0,
-            }
     rows_read = {f["source_sha256"]: f["rows"] for fs in files.values() for f in fs}
     # Nothing reaches silver unless every row of every file is accounted for.
     if all(sum(figures[sha].values()) == rows_read[sha] for sha in figures):
-        if q_counts or target is None:  # created on the first run, even when empty
+        if any(f["rows_quarantined"] for f in figures.values()) or target is None:
+            # created on the first run, even when empty
             io.replace_where(
-                ctx.cfg, tables.SILVER_QUARANTINE, quarantined, _quarantine_predicate(list(figures))
+                ctx.cfg,
+                tables.SILVER_QUARANTINE,
+                outcome.quarantined,
+                _quarantine_predicate(list(figures)),
             )
         crash_point("silver_users.quarantine_committed")
         if any(f["rows_to_silver"] for f in figures.values()):
@@ -216,13 +276,15 @@ def _process_users(
                 spark,
                 ctx.cfg,
                 tables.SILVER_USERS,
-                ranked.filter("wins").select(*SILVER_USER_COLUMNS),
+                outcome.ranked.filter("wins").select(*SILVER_USER_COLUMNS),
                 key="identifier_hash",
                 update_condition=newer_condition(),
                 user_metadata={"step": USERS_STEP, "run_id": ctx.run_id, "files": figures},
+                staging=tables.SILVER_USERS_MERGE_SOURCE,
             )
             crash_point("silver_users.merge_committed")
-    staged.unpersist()
+    for frame in (staged, *outcome.cached):
+        frame.unpersist()
     return figures
 
 

@@ -7,6 +7,7 @@ keeps one version per ``identifier_hash``. The MERGE that applies them lives in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from pyspark.sql import Column, DataFrame, Window
@@ -359,12 +360,18 @@ def newer_condition(new: str = "s.", old: str = "t.") -> str:
     return " OR ".join(clauses)
 
 
-def rank_versions(users: DataFrame, repeated: DataFrame | None = None) -> DataFrame:
+def rank_versions(
+    users: DataFrame,
+    repeated: DataFrame | None = None,
+    keep: Callable[[DataFrame], DataFrame] = lambda ranked: ranked,
+) -> DataFrame:
     """Add ``is_latest``: True for the one winning version of each identifier_hash.
 
     ``repeated`` (the identifiers seen more than once, when the caller has them) limits the
     window to those rows: every other row is the only version of its user and wins alone, so
     the batch is not sorted whole when repeats are rare (the usual case). Same result either way.
+    ``keep`` is applied to the ranked repeated rows: a caller that reads the result more than
+    once may cache them, so the window is computed once.
     """
     order = Window.partitionBy("identifier_hash").orderBy(*[F.col(c).desc() for c in VERSION_ORDER])
     if repeated is None:
@@ -372,5 +379,5 @@ def rank_versions(users: DataFrame, repeated: DataFrame | None = None) -> DataFr
     alone = users.join(repeated, "identifier_hash", "left_anti")
     several = users.join(repeated, "identifier_hash", "left_semi")
     return alone.withColumn("is_latest", F.lit(True)).unionByName(
-        several.withColumn("is_latest", F.row_number().over(order) == 1)
+        keep(several.withColumn("is_latest", F.row_number().over(order) == 1))
     )
