@@ -34,7 +34,7 @@ from c2c_etl.jobs.common import (
     utc_now,
 )
 from c2c_etl.silver.countries import COUNTRY_LOOKUP_SCHEMA, country_lookup
-from c2c_etl.silver.quality import QUARANTINE_RULES_COL, apply_rules, split_valid
+from c2c_etl.silver.quality import apply_rules, quarantined, split_valid
 from c2c_etl.silver.reports import report_columns, type_report
 from c2c_etl.silver.users import (
     SILVER_USER_COLUMNS,
@@ -130,13 +130,12 @@ def _outcomes(staged: DataFrame, target: DataFrame | None) -> Outcomes:
     the write does not compute these again.
     """
     valid, broken = split_valid(staged)
-    is_broken = F.size(F.col(QUARANTINE_RULES_COL)) > 0
     per_file = {
         r["source_sha256"]: (r["rows"], r["broken"])
         for r in staged.groupBy("source_sha256")
         .agg(
             F.count(F.lit(1)).alias("rows"),
-            F.sum(is_broken.cast("long")).alias("broken"),
+            F.sum(quarantined().cast("long")).alias("broken"),
         )
         .collect()
     }

@@ -55,7 +55,11 @@ def apply_rules(df: DataFrame, rules: Sequence[Rule]) -> DataFrame:
     )
 
 
+def quarantined() -> Column:
+    """TRUE for a checked row that breaks at least one quarantine rule."""
+    return F.size(F.col(QUARANTINE_RULES_COL)) > 0
+
+
 def split_valid(checked: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(rows that pass every quarantine rule, rows that break at least one)."""
-    broken = F.size(F.col(QUARANTINE_RULES_COL)) > 0
-    return checked.filter(~broken), checked.filter(broken)
+    return checked.filter(~quarantined()), checked.filter(quarantined())

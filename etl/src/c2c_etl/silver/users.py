@@ -14,7 +14,13 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from c2c_etl.silver.countries import iso_codes, language_codes
-from c2c_etl.silver.quality import FLAG_RULES_COL, QUARANTINE_RULES_COL, Policy, Rule
+from c2c_etl.silver.quality import (
+    FLAG_RULES_COL,
+    QUARANTINE_RULES_COL,
+    Policy,
+    Rule,
+    quarantined,
+)
 from c2c_etl.sources import USERS_2020, USERS_2024, SourceKind
 
 # Every raw users column of either release.
@@ -298,7 +304,7 @@ def stage_rows(checked: DataFrame) -> DataFrame:
     record hash is left out too (64 characters a row that compress badly): ``silver_rows``
     derives it from the business columns when it is needed.
     """
-    broken = F.size(F.col(QUARANTINE_RULES_COL)) > 0
+    broken = quarantined()
     raw = F.struct(*[F.col(c) for c in RAW_USER_COLUMNS], F.col("_corrupt_record"))
     days = F.col("days_since_last_login")
     implausible = F.array_contains(F.col(FLAG_RULES_COL), "implausible_last_login")
