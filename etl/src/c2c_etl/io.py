@@ -210,7 +210,7 @@ def _write(
     # The layer's retention properties (c2c_etl.retention) and the table's performance features
     # (c2c_etl.table_features): Delta stores writer options named delta.* as table properties
     # when the write creates the table, at no extra commit.
-    properties = {**table_properties(table.layer), **table_features(table)}
+    properties = {**table_properties(table.layer), **table_features(table, df.columns)}
     writer = df.write.format("delta").mode(mode).options(**properties, **options)
     if mode == "overwrite" and "replaceWhere" not in options:
         writer = writer.option("overwriteSchema", "true")

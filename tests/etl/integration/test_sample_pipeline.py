@@ -3,6 +3,9 @@ unknown files, and the summary an operator reads."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
@@ -12,6 +15,7 @@ from c2c_etl.gold.counts import count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 from c2c_etl.jobs import pipeline
 from c2c_etl.jobs.gold import build_from_counts
+from c2c_etl.table_features import STATS_COLUMNS
 from tests.etl.integration.conftest import run_pipeline, versions
 
 
@@ -133,6 +137,19 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
     detail = spark.sql(f"DESCRIBE DETAIL {io.sql_name(ctx.cfg, tables.SILVER_USERS)}").first()
     assert detail["properties"]["delta.enableChangeDataFeed"] == "true"
     assert detail["properties"]["delta.enableDeletionVectors"] == "true"
+    # The big tables keep file statistics on their lineage and key columns only (their write's
+    # cost, docs/benchmark.md), in every file any write made, first load, MERGE or compaction;
+    # every file still counts its rows, and silver reads a delivery by its content hash.
+    for table, columns in STATS_COLUMNS.items():
+        files = _file_stats(ctx.cfg, table)
+        assert len(files) >= 2, table
+        for stats in files:
+            assert set(stats["nullCount"]) == set(columns), table
+            assert stats["numRecords"] > 0
+    delivery = next(r for r in audit if r["source_file"] == "day2/users_2024_part_0002.csv")
+    bronze = io.read(spark, ctx.cfg, tables.BRONZE_USERS_2024)
+    one_file = bronze.filter(F.col("_source_sha256") == delivery["source_sha256"])
+    assert one_file.count() == delivery["rows_read"] == 100
     # The run compacted what it wrote: no table is left dominated by small files, and the
     # step log (written at every step's start and end) is one file again. The MERGEs' staging
     # tables are scratch, replaced at each MERGE: never compacted.
@@ -142,6 +159,18 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
         if table not in tables.STAGING_TABLES and io.exists(spark, ctx.cfg, table):
             d = spark.sql(f"DESCRIBE DETAIL {io.sql_name(ctx.cfg, table)}").first()
             assert not needs_compaction(d["numFiles"], d["sizeInBytes"]), (table, d["numFiles"])
+
+
+def _file_stats(cfg, table) -> list[dict]:
+    """The statistics of every data file a commit of ``table`` added (its JSON Delta log)."""
+    log = Path(cfg.table_path(table.layer, table.name)) / "_delta_log"
+    found = []
+    for commit in sorted(log.glob("*.json")):
+        for line in commit.read_text().splitlines():
+            added = json.loads(line).get("add")
+            if added and added.get("stats"):
+                found.append(json.loads(added["stats"]))
+    return found
 
 
 def _same_rows(a, b) -> bool:
