@@ -27,8 +27,9 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UTF8_BOM = b"\xef\xbb\xbf"
 # A valid UTF-8 multi-byte sequence: its presence in a non-UTF-8 file means mixed encodings.
 UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
-# C0 controls other than tab, LF, CR: not in any text file this platform receives.
-CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# C0 controls other than tab, LF, CR: not in any text file this platform receives. Found by
+# deleting them (``_has_control``), which is faster than searching for them.
+CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r")
 C1_CONTROL = re.compile(rb"[\x80-\x9f]")
 
 
@@ -68,8 +69,6 @@ BLANK_FIRST_LINE = re.compile(rb"[\x00-\x09\x0b-\x20]*(?:\n|\Z)")
 BLANK_NEXT_LINE = re.compile(rb"\n[\x00-\x09\x0b-\x20]*(?=\n|\Z)")
 # Every byte but commas and newlines: deleted, each line is its commas alone.
 NOT_COMMA_OR_NEWLINE = bytes(b for b in range(256) if b not in b",\n")
-# The bytes CONTROL matches: deleting them is faster than searching for them.
-CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r")
 
 
 def _whole_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
@@ -121,7 +120,7 @@ def inspect_blocks(blocks: Iterable[bytes]) -> ContentCheck:
         size += len(block)
         has_multibyte = has_multibyte or bool(UTF8_MULTIBYTE.search(block))
         has_c1 = has_c1 or bool(C1_CONTROL.search(block))
-        has_control = has_control or len(block.translate(None, CONTROL_BYTES)) < len(block)
+        has_control = has_control or _has_control(block)
     if utf8_error is None:
         try:  # a multi-byte sequence cut off by the end of the file is not UTF-8 either
             utf8.decode(b"", final=True)
@@ -142,7 +141,7 @@ def inspect_blocks(blocks: Iterable[bytes]) -> ContentCheck:
         return rejected("gzip", "gzip-compressed, not a CSV: decompress it and deliver the CSV")
     if first.startswith(UTF16_BOMS) or _every_other_byte_nul(first):
         return rejected("utf-16", "UTF-16 encoded: export as UTF-8")
-    if CONTROL.search(first):
+    if _has_control(first):
         return rejected("binary", "binary content: control bytes in the first line")
     if utf8_error is None:
         detected = "utf-8 with byte order mark" if first.startswith(UTF8_BOM) else "utf-8"
@@ -161,6 +160,10 @@ def inspect_blocks(blocks: Iterable[bytes]) -> ContentCheck:
         detected, encoding, text = "iso-8859-1", LATIN1, first.decode("latin-1")
     header = parse_header(text)
     return ContentCheck(size, detected, encoding, header, data_lines, max_fields)
+
+
+def _has_control(data: bytes) -> bool:
+    return len(data.translate(None, CONTROL_BYTES)) < len(data)
 
 
 def _every_other_byte_nul(line: bytes) -> bool:
