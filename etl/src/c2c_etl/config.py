@@ -61,8 +61,13 @@ class LakeConfig:
 
 
 def local_config(landing_path: str | Path, lake_root: str | Path) -> LakeConfig:
-    """The configuration of a run on one machine."""
-    return LakeConfig(env="local", landing_path=str(landing_path), lake_root=str(lake_root))
+    """The configuration of a run on one machine. Relative folders are made absolute: Spark SQL
+    resolves a ``delta.`<path>``` name from its own working directory, not the shell's."""
+    return LakeConfig(
+        env="local",
+        landing_path=str(Path(landing_path).absolute()),
+        lake_root=str(Path(lake_root).absolute()),
+    )
 
 
 def cloud_config(env: str, landing_path: str, catalog: str | None = None) -> LakeConfig:

@@ -25,6 +25,18 @@ def test_only_a_committed_delta_table_exists(spark, tmp_path):
     assert io.version(spark, cfg, SILVER_USERS) == 0
 
 
+def test_a_relative_lake_folder_works_in_spark_sql(spark, tmp_path, monkeypatch):
+    # `--lake lake` from a shell: tables named in SQL (MERGE, OPTIMIZE, DESCRIBE) were looked
+    # up relative to somewhere else, and a run failed at its compaction.
+    monkeypatch.chdir(tmp_path)
+    cfg = local_config("landing", "lake")
+    io.append(cfg, SILVER_USERS, spark.createDataFrame([("a", 1)], "k STRING, n INT"))
+    assert (tmp_path / "lake" / SILVER_USERS.layer / SILVER_USERS.name / "_delta_log").is_dir()
+    detail = spark.sql(f"DESCRIBE DETAIL {io.sql_name(cfg, SILVER_USERS)}").first()
+    assert detail["numFiles"] == 1
+    assert cfg.landing_path == str(tmp_path / "landing")
+
+
 def test_upsert_inserts_new_keys_and_updates_only_where_the_condition_holds(spark, tmp_path):
     cfg = local_config(tmp_path / "landing", tmp_path / "lake")
     schema = "k STRING, n INT, note STRING"
