@@ -5,7 +5,8 @@ resident memory of the whole process tree (Python and its JVM), sampled from /pr
 pipeline's own summary gives the time per step. Scenarios, in order:
 
 1. Spark start-up alone (a session created and stopped): the floor of every run.
-2. The real dataset: a full run into a fresh lake, then a rerun with no new input (no-op).
+2. The real dataset: a full run into a fresh lake, then a rerun with no new input (no-op), and
+   the same rerun with ``--full-check`` (made to start Spark and read the lake).
 3. Synthetic inputs of each ``--scales`` size (both releases, the generator's dirty rows): a full
    run, and in the same bench two baselines on the same CSVs: a raw Spark CSV-to-Delta copy
    (the engine's floor for this work) and the gold aggregates computed by DuckDB (the
@@ -146,9 +147,9 @@ def py(*args: str) -> list[str]:
 # --- the commands measured ----------------------------------------------------------------
 
 
-def pipeline(landing: Path, lake: Path) -> dict[str, Any]:
+def pipeline(landing: Path, lake: Path, *extra: str) -> dict[str, Any]:
     """One ``c2c-pipeline`` run: process figures and the summary's time per step."""
-    args = ["--env", "local", "--input", str(landing), "--lake", str(lake)]
+    args = ["--env", "local", "--input", str(landing), "--lake", str(lake), *extra]
     m = measure(py("-m", "c2c_etl.jobs.pipeline", *args))
     steps: dict[str, float] = {}
     statuses: dict[str, str] = {}
@@ -339,7 +340,9 @@ def real_data(real: Path, repeat: int, scratch: Path) -> dict[str, Any]:
     for i in range(repeat):
         lake = scratch / f"real-{i}"
         full, noop = pipeline(landing, lake), pipeline(landing, lake)
-        entry = {"full": rates(full, rows), "noop": noop}
+        # The same rerun made to start Spark and read the lake (c2c_etl.lake_state).
+        noop_spark = pipeline(landing, lake, "--full-check")
+        entry = {"full": rates(full, rows), "noop": noop, "noop_full_check": noop_spark}
         if i == 0:
             entry["files"] = delta_files(lake)
         runs.append(entry)
@@ -469,14 +472,16 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     if report.get("real"):
-        noop = statistics.median(r["noop"]["wall_s"] for r in report["real"]["runs"])
-        checks.append(
-            {
-                "target": "no-op rerun: seconds beyond Spark start-up",
-                "measured": round(noop - startup, 1),
-                "limit": TARGET_NOOP_BEYOND_STARTUP_S,
-            }
-        )
+        for key, how in (("noop", ""), ("noop_full_check", ", made to start Spark")):
+            runs = [r[key]["wall_s"] for r in report["real"]["runs"] if key in r]
+            if runs:
+                checks.append(
+                    {
+                        "target": f"no-op rerun{how}: seconds beyond Spark start-up",
+                        "measured": round(statistics.median(runs) - startup, 1),
+                        "limit": TARGET_NOOP_BEYOND_STARTUP_S,
+                    }
+                )
     if report.get("small_runs"):
         worst = max(report["small_runs"]["files_ratio"].items(), key=lambda kv: kv[1])
         checks.append(
@@ -535,6 +540,8 @@ def markdown(report: dict[str, Any]) -> str:
         for i, r in enumerate(real["runs"]):
             out.append(row(f"real data #{i + 1}", "full", r["full"], real["input_rows"]))
             out.append(row(f"real data #{i + 1}", "no-op rerun", r["noop"]))
+            if "noop_full_check" in r:
+                out.append(row(f"real data #{i + 1}", "no-op, --full-check", r["noop_full_check"]))
     for s in report.get("scales", []):
         label = f"{s['users']:,} users"
         out.append(row(label, "raw Spark CSV→Delta copy", s["raw_copy"], s["input_rows"]))

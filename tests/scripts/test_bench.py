@@ -65,3 +65,16 @@ def test_targets_are_met_or_not_by_the_figures(bench):
     missed = bench.targets(_report(full_s=305, copy_s=100, inc_s=60, noop_s=16, ratio=3.0))
     assert [c["met"] for c in missed] == [False, False, True, False, False]
     assert "silver.run_steps" in missed[-1]["target"]
+
+
+def test_the_no_op_rerun_is_checked_both_ways_when_both_were_measured(bench):
+    report = _report(full_s=205, copy_s=100, inc_s=30, noop_s=2, ratio=1.5)
+    report["real"]["runs"] = [
+        {"noop": {"wall_s": 2.0}, "noop_full_check": {"wall_s": 21.0}},
+        {"noop": {"wall_s": 3.0}, "noop_full_check": {"wall_s": 23.0}},
+    ]
+    checks = {c["target"]: c for c in bench.targets(report)}
+    fast = checks["no-op rerun: seconds beyond Spark start-up"]
+    spark = checks["no-op rerun, made to start Spark: seconds beyond Spark start-up"]
+    assert (fast["measured"], fast["met"]) == (-2.5, True)  # median 2.5 s, start-up 5 s
+    assert (spark["measured"], spark["met"]) == (17.0, False)

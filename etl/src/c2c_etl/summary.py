@@ -128,3 +128,23 @@ def format_summary(
     lines.append("")
     lines.append(tables_line)
     return "\n".join(lines)
+
+
+def format_unchanged(ctx: RunContext, last_run: str, seconds: float) -> str:
+    """The summary of a local run that found the lake, the landing files and the code as the
+    last successful run left them, and so did not start Spark (c2c_etl.lake_state)."""
+    return "\n".join(
+        [
+            f"Run {ctx.run_id} ({ctx.cfg.env}) on {ctx.cfg.landing_path}",
+            "",
+            "Time per step:",
+            f"  {'state check':<16}{seconds:7.1f} s  unchanged",
+            f"  {'total':<16}{seconds:7.1f} s",
+            "",
+            f"No new input: the landing files, every table and the code are as run {last_run} "
+            "left them, so a run would change nothing and Spark was not started "
+            "(--full-check starts it anyway).",
+            "",
+            f"Tables: {ctx.cfg.lake_root}/<layer>/<table>",
+        ]
+    )

@@ -275,8 +275,14 @@ def test_main_prints_the_run_summary(spark, tmp_path, capsys):
     ):
         assert expected in out
     assert "NOT BALANCED" not in out
-    # A rerun with no new input says so instead of recounting a lake it did not change.
+    # A rerun with no new input says so instead of recounting a lake it did not change:
+    # without starting Spark (test_lake_state.py), or, made to start it, after each step
+    # found nothing to do.
     pipeline.main(["--env", "local", "--input", str(landing), "--lake", str(lake)])
+    rerun = capsys.readouterr().out
+    assert "No new input" in rerun and "Spark was not started" in rerun
+    assert "Rows per table:" not in rerun
+    pipeline.main(["--env", "local", "--input", str(landing), "--lake", str(lake), "--full-check"])
     rerun = capsys.readouterr().out
     assert "No new input: no table changed" in rerun
     assert "Rows per table:" not in rerun and "skipped" in rerun

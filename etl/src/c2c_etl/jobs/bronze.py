@@ -202,7 +202,7 @@ def _reject(ctx: RunContext, f: LandedFile, check: ContentCheck, reason: str) ->
 
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
     with run_step(spark, ctx, "bronze") as result:
-        landed = list_landing(ctx.cfg.landing_path)
+        landed = ctx.landed if ctx.landed is not None else list_landing(ctx.cfg.landing_path)
         known, rejected_before = _logged_sha256(spark, ctx)
         new, duplicates = select_new(landed, known)
         log_rows = [

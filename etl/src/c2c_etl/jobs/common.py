@@ -27,6 +27,7 @@ from pyspark.sql.types import (
 )
 
 from c2c_etl import io, tables
+from c2c_etl.bronze.ingest import LandedFile
 from c2c_etl.compaction import compact_written
 from c2c_etl.config import ENVIRONMENTS, LakeConfig, cloud_config, local_config
 from c2c_etl.entrypoints import EntryPoint
@@ -84,6 +85,9 @@ class RunContext:
     cfg: LakeConfig
     run_id: str
     started_at: datetime = field(default_factory=utc_now)
+    # The landing files, listed and hashed before the run (c2c-pipeline, env local): bronze
+    # ingests these, and the run's recorded state names them. None: bronze lists the folder.
+    landed: list[LandedFile] | None = None
 
 
 @dataclass
@@ -199,10 +203,18 @@ def compact_step(spark: SparkSession, ctx: RunContext) -> StepResult:
     return result
 
 
-def build_parser(description: str) -> argparse.ArgumentParser:
+def build_parser(description: str, whole_pipeline: bool = False) -> argparse.ArgumentParser:
     """The parameters every job accepts (c2c_etl.entrypoints.COMMON_PARAMETERS), plus the
-    optional operator flags (log format, run-lock wait)."""
+    optional operator flags (log format, run-lock wait; ``--full-check`` for the whole
+    pipeline)."""
     parser = argparse.ArgumentParser(description=description)
+    if whole_pipeline:
+        parser.add_argument(
+            "--full-check",
+            action="store_true",
+            help="env local: start Spark and read the lake even when the landing files, the "
+            "tables and the code are as the last successful run left them",
+        )
     parser.add_argument("--env", choices=ENVIRONMENTS, default="local")
     parser.add_argument("--input", required=True, help="landing folder with the source CSVs")
     parser.add_argument("--lake", help="local lake folder (env local)")
@@ -263,14 +275,18 @@ class JobOptions:
 
     wait_for_lock: float = 0.0
     spark_remote: str | None = None  # a Spark Connect URL; None: $SPARK_REMOTE or no server
+    full_check: bool = False  # the whole pipeline only: see c2c_etl.lake_state
 
 
-def start_job(description: str, argv: list[str] | None = None) -> tuple[RunContext, JobOptions]:
+def start_job(
+    description: str, argv: list[str] | None = None, whole_pipeline: bool = False
+) -> tuple[RunContext, JobOptions]:
     """Parse the shared parameters and set up logging for the run: (context, options)."""
-    args = build_parser(description).parse_args(argv)
+    args = build_parser(description, whole_pipeline).parse_args(argv)
     ctx = context_from_args(args)
     configure_logging(args.log_format, ctx.run_id)
-    return ctx, JobOptions(args.wait_for_lock, args.spark_remote)
+    full_check = whole_pipeline and args.full_check
+    return ctx, JobOptions(args.wait_for_lock, args.spark_remote, full_check)
 
 
 def job_main(entry: EntryPoint, run: Callable[[SparkSession, RunContext], object]) -> None:

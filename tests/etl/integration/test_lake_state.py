@@ -1,0 +1,129 @@
+"""A local rerun that would change nothing finishes without starting Spark, and anything that
+could give a run work to do (a new file, a commit to any table, other code, a failed run)
+sends it the whole way (c2c_etl.lake_state)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from c2c_etl import io, lake_state, tables
+from c2c_etl.config import local_config
+from c2c_etl.generator import generate, generate_delivery
+from c2c_etl.jobs import pipeline
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """The names of the runs that started Spark (``pipeline.get_spark`` calls)."""
+    calls: list[str] = []
+    real = pipeline.get_spark
+
+    def spy(*args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else "")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "get_spark", spy)
+    return calls
+
+
+def _main(landing, lake, *extra: str) -> None:
+    pipeline.main(["--env", "local", "--input", str(landing), "--lake", str(lake), *extra])
+
+
+def _versions(lake) -> dict[str, int]:
+    return lake_state.table_versions(str(lake))
+
+
+def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
+    spark, tmp_path, capsys, started, monkeypatch
+):
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing, 400, 100, seed=5, dirty_rate=0.02)
+    _main(landing, lake)
+    assert len(started) == 1
+    first = capsys.readouterr().out
+    run_id = first.split()[1]
+    recorded = json.loads((lake / lake_state.STATE_FILE).read_text())
+    assert recorded["run_id"] == run_id
+    assert {name for name, _sha in recorded["state"]["files"]} >= {"users_2020.csv"}
+    assert recorded["state"]["tables"] == _versions(lake)
+    assert recorded["state"]["tables"]["silver/users"] >= 0
+
+    # Nothing new: no Spark, no commit, and the summary says why.
+    before = _versions(lake)
+    _main(landing, lake)
+    assert len(started) == 1
+    rerun = capsys.readouterr().out
+    assert f"as run {run_id} left them" in rerun and "Spark was not started" in rerun
+    assert _versions(lake) == before
+
+    # --full-check reads the lake with Spark, and finds nothing to do either.
+    _main(landing, lake, "--full-check")
+    assert len(started) == 2
+    assert "No new input: no table changed" in capsys.readouterr().out
+    assert _versions(lake) == before
+
+    # A commit to any table, by anyone: the next run starts Spark (and changes nothing).
+    cfg = local_config(landing, lake)
+    spark.sql(
+        f"ALTER TABLE {io.sql_name(cfg, tables.DIM_COUNTRY)} "
+        "SET TBLPROPERTIES ('c2c.test.note' = 'an operator was here')"
+    )
+    _main(landing, lake)
+    assert len(started) == 3
+    assert "No new input: no table changed" in capsys.readouterr().out
+    _main(landing, lake)
+    assert len(started) == 3  # recorded again after that run: as it left them
+
+    # Other code (an upgrade, or an edit in a development install): Spark again.
+    with monkeypatch.context() as patch:
+        patch.setattr(lake_state, "code_digest", lambda: "0" * 64)
+        _main(landing, lake)
+    assert len(started) == 4
+    capsys.readouterr()
+
+    # A new delivery: ingested through bronze, silver and gold as usual.
+    users_before = io.read(spark, cfg, tables.SILVER_USERS).count()
+    generate_delivery(landing / "users_2020_part_0002.csv", "2020", 50, seed=8, dirty_rate=0.0)
+    _main(landing, lake)
+    assert len(started) == 5
+    assert "users_2020_part_0002.csv" in capsys.readouterr().out
+    assert io.read(spark, cfg, tables.SILVER_USERS).count() == users_before + 50
+
+
+def test_a_run_that_failed_records_nothing_and_its_rerun_finishes_the_work(
+    spark, tmp_path, capsys, started, monkeypatch
+):
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing, 300, 60, seed=6, dirty_rate=0.0)
+    _main(landing, lake)
+    recorded = (lake / lake_state.STATE_FILE).read_text()
+    generate_delivery(landing / "users_2024_part_0002.csv", "2024", 40, seed=9, dirty_rate=0.0)
+
+    # The next run dies after bronze has committed the new file, before silver.
+    real_run = pipeline.run
+
+    def dies_after_bronze(spark_session, ctx):
+        pipeline.bronze.run(spark_session, ctx)
+        raise RuntimeError("killed after bronze")
+
+    monkeypatch.setattr(pipeline, "run", dies_after_bronze)
+    with pytest.raises(RuntimeError, match="killed after bronze"):
+        _main(landing, lake)
+    monkeypatch.setattr(pipeline, "run", real_run)
+    assert (lake / lake_state.STATE_FILE).read_text() == recorded
+    capsys.readouterr()
+
+    # The landing files are the same as that run saw, but bronze has a new commit: the rerun
+    # starts Spark and silver takes up the file bronze ingested.
+    _main(landing, lake)
+    assert len(started) == 3
+    out = capsys.readouterr().out
+    assert "users_2024_part_0002.csv" in out and "balanced" in out
+    assert json.loads((lake / lake_state.STATE_FILE).read_text())["state"]["tables"] == (
+        _versions(lake)
+    )
