@@ -14,7 +14,7 @@ from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.gold.counts import count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 from c2c_etl.jobs import pipeline
-from c2c_etl.jobs.gold import build_from_counts
+from c2c_etl.jobs.gold import build_from_counts, build_gold, published_reports
 from c2c_etl.table_features import STATS_COLUMNS
 from tests.etl.integration.conftest import run_pipeline, versions
 
@@ -189,6 +189,10 @@ def _assert_gold_is_the_recount(spark, ctx) -> None:
     assert _same_rows(recount[tables.DIM_COUNTRY], build_dim_country(silver))
     for table, expected in recount.items():
         assert _same_rows(io.read(spark, ctx.cfg, table), expected), table
+    # The tables that read every user when rebuilt, whether kept, updated or rebuilt.
+    rebuilt = build_gold(silver, published_reports(spark, ctx))
+    for table in (tables.TOP_BUYERS, tables.TOP_SELLERS, tables.RECONCILIATION):
+        assert _same_rows(io.read(spark, ctx.cfg, table), rebuilt[table]), table
 
 
 def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, tmp_path):
@@ -214,6 +218,18 @@ def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, tmp_path):
     gold_details = {r.step: r for r in results}["gold"].details
     assert gold_details["user_counts"] == "changes"
     assert gold_details["fact_users"] == "merge"
+    assert gold_details["publisher_report_reconciliation"] == "rebuild"  # 2020 users changed
+    _assert_gold_is_the_recount(spark, ctx)
+
+    # New 2024 users only, none of them a top buyer or seller: the top tables are updated from
+    # their own rows and the new users, the reconciliation (of 2020 users) is kept as it is.
+    recon_version = io.version(spark, ctx.cfg, tables.RECONCILIATION)
+    generate_delivery(landing / "day3" / "users_2024_part_0007.csv", "2024", 60, 7)
+    ctx, results = run_pipeline(spark, landing, lake)
+    gold_details = {r.step: r for r in results}["gold"].details
+    assert gold_details["publisher_report_reconciliation"] == "current"
+    assert io.version(spark, ctx.cfg, tables.RECONCILIATION) == recon_version
+    assert gold_details["top_buyers"] == gold_details["top_sellers"] == "changes"
     _assert_gold_is_the_recount(spark, ctx)
 
     # Users removed from silver (by an operator's DELETE or RESTORE): gold counts again.

@@ -10,6 +10,8 @@ from c2c_etl.gold.aggregates import (
     aggregate_engagement_funnel,
     aggregate_seniority_cohorts,
     top_buyers,
+    top_sellers,
+    update_top,
 )
 from c2c_etl.gold.counts import KEYS, MEASURES, add_counts, change_counts, count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
@@ -135,6 +137,30 @@ def test_top_buyers_are_ranked_with_deterministic_ties(spark):
         (r["rank"], r["identifier_hash"]) for r in top_buyers(fact, n=10).orderBy("rank").collect()
     ]
     assert rows == [(1, 3), (2, 4), (3, 5)]  # non-buyers are not ranked
+
+
+def test_a_top_table_updated_with_changed_users_outside_it_is_the_rebuilt_one(spark):
+    # 200 users, many ties; 40 of those outside both tops change: some climb into them, some
+    # stop buying or selling, new users arrive.
+    before = [_user(i, bought=(i * 7) % 23, sold=(i * 11) % 19) for i in range(200)]
+    fact = build_fact_users(_users(spark, before))
+    tops = {"buyer": top_buyers(fact, n=15), "seller": top_sellers(fact, n=15)}
+    inside = {r["identifier_hash"] for t in tops.values() for r in t.collect()}
+    outside = [i for i in range(200) if i not in inside][:40]
+    changed = [_user(i, bought=(i * 5) % 31, sold=(i * 3) % 29) for i in outside]
+    changed += [_user(1000 + i, bought=20 + i, sold=i) for i in range(5)]
+    after = {row[0]: row for row in before} | {row[0]: row for row in changed}
+    fact_after = build_fact_users(_users(spark, list(after.values())))
+    changed_fact = build_fact_users(_users(spark, changed))
+    for role, rebuilt in (
+        ("buyer", top_buyers(fact_after, 15)),
+        ("seller", top_sellers(fact_after, 15)),
+    ):
+        updated = update_top(tops[role], changed_fact, role, n=15)
+        assert updated.columns == rebuilt.columns
+        assert sorted(updated.collect()) == sorted(rebuilt.collect()), role
+        entered = {r["identifier_hash"] for r in updated.collect()} - inside
+        assert entered, role  # the case is not vacuous: changed users climbed in
 
 
 def test_app_adoption_counts_only_users_whose_release_reports_apps(spark):

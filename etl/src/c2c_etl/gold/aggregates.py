@@ -53,6 +53,22 @@ def aggregate_by_country_gender(counts: DataFrame, dim_country: DataFrame) -> Da
     )
 
 
+# The fact columns a top table carries besides its rank and role: its measure is one of them.
+TOP_FACT_COLUMNS = (
+    "identifier_hash",
+    "release",
+    "country_code",
+    "gender",
+    "products_bought",
+    "products_sold",
+    "products_listed",
+    "products_wished",
+    "social_nb_followers",
+)
+# Role -> measure of the two top tables (``gold.top_buyers``, ``gold.top_sellers``).
+TOP_MEASURES = {"buyer": "products_bought", "seller": "products_sold"}
+
+
 def _top(fact: DataFrame, measure: str, role: str, n: int) -> DataFrame:
     order = [F.col(measure).desc(), F.col("identifier_hash").asc()]
     # A top-k (orderBy + limit) first, so the ranking window sorts n rows, not every user.
@@ -63,22 +79,9 @@ def _top(fact: DataFrame, measure: str, role: str, n: int) -> DataFrame:
         .withColumn("rank", F.row_number().over(Window.orderBy(*order)))
         .select(
             "rank",
-            "identifier_hash",
-            "release",
-            "country_code",
-            "gender",
+            *TOP_FACT_COLUMNS[:4],
             measure,
-            *[
-                c
-                for c in (
-                    "products_bought",
-                    "products_sold",
-                    "products_listed",
-                    "products_wished",
-                    "social_nb_followers",
-                )
-                if c != measure
-            ],
+            *[c for c in TOP_FACT_COLUMNS[4:] if c != measure],
             F.lit(role).alias("role"),
         )
     )
@@ -86,12 +89,25 @@ def _top(fact: DataFrame, measure: str, role: str, n: int) -> DataFrame:
 
 def top_buyers(fact: DataFrame, n: int = TOP_N) -> DataFrame:
     """Grain: one row per rank (1..n): the users who bought most (ties by identifier)."""
-    return _top(fact, "products_bought", "buyer", n)
+    return _top(fact, TOP_MEASURES["buyer"], "buyer", n)
 
 
 def top_sellers(fact: DataFrame, n: int = TOP_N) -> DataFrame:
     """Grain: one row per rank (1..n): the users who sold most (ties by identifier)."""
-    return _top(fact, "products_sold", "seller", n)
+    return _top(fact, TOP_MEASURES["seller"], "seller", n)
+
+
+def update_top(stored: DataFrame, changed: DataFrame, role: str, n: int = TOP_N) -> DataFrame:
+    """A top table (``stored``) after some users changed, none of whom is in it: the top ``n``
+    of its rows and the changed users' new fact rows (``changed``).
+
+    Exact: the stored rows are the best ``n`` of the users who did not change (no changed
+    user is among them), and a user outside them cannot have climbed without changing. The
+    caller checks that no changed user is in ``stored``; if one is, rebuild instead.
+    """
+    columns = list(TOP_FACT_COLUMNS)
+    rows = stored.select(*columns).unionByName(changed.select(*columns))
+    return _top(rows, TOP_MEASURES[role], role, n)
 
 
 def aggregate_app_adoption(counts: DataFrame, dim_country: DataFrame) -> DataFrame:

@@ -4,9 +4,12 @@ Each table's content is a function of the current silver state alone: the same w
 or grouping the input files arrived in. Two tables follow silver users' change data feed
 instead of reading every user again: ``fact_users`` (a MERGE of the changed users) and
 ``agg_user_counts`` (the additive counts, plus the changed users' new rows, minus their old
-ones); the four aggregates of those counts are then rebuilt from them. The other tables are
-rebuilt from silver. The silver versions a build used are kept in the run audit; when they
-have not moved, the build is skipped and no gold table gets a new version.
+ones); the four aggregates of those counts are then rebuilt from them. The top-100 tables are
+the top of their stored rows and the changed users' new rows when no changed user is in them
+(else rebuilt from silver); the reconciliation is kept when the publisher reports are as at
+its last build and no 2020 user changed (else rebuilt). The silver versions a build used are
+kept in the run audit; when they have not moved, the build is skipped and no gold table gets
+a new version.
 
 Crash safety: each gold table's overwrite carries the silver versions it was built from in its
 commit metadata. A run that died after some (or all) gold commits and before the audit row is
@@ -32,10 +35,11 @@ from c2c_etl.gold.aggregates import (
     aggregate_seniority_cohorts,
     top_buyers,
     top_sellers,
+    update_top,
 )
 from c2c_etl.gold.counts import add_counts, change_counts, count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
-from c2c_etl.gold.reconciliation import reconcile
+from c2c_etl.gold.reconciliation import REPORT_RELEASE, reconcile
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
@@ -96,13 +100,18 @@ def _already_built(
     return {t for t, done in zip(GOLD_TABLES, flags, strict=True) if done}
 
 
-def _built_from(spark: SparkSession, ctx: RunContext, table: tables.Table) -> int | None:
-    """The silver users version ``table`` was last built from (its newest gold commit; the
-    end-of-run compaction may have committed after it)."""
+def _last_build(spark: SparkSession, ctx: RunContext, table: tables.Table) -> dict[str, int | None]:
+    """The silver versions ``table`` was last built from (its newest gold commit; the
+    end-of-run compaction may have committed after it); empty when unknown."""
     for _version, meta, _metrics in io.commits(spark, ctx.cfg, table, limit=10):
         if meta.get("step") == STEP:
-            return meta.get("silver_versions", {}).get(str(tables.SILVER_USERS))
-    return None
+            return dict(meta.get("silver_versions", {}))
+    return {}
+
+
+def _built_from(spark: SparkSession, ctx: RunContext, table: tables.Table) -> int | None:
+    """The silver users version ``table`` was last built from."""
+    return _last_build(spark, ctx, table).get(str(tables.SILVER_USERS))
 
 
 class SilverChanges:
@@ -151,6 +160,18 @@ class SilverChanges:
         return ("rebuild", None) if feed is None else ("changes", feed)
 
 
+def _changed_users(feed: DataFrame) -> DataFrame:
+    """The silver users a change feed inserted or updated, as they are now (the newest
+    post-image of each)."""
+    newest = Window.partitionBy("identifier_hash").orderBy(F.col("_commit_version").desc())
+    return (
+        feed.filter(F.col("_change_type").isin("insert", "update_postimage"))
+        .withColumn("_newest", F.row_number().over(newest) == 1)
+        .filter("_newest")
+        .drop("_newest", "_change_type", "_commit_version", "_commit_timestamp")
+    )
+
+
 def fact_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
     """How this build writes ``fact_users``: as :meth:`SilverChanges.plan`, where ("merge",
     users) carries the silver users inserted or updated since its last build (newest version
@@ -158,14 +179,46 @@ def fact_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
     plan, feed = changes.plan(tables.FACT_USERS)
     if feed is None:
         return plan, None
-    newest = Window.partitionBy("identifier_hash").orderBy(F.col("_commit_version").desc())
-    changed = (
-        feed.filter(F.col("_change_type").isin("insert", "update_postimage"))
-        .withColumn("_newest", F.row_number().over(newest) == 1)
-        .filter("_newest")
-        .drop("_newest", "_change_type", "_commit_version", "_commit_timestamp")
-    )
-    return "merge", changed
+    return "merge", _changed_users(feed)
+
+
+TOP_TABLES = {tables.TOP_BUYERS: "buyer", tables.TOP_SELLERS: "seller"}
+
+
+def top_plan(changes: SilverChanges, table: tables.Table) -> tuple[str, DataFrame | None]:
+    """How this build writes a top-100 table: as :meth:`SilverChanges.plan`, where
+    ("changes", top) carries its new content from its stored rows and the changed users
+    (:func:`update_top`) when none of the users silver changed since its last build is in
+    it; when one is (their rank may fall), ("rebuild", None)."""
+    plan, feed = changes.plan(table)
+    if feed is None:
+        return plan, None
+    stored = io.read(changes.spark, changes.ctx.cfg, table)
+    touched = feed.select("identifier_hash")
+    if stored.join(touched, "identifier_hash", "left_semi").limit(1).count():
+        return "rebuild", None
+    return "changes", update_top(stored, build_fact_users(_changed_users(feed)), TOP_TABLES[table])
+
+
+# The silver tables of the publisher's reports: the reconciliation's other inputs.
+REPORT_INPUTS = tuple(t for t in SILVER_INPUTS if t != tables.SILVER_USERS)
+
+
+def reconciliation_plan(changes: SilverChanges, versions: dict[str, int | None]) -> str:
+    """How this build writes the reconciliation: "current" (kept) when the publisher reports
+    are at the versions it was last built from and silver users changed no user of the
+    reports' release (2020) since; else "rebuild"."""
+    table = tables.RECONCILIATION
+    plan, feed = changes.plan(table)
+    if plan == "rebuild":
+        return "rebuild"
+    built = _last_build(changes.spark, changes.ctx, table)
+    if any(built.get(str(t)) != versions[str(t)] for t in REPORT_INPUTS):
+        return "rebuild"
+    if feed is None:
+        return "current"
+    report_users = feed.filter(F.col("release") == REPORT_RELEASE).limit(1)
+    return "rebuild" if report_users.count() else "current"
 
 
 def counts_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
@@ -179,7 +232,9 @@ def counts_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
     return plan, add_counts(stored, change_counts(feed))
 
 
-def _published(spark: SparkSession, ctx: RunContext) -> dict[str, DataFrame]:
+def published_reports(spark: SparkSession, ctx: RunContext) -> dict[str, DataFrame]:
+    """The publisher's reports as silver holds them, by report name (the sellers report with
+    its total rows unioned back in), for the reconciliation."""
     found = {}
     buyers = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_BUYERS)
     if buyers is not None:
@@ -244,7 +299,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         # Not cached: each table reads only the silver columns it needs from Parquet, which
         # measured cheaper than caching the whole table first (make bench, issue 7).
         users = io.read(spark, ctx.cfg, tables.SILVER_USERS)
-        built = build_gold(users, _published(spark, ctx))
+        built = build_gold(users, published_reports(spark, ctx))
         metadata = {"step": STEP, "run_id": ctx.run_id, "silver_versions": versions}
         changes = SilverChanges(spark, ctx, versions)
         plan, changed = ("current", None) if tables.FACT_USERS in done else fact_plan(changes)
@@ -271,6 +326,21 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         elif new_counts is not None:
             # The stored counts plus the change of the users silver changed: no full recount.
             built[tables.AGG_USER_COUNTS] = new_counts
+        # The top-100 tables and the reconciliation read every silver user when rebuilt: kept,
+        # or updated from the change feed, when the changed users cannot move them.
+        plans = {"fact_users": plan, "user_counts": counts}
+        for table in TOP_TABLES:
+            top, new_top = ("current", None) if table in done else top_plan(changes, table)
+            plans[table.name] = top
+            if top == "current":
+                del built[table]
+            elif new_top is not None:
+                built[table] = new_top
+        kept = tables.RECONCILIATION in done
+        recon_plan = "current" if kept else reconciliation_plan(changes, versions)
+        plans[tables.RECONCILIATION.name] = recon_plan
+        if recon_plan == "current":
+            del built[tables.RECONCILIATION]
 
         def write(frames: dict[tables.Table, DataFrame]) -> None:
             io.overwrite_all(
@@ -297,8 +367,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         details: dict[str, object] = {
             "silver_versions": versions,
             "reconciliation": summary,
-            "fact_users": plan,
-            "user_counts": counts,
+            **plans,
         }
         if not ctx.cfg.is_local:
             # Unity Catalog views for BI; locally the readers create session views themselves.
