@@ -1,6 +1,7 @@
 """The whole pipeline in one Spark session: bronze, silver, gold, then a summary.
 
-This is what ``make run`` calls locally. On Databricks the three steps run as separate tasks of
+This is ``c2c-pipeline``, what ``make bench`` times; ``make run`` runs the same three steps
+through the Data Factory pipelines' local executor. On Databricks they run as separate tasks of
 one job (``c2c-bronze``, ``c2c-silver``, ``c2c-gold``); the code is the same.
 """
 
