@@ -84,15 +84,14 @@ def format_summary(
     startup: float,
     total: float,
 ) -> str:
-    where = ctx.cfg.lake_root if ctx.cfg.is_local else f"catalog {ctx.cfg.catalog}"
-    lines = [f"Run {ctx.run_id} ({ctx.cfg.env}) on {ctx.cfg.landing_path}", ""]
+    lines = [_heading(ctx), ""]
     lines.append("Time per step:")
     lines.append(f"  {'spark start-up':<16}{startup:7.1f} s")
     for r in results:
         lines.append(f"  {r.step:<16}{r.seconds:7.1f} s  {r.status}")
     lines.append(f"  {'total':<16}{total:7.1f} s")
     lines.append("")
-    tables_line = f"Tables: {where}/<layer>/<table>" if ctx.cfg.is_local else f"Tables: {where}"
+    tables_line = _tables_line(ctx)
     if summary.get("unchanged"):
         lines.append("No new input: no table changed (the previous run's summary still holds).")
         lines.append("")
@@ -130,12 +129,22 @@ def format_summary(
     return "\n".join(lines)
 
 
+def _heading(ctx: RunContext) -> str:
+    return f"Run {ctx.run_id} ({ctx.cfg.env}) on {ctx.cfg.landing_path}"
+
+
+def _tables_line(ctx: RunContext) -> str:
+    if ctx.cfg.is_local:
+        return f"Tables: {ctx.cfg.lake_root}/<layer>/<table>"
+    return f"Tables: catalog {ctx.cfg.catalog}"
+
+
 def format_unchanged(ctx: RunContext, last_run: str, seconds: float) -> str:
     """The summary of a local run that found the lake, the landing files and the code as the
     last successful run left them, and so did not start Spark (c2c_etl.lake_state)."""
     return "\n".join(
         [
-            f"Run {ctx.run_id} ({ctx.cfg.env}) on {ctx.cfg.landing_path}",
+            _heading(ctx),
             "",
             "Time per step:",
             f"  {'state check':<16}{seconds:7.1f} s  unchanged",
@@ -145,6 +154,6 @@ def format_unchanged(ctx: RunContext, last_run: str, seconds: float) -> str:
             "left them, so a run would change nothing and Spark was not started "
             "(--full-check starts it anyway).",
             "",
-            f"Tables: {ctx.cfg.lake_root}/<layer>/<table>",
+            _tables_line(ctx),
         ]
     )

@@ -102,16 +102,14 @@ def _already_built(
 
 def _last_build(spark: SparkSession, ctx: RunContext, table: tables.Table) -> dict[str, int | None]:
     """The silver versions ``table`` was last built from (its newest gold commit; the
-    end-of-run compaction may have committed after it); empty when unknown."""
+    end-of-run compaction may have committed after it); empty when unknown or when the table
+    does not exist."""
+    if not io.exists(spark, ctx.cfg, table):
+        return {}
     for _version, meta, _metrics in io.commits(spark, ctx.cfg, table, limit=10):
         if meta.get("step") == STEP:
             return dict(meta.get("silver_versions", {}))
     return {}
-
-
-def _built_from(spark: SparkSession, ctx: RunContext, table: tables.Table) -> int | None:
-    """The silver users version ``table`` was last built from."""
-    return _last_build(spark, ctx, table).get(str(tables.SILVER_USERS))
 
 
 class SilverChanges:
@@ -145,13 +143,17 @@ class SilverChanges:
             self._feeds[built_from] = feed
         return self._feeds[built_from]
 
-    def plan(self, table: tables.Table) -> tuple[str, DataFrame | None]:
+    def plan(
+        self, table: tables.Table, built: dict[str, int | None] | None = None
+    ) -> tuple[str, DataFrame | None]:
         """How this build brings ``table`` up to date: ("current", None) when it was already
         built from this silver users version; ("changes", feed) with silver users' change feed
         since its last build; ("rebuild", None) when it must be rebuilt whole: it does not exist
-        yet, its last build is unknown, or the feed cannot serve (see :meth:`_feed`)."""
-        exists = io.exists(self.spark, self.ctx.cfg, table)
-        built_from = _built_from(self.spark, self.ctx, table) if exists else None
+        yet, its last build is unknown, or the feed cannot serve (see :meth:`_feed`).
+        ``built``: the table's :func:`_last_build`, when the caller has read it already."""
+        if built is None:
+            built = _last_build(self.spark, self.ctx, table)
+        built_from = built.get(str(tables.SILVER_USERS))
         if built_from is None or self.now is None or built_from > self.now:
             return "rebuild", None
         if built_from == self.now:
@@ -208,11 +210,10 @@ def reconciliation_plan(changes: SilverChanges, versions: dict[str, int | None])
     """How this build writes the reconciliation: "current" (kept) when the publisher reports
     are at the versions it was last built from and silver users changed no user of the
     reports' release (2020) since; else "rebuild"."""
-    table = tables.RECONCILIATION
-    plan, feed = changes.plan(table)
+    built = _last_build(changes.spark, changes.ctx, tables.RECONCILIATION)
+    plan, feed = changes.plan(tables.RECONCILIATION, built)
     if plan == "rebuild":
         return "rebuild"
-    built = _last_build(changes.spark, changes.ctx, table)
     if any(built.get(str(t)) != versions[str(t)] for t in REPORT_INPUTS):
         return "rebuild"
     if feed is None:

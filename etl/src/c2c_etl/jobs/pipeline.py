@@ -38,10 +38,11 @@ def main(argv: list[str] | None = None) -> None:
     ctx, options = start_job(PIPELINE.description, argv, whole_pipeline=True)
     with exclusive_run(ctx, options.wait_for_lock):
         start = time.perf_counter()
-        check_state = ctx.cfg.is_local and not remote_url(options.spark_remote)
-        if check_state:
-            ctx = replace(ctx, landed=list_landing(ctx.cfg.landing_path))
-            last_run = unchanged_since_last_run(ctx.cfg, ctx.landed or [])
+        landed = None
+        if ctx.cfg.is_local and not remote_url(options.spark_remote):
+            landed = list_landing(ctx.cfg.landing_path)
+            ctx = replace(ctx, landed=landed)
+            last_run = unchanged_since_last_run(ctx.cfg, landed)
             if last_run is not None and not options.full_check:
                 print(format_unchanged(ctx, last_run, time.perf_counter() - start), flush=True)
                 return
@@ -51,8 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         results = run(spark, ctx)
         total = time.perf_counter() - start
         summary = lake_summary(spark, ctx, results)
-        if check_state and ctx.landed is not None:
-            record(ctx.cfg, ctx.run_id, ctx.landed)
+        if landed is not None:
+            record(ctx.cfg, ctx.run_id, landed)
     print(format_summary(ctx, summary, results, startup, total), file=sys.stdout, flush=True)
 
 
