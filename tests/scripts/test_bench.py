@@ -4,6 +4,8 @@ report's target checks. The benchmark itself is run by ``make bench``, never by 
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,6 +36,31 @@ def test_measure_sees_the_memory_and_cpu_of_a_child_process(bench):
     assert m.peak_rss_mb >= 200
     assert m.cpu_s >= 0.3
     assert m.wall_s >= m.cpu_s * 0.5
+
+
+def test_an_address_space_is_counted_once_even_when_two_pids_share_it(bench):
+    # A vfork child of the JVM (a Hadoop chmod before its exec) shares the JVM's memory, and
+    # /proc shows it at the JVM's size. A thread shares its process's memory the same way, and
+    # /proc/<thread id> answers as a process does: the sample must count that memory once.
+    code = (
+        "import threading, time; block = bytearray(300 * 2**20); "
+        "t = threading.Thread(target=time.sleep, args=(60,), daemon=True); t.start(); "
+        "print(t.native_id, flush=True); time.sleep(60)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        thread = int(child.stdout.readline())
+        assert bench._shares_memory(child.pid, thread)
+        assert not bench._shares_memory(child.pid, os.getpid())
+        alone = bench._sample([child.pid], {})
+        assert alone >= 300 * 2**20
+        assert bench._sample([child.pid, thread], {}) == pytest.approx(alone, rel=0.05)
+        # Two processes are two address spaces: both counted.
+        assert bench._sample([child.pid, os.getpid()], {}) > alone
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_measure_raises_with_the_output_of_a_failed_command(bench):
@@ -78,3 +105,35 @@ def test_the_no_op_rerun_is_checked_both_ways_when_both_were_measured(bench):
     spark = checks["no-op rerun, made to start Spark: seconds beyond Spark start-up"]
     assert (fast["measured"], fast["met"]) == (-2.5, True)  # median 2.5 s, start-up 5 s
     assert (spark["measured"], spark["met"]) == (17.0, False)
+
+
+def test_the_peak_memory_target_counts_the_incremental_run_too(bench):
+    report = _report(full_s=205, copy_s=100, inc_s=30, noop_s=2, ratio=1.5)
+    report["scales"][0]["incremental"]["peak_rss_mb"] = 4500.0  # full run: 3000 MB
+    memory = next(c for c in bench.targets(report) if c["target"].startswith("peak memory"))
+    assert (memory["measured"], memory["met"]) == (4.39, False)
+    assert "full and incremental" in memory["target"]
+
+
+def test_the_report_shows_the_small_runs_median_time_per_step(bench):
+    machine = {
+        "cpus": 2,
+        "cpu": "test",
+        "memory_gb": 8,
+        "python": "3.11",
+        "load_average_at_start": [0.1],
+    }
+    report = {"machine": machine, "commit": "abc1234", "bench_wall_s": 60.0}
+    report["spark_startup"] = {"median_wall_s": 5.0, "wall_s": [5.0]}
+    report["small_runs"] = {
+        "runs": 3,
+        "rows_per_delivery": 1000,
+        "median_run_wall_s": 90.0,
+        "median_steps_s": {"bronze": 12.5, "gold": 30.0},
+        "fresh_load": {"wall_s": 80.0, "files": {"gold.fact_users": {"files": 1}}},
+        "files_after_runs": {"gold.fact_users": {"files": 1}},
+        "files_ratio": {"gold.fact_users": 1.0},
+    }
+    report["targets"] = bench.targets(report)
+    text = bench.markdown(report)
+    assert "Median small run: 90.0 s (bronze 12.5, gold 30.0); fresh load: 80.0 s." in text
