@@ -2,8 +2,7 @@
 
 Every figure comes from a separate process, timed from outside: wall time, CPU time and the peak
 resident memory of the whole process tree (Python and its JVM; each address space once), sampled
-from /proc. The
-pipeline's own summary gives the time per step. Scenarios, in order:
+from /proc. The pipeline's own summary gives the time per step. Scenarios, in order:
 
 1. Spark start-up alone (a session created and stopped): the floor of every run.
 2. The real dataset: a full run into a fresh lake, then a rerun with no new input (no-op), and
