@@ -139,9 +139,11 @@ def test_the_report_shows_the_small_runs_median_time_per_step(bench):
     assert "Median small run: 90.0 s (bronze 12.5, gold 30.0); fresh load: 80.0 s." in text
 
 
-def test_the_incremental_floor_appends_and_merges_the_delivery_into_both_tables(bench, tmp_path):
-    # A raw copy of a small generated base, then the floor's run on it: the delivery lands in
-    # bronze whole, and each MERGE target gets the new users and keeps one row per updated one.
+def test_the_floors_write_every_user_and_merge_the_delivery_into_both_tables(bench, tmp_path):
+    # A raw copy of a small generated base, then the two floors on it. The full floor writes
+    # silver (typed) and gold with every user of both releases. The incremental floor's
+    # delivery lands in bronze whole, and each MERGE target gets the new users and keeps one
+    # row per updated one.
     from c2c_etl.generator import generate, generate_delivery, split_users
 
     base = tmp_path / "base"
@@ -158,17 +160,24 @@ def test_the_incremental_floor_appends_and_merges_the_delivery_into_both_tables(
     copy = bench.raw_copy(base, tmp_path / "copy")
     with (base / "users_2020.csv").open("rb") as rows:
         base_2020 = sum(1 for _ in rows) - 1  # the header
+    full = bench.full_floor(tmp_path / "copy", tmp_path / "full")
+    assert copy["rows"] == bench.data_rows(base) == full["rows"]
+    assert full["silver_s"] > 0 and full["gold_s"] > 0
     floor = bench.incremental_floor(tmp_path / "copy", delivery.path, tmp_path / "floor")
-    assert copy["rows"] == bench.data_rows(base)
     assert floor["rows_after"] == base_2020 + delivery.rows - delivery.updated
     for step in ("startup_s", "bronze_append_s", "silver_merge_s", "gold_merge_s"):
         assert floor[step] > 0
     assert floor["wall_s"] > floor["silver_merge_s"] + floor["gold_merge_s"]
 
 
-def test_the_incremental_target_is_shown_with_its_floor(bench):
+def test_the_speed_targets_are_shown_with_their_floors(bench):
     report = _report(full_s=200, copy_s=100, inc_s=90, noop_s=2, ratio=1.5)
     report["scales"][0]["incremental_floor"] = {"wall_s": 60.0}
-    incremental = next(c for c in bench.targets(report) if c["target"].startswith("incremental"))
+    report["scales"][0]["full_floor"] = {"silver_s": 70.0, "gold_s": 40.0}
+    checks = bench.targets(report)
+    full = next(c for c in checks if c["target"].startswith("full run"))
+    assert full["target"].endswith("(both without start-up) (its floor: 2.10)")
+    assert (full["measured"], full["met"]) == (1.95, True)  # (200 - 5 s start-up) / 100
+    incremental = next(c for c in checks if c["target"].startswith("incremental"))
     assert incremental["target"] == "incremental run at most 15% of the full run (its floor: 0.300)"
     assert (incremental["measured"], incremental["met"]) == (0.45, False)
