@@ -21,7 +21,7 @@ Writes ``bench.json`` and ``bench.md`` to ``--out`` (bench-results/), with the t
 issue 7 checked against the figures. Generated inputs are kept in ``--work`` and reused (same
 seed, same bytes). Needs a quiet machine: anything else running inflates the times.
 
-    make bench                       # the full suite (about an hour on 2 cores)
+    make bench                       # the full suite (about two hours on 2 cores)
     make bench BENCH_ARGS="--quick"  # a few minutes: small sizes, to check the bench itself
 """
 
