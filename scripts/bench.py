@@ -24,7 +24,7 @@ issue 7 checked against the figures. Generated inputs are kept in ``--work`` and
 seed, same bytes). Needs a quiet machine: anything else running inflates the times.
 
     make bench                       # the full suite (about two hours on 2 cores)
-    make bench BENCH_ARGS="--quick"  # a few minutes: small sizes, to check the bench itself
+    make bench BENCH_ARGS="--quick"  # about 20 minutes: small sizes, to check the bench
 """
 
 from __future__ import annotations
