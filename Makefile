@@ -66,7 +66,8 @@ typecheck: sync
 
 ## make bench [BENCH_ARGS="--quick"]: the benchmark suite (scripts/bench.py; about two hours on 2
 ## cores): real data, 1M and 10M synthetic users, incremental runs, raw-copy and DuckDB baselines,
-## the medallion and incremental floors, issue 7's targets. Writes bench-results/bench.{json,md}. Needs a quiet machine.
+## the medallion and incremental floors, issue 7's targets. Writes bench-results/bench.{json,md}.
+## Needs a quiet machine.
 bench: sync
 	$(UV) run python scripts/bench.py $(BENCH_ARGS)
 

@@ -200,25 +200,33 @@ def spark_startup() -> dict[str, Any]:
     return _figures(measure(py("-c", code)))
 
 
+def _subcommand(*args: str) -> tuple[Measured, Any]:
+    """One of this script's internal subcommands, run in its own measured process: its
+    figures, and the JSON it printed on its last line."""
+    m = measure(py(str(Path(__file__)), *args))
+    return m, json.loads(m.stdout.strip().splitlines()[-1])
+
+
 def raw_copy(landing: Path, out: Path) -> dict[str, Any]:
     """The floor: the users CSVs read by Spark as strings and written to Delta, nothing else."""
-    m = measure(py(str(Path(__file__)), "copy", "--input", str(landing), "--out", str(out)))
-    return {**_figures(m), **json.loads(m.stdout.strip().splitlines()[-1])}
+    m, printed = _subcommand("copy", "--input", str(landing), "--out", str(out))
+    return {**_figures(m), **printed}
 
 
 def full_floor(copy: Path, out: Path) -> dict[str, Any]:
     """Silver and gold written with no logic from a raw copy's tables: see
     :func:`cmd_full_floor`."""
-    m = measure(py(str(Path(__file__)), "full-floor", "--copy", str(copy), "--out", str(out)))
-    return {**_figures(m), **json.loads(m.stdout.strip().splitlines()[-1])}
+    m, printed = _subcommand("full-floor", "--copy", str(copy), "--out", str(out))
+    return {**_figures(m), **printed}
 
 
 def incremental_floor(copy: Path, delivery: Path, out: Path) -> dict[str, Any]:
     """The least an incremental run of ``delivery`` costs with bronze, silver and gold tables:
     see :func:`cmd_floor`. ``copy`` is a raw copy's output (its users_2020 table grows)."""
-    args = ["floor", "--copy", str(copy), "--delivery", str(delivery), "--out", str(out)]
-    m = measure(py(str(Path(__file__)), *args))
-    return {**_figures(m), **json.loads(m.stdout.strip().splitlines()[-1])}
+    m, printed = _subcommand(
+        "floor", "--copy", str(copy), "--delivery", str(delivery), "--out", str(out)
+    )
+    return {**_figures(m), **printed}
 
 
 def duckdb_gold(landing: Path, out: Path) -> dict[str, Any]:
@@ -242,14 +250,14 @@ def duckdb_gold(landing: Path, out: Path) -> dict[str, Any]:
 def inspection(landing: Path) -> dict[str, Any]:
     """Bronze's driver-side look at the CSVs before Spark reads them: the content hash and the
     inspection of the bytes (``c2c_etl.bronze.inspect``), in one Python process."""
-    m = measure(py(str(Path(__file__)), "inspect", "--input", str(landing)))
-    return {**_figures(m), **json.loads(m.stdout.strip().splitlines()[-1])}
+    m, printed = _subcommand("inspect", "--input", str(landing))
+    return {**_figures(m), **printed}
 
 
 def delta_files(lake: Path) -> dict[str, dict[str, int]]:
     """Active data files and bytes of every Delta table of a lake (``DESCRIBE DETAIL``)."""
-    m = measure(py(str(Path(__file__)), "files", "--lake", str(lake)))
-    return json.loads(m.stdout.strip().splitlines()[-1])
+    _m, printed = _subcommand("files", "--lake", str(lake))
+    return dict(printed)
 
 
 # --- subcommands run in their own process -------------------------------------------------
@@ -736,33 +744,28 @@ def markdown(report: dict[str, Any]) -> str:
     startup = report["spark_startup"]["median_wall_s"]
     for s in report.get("scales", []):
         copy, full = s["raw_copy"], s["full"]
-        out.append(
-            f"- {s['users']:,} users: full pipeline / raw copy = "
-            f"{full['wall_s'] / copy['wall_s']:.2f} with start-up, "
-            f"{(full['wall_s'] - startup) / copy['work_s']:.2f} without; "
-            f"full pipeline / DuckDB = {full['wall_s'] / s['duckdb']['wall_s']:.2f}"
-            + (
-                f"; incremental / full = {s['incremental']['wall_s'] / full['wall_s']:.3f}"
-                if "incremental" in s
-                else ""
+        ratios = [
+            f"full pipeline / raw copy = {full['wall_s'] / copy['wall_s']:.2f} with start-up, "
+            f"{(full['wall_s'] - startup) / copy['work_s']:.2f} without",
+            f"full pipeline / DuckDB = {full['wall_s'] / s['duckdb']['wall_s']:.2f}",
+        ]
+        if "incremental" in s:
+            ratios.append(f"incremental / full = {s['incremental']['wall_s'] / full['wall_s']:.3f}")
+        if "full_floor" in s:
+            f = s["full_floor"]
+            ratios.append(
+                f"medallion floor / raw copy = {_full_floor_ratio(s):.2f} without start-up "
+                f"(raw copy {copy['work_s']} s, then silver {f['silver_s']} s and gold "
+                f"{f['gold_s']} s)"
             )
-            + (
-                f"; medallion floor / raw copy = {_full_floor_ratio(s):.2f} without start-up "
-                f"(raw copy {s['raw_copy']['work_s']} s, then silver "
-                f"{s['full_floor']['silver_s']} s and gold {s['full_floor']['gold_s']} s)"
-                if "full_floor" in s
-                else ""
+        if "incremental_floor" in s:
+            f = s["incremental_floor"]
+            ratios.append(
+                f"incremental floor / full = {_floor_share(s):.3f} (start-up {f['startup_s']} s, "
+                f"append {f['bronze_append_s']} s, MERGEs {f['silver_merge_s']} and "
+                f"{f['gold_merge_s']} s)"
             )
-            + (
-                f"; incremental floor / full = {_floor_share(s):.3f} (start-up "
-                f"{s['incremental_floor']['startup_s']} s, append "
-                f"{s['incremental_floor']['bronze_append_s']} s, MERGEs "
-                f"{s['incremental_floor']['silver_merge_s']} and "
-                f"{s['incremental_floor']['gold_merge_s']} s)"
-                if "incremental_floor" in s
-                else ""
-            )
-        )
+        out.append(f"- {s['users']:,} users: " + "; ".join(ratios))
     for s in report.get("scales", []):
         if "inspection" in s:
             i = s["inspection"]
