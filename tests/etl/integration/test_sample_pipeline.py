@@ -4,8 +4,10 @@ unknown files, and the summary an operator reads."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pytest
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
@@ -193,6 +195,30 @@ def _assert_gold_is_the_recount(spark, ctx) -> None:
     rebuilt = build_gold(silver, published_reports(spark, ctx))
     for table in (tables.TOP_BUYERS, tables.TOP_SELLERS, tables.RECONCILIATION):
         assert _same_rows(io.read(spark, ctx.cfg, table), rebuilt[table]), table
+
+
+def test_a_silver_table_of_an_earlier_version_is_refused_and_can_be_rebuilt(spark, tmp_path):
+    """Silver users written with the SHA-256 record hash (a string, before issue 7) is not
+    MERGEd into: the run stops with what to do, which rebuilds the same users."""
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing / "day1", 300, 100, seed=5, dirty_rate=0.0, overlap=0.0)
+    ctx, _ = run_pipeline(spark, landing, lake)
+    silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
+    old = silver.withColumn("record_hash", F.sha2(F.col("record_hash").cast("string"), 256))
+    io.overwrite(ctx.cfg, tables.SILVER_USERS, old.localCheckpoint())
+    generate_delivery(landing / "day2" / "users_2020_part_0001.csv", "2020", 50, 6, dirty_rate=0.0)
+
+    with pytest.raises(RuntimeError, match="record_hash is string, this version writes bigint"):
+        run_pipeline(spark, landing, lake)
+    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 400  # nothing written
+
+    for layer in ("silver", "gold"):
+        shutil.rmtree(lake / layer)
+    ctx, _ = run_pipeline(spark, landing, lake)
+    rebuilt = io.read(spark, ctx.cfg, tables.SILVER_USERS)
+    assert rebuilt.count() == 450
+    assert dict(rebuilt.dtypes)["record_hash"] == "bigint"
+    assert io.read(spark, ctx.cfg, tables.FACT_USERS).count() == 450
 
 
 def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, tmp_path):

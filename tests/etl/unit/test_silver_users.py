@@ -16,6 +16,7 @@ from c2c_etl.silver.users import (
     newer_condition,
     quarantine_rows,
     rank_versions,
+    record_hash,
     user_rules,
 )
 from c2c_etl.sources import USERS_2020, USERS_2024
@@ -132,19 +133,26 @@ def test_record_hash_depends_on_values_not_on_lineage(spark):
     assert changed.first()["record_hash"] != first.first()["record_hash"]
 
 
+def test_record_hash_tells_which_value_is_null(spark):
+    # xxhash64 skips nulls: the null mask keeps (5, null) and (null, 5) apart
+    rows = spark.createDataFrame([(5, None), (None, 5), (5, None)], "a int, b int")
+    hashes = [r[0] for r in rows.select(record_hash(["a", "b"])).collect()]
+    assert hashes[0] == hashes[2] != hashes[1]
+
+
 def test_later_release_wins_then_later_delivery(spark):
     cols = (
         "identifier_hash bigint, release string, ingested_at timestamp, source_file string, "
-        "record_hash string"
+        "record_hash bigint"
     )
     versions = spark.createDataFrame(
         [
-            (1, "2020", datetime(2026, 1, 3), "b.csv", "ff"),
-            (1, "2024", datetime(2026, 1, 1), "a.csv", "00"),
-            (2, "2020", datetime(2026, 1, 1), "a.csv", "aa"),
-            (2, "2020", datetime(2026, 1, 2), "a.csv", "00"),
-            (3, "2020", datetime(2026, 1, 1), "a.csv", "aa"),
-            (3, "2020", datetime(2026, 1, 1), "b.csv", "00"),
+            (1, "2020", datetime(2026, 1, 3), "b.csv", 255),
+            (1, "2024", datetime(2026, 1, 1), "a.csv", 0),
+            (2, "2020", datetime(2026, 1, 1), "a.csv", 170),
+            (2, "2020", datetime(2026, 1, 2), "a.csv", 0),
+            (3, "2020", datetime(2026, 1, 1), "a.csv", 170),
+            (3, "2020", datetime(2026, 1, 1), "b.csv", 0),
         ],
         cols,
     )
@@ -158,12 +166,12 @@ def test_later_release_wins_then_later_delivery(spark):
 def test_merge_condition_agrees_with_the_ranking(spark):
     pairs = spark.createDataFrame(
         [
-            ("2024", "2020", "x", "y"),
-            ("2020", "2024", "x", "y"),
-            ("2020", "2020", "b", "a"),
-            ("2020", "2020", "a", "b"),
+            ("2024", "2020", 1, 2),
+            ("2020", "2024", 1, 2),
+            ("2020", "2020", 2, -1),
+            ("2020", "2020", -1, 2),
         ],
-        "release string, t_release string, record_hash string, t_record_hash string",
+        "release string, t_release string, record_hash bigint, t_record_hash bigint",
     ).withColumns(
         {
             "ingested_at": F.lit(datetime(2026, 1, 1)),

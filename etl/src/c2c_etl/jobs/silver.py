@@ -224,6 +224,26 @@ def merged_unaudited(
     return found
 
 
+def refuse_other_schema(target: DataFrame, rows: DataFrame) -> None:
+    """Raise when silver users (``target``) has columns of other types than this version's
+    ``rows``: the MERGE would cast them, or fail on a cast, half-way through a run.
+
+    Issue 7 changed ``record_hash`` from a SHA-256 string to a 64-bit integer, so a lake that an
+    earlier version built is refused here with what to do, before anything is written.
+    """
+    ours = dict(rows.dtypes)
+    differ = {c: (t, ours[c]) for c, t in target.dtypes if c in ours and ours[c] != t}
+    if differ:
+        found = ", ".join(
+            f"{c} is {old}, this version writes {new}" for c, (old, new) in differ.items()
+        )
+        raise RuntimeError(
+            f"{tables.SILVER_USERS} was written by another version of the pipeline ({found}). "
+            "Rebuild silver and gold from bronze: delete the lake's silver and gold layers "
+            "(every bronze file is then pending again) and run the pipeline."
+        )
+
+
 def _quarantine_predicate(shas: list[str]) -> str:
     return "source_sha256 IN (" + ", ".join(f"'{s}'" for s in sorted(shas)) + ")"
 
@@ -249,6 +269,8 @@ def _process_users(
         ],
     )
     target = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
+    if target is not None:
+        refuse_other_schema(target, silver_rows(stage_rows(checked)))
     # The one pass over bronze: narrow rows cached for the counts and the two writes below.
     staged = stage_rows(checked).cache()
     outcome = _outcomes(staged, target)

@@ -7,7 +7,7 @@ keeps one version per ``identifier_hash``. The MERGE that applies them lives in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from pyspark.sql import Column, DataFrame, Window
@@ -301,8 +301,8 @@ def stage_rows(checked: DataFrame) -> DataFrame:
     The silver job caches this frame (the counts, the quarantine and the MERGE all read it), so
     it drops the ~25 raw string columns: a valid row keeps its typed silver columns, and only a
     row that breaks a quarantine rule keeps its raw record (as JSON) for the quarantine. The
-    record hash is left out too (64 characters a row that compress badly): ``silver_rows``
-    derives it from the business columns when it is needed.
+    record hash is left out too: ``silver_rows`` derives it from the business columns when it
+    is needed.
     """
     broken = quarantined()
     raw = F.struct(*[F.col(c) for c in RAW_USER_COLUMNS], F.col("_corrupt_record"))
@@ -318,12 +318,27 @@ def stage_rows(checked: DataFrame) -> DataFrame:
     )
 
 
+def record_hash(columns: Sequence[str] = BUSINESS_COLUMNS) -> Column:
+    """A 64-bit hash of a row's ``columns``: equal rows hash equal, whatever their lineage.
+
+    Spark's ``xxhash64`` (seed 42, the same on every Spark and on Databricks) over the values,
+    plus a mask of which of them are null: ``xxhash64`` skips a null, so without the mask
+    (5, null) and (null, 5) would hash the same. Issue 7: it replaced the SHA-256 of the
+    row's JSON, whose ``to_json`` was most of the silver write's computing and whose 64 hex
+    characters were 80% of the table's bytes (66 of 82 bytes a row; docs/benchmark.md).
+    """
+    values = [F.col(c) for c in columns]
+    nulls = sum(
+        (F.when(v.isNull(), F.lit(1 << i)).otherwise(F.lit(0)) for i, v in enumerate(values)),
+        F.lit(0),
+    )
+    return F.xxhash64(*values, nulls)
+
+
 def silver_rows(staged: DataFrame) -> DataFrame:
     """Staged valid rows as silver rows: the record hash over the business columns, in the
     silver table's column order."""
-    business = [F.col(c) for c in BUSINESS_COLUMNS]
-    hashed = staged.withColumn("record_hash", F.sha2(F.to_json(F.struct(*business)), 256))
-    return hashed.select(*SILVER_USER_COLUMNS)
+    return staged.withColumn("record_hash", record_hash()).select(*SILVER_USER_COLUMNS)
 
 
 def finish_silver_rows(checked: DataFrame) -> DataFrame:
