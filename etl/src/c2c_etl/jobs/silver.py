@@ -239,8 +239,9 @@ def refuse_other_schema(target: DataFrame, rows: DataFrame) -> None:
         )
         raise RuntimeError(
             f"{tables.SILVER_USERS} was written by another version of the pipeline ({found}). "
-            "Rebuild silver and gold from bronze: delete the lake's silver and gold layers "
-            "(every bronze file is then pending again) and run the pipeline."
+            "Rebuild silver and gold from bronze: drop the lake's silver and gold tables "
+            "(every bronze file is then pending again) and run the pipeline; docs/runbook.md, "
+            "'A release that changes silver's columns'."
         )
 
 
