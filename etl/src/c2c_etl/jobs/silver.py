@@ -40,6 +40,7 @@ from c2c_etl.silver.users import (
     SILVER_USER_COLUMNS,
     VERSION_ORDER,
     conform_users,
+    finish_silver_rows,
     newer_condition,
     quarantine_rows,
     rank_versions,
@@ -271,7 +272,7 @@ def _process_users(
     )
     target = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
     if target is not None:
-        refuse_other_schema(target, silver_rows(stage_rows(checked)))
+        refuse_other_schema(target, finish_silver_rows(checked))
     # The one pass over bronze: narrow rows cached for the counts and the two writes below.
     staged = stage_rows(checked).cache()
     outcome = _outcomes(staged, target)
