@@ -361,14 +361,14 @@ def upsert(
     in parallel threads.
 
     With ``staging``, the source is first written to that table (replacing what it held) and
-    the MERGE reads it from there: see :func:`_staged_source`.
+    the MERGE reads it from there: see :func:`staged`.
     """
     if not exists(spark, cfg, table):
         append(cfg, table, source, user_metadata=user_metadata)
         return
     settings = dict(MERGE_CONF)
     if staging is not None:
-        source = _staged_source(spark, cfg, staging, source)
+        source = staged(spark, cfg, staging, source)
         settings.update(STAGED_MERGE_CONF)
     view = f"c2c_merge_source_{uuid4().hex}"
     source.createOrReplaceTempView(view)
@@ -406,12 +406,10 @@ STAGED_MERGE_CONF = {
     "spark.sql.optimizer.runtime.bloomFilter.applicationSideScanSizeThreshold": "32MB",
     "spark.sql.optimizer.runtime.bloomFilter.creationSideThreshold": "256MB",
 }
-STAGED_BATCH_COLUMN = "_merge_batch"
+STAGED_BATCH_COLUMN = "_staged_batch"
 
 
-def _staged_source(
-    spark: SparkSession, cfg: LakeConfig, staging: Table, source: DataFrame
-) -> DataFrame:
+def staged(spark: SparkSession, cfg: LakeConfig, staging: Table, source: DataFrame) -> DataFrame:
     """``source`` written to ``staging`` (replacing its content, so a rerun after a crash
     writes it again), read back as this batch's rows.
 

@@ -22,7 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from c2c_etl.tables import BRONZE_USERS_2020, BRONZE_USERS_2024, FACT_USERS, SILVER_USERS, Table
+from c2c_etl.tables import (
+    BRONZE_USERS_2020,
+    BRONZE_USERS_2024,
+    FACT_USERS,
+    SILVER_USERS,
+    SILVER_USERS_CHECKED,
+    Table,
+)
 
 DELETION_VECTORS = {"delta.enableDeletionVectors": "true"}
 CHANGE_FEED = {"delta.enableChangeDataFeed": "true"}
@@ -37,6 +44,8 @@ STATS_COLUMNS: dict[Table, tuple[str, ...]] = {
     BRONZE_USERS_2024: BRONZE_LINEAGE,
     SILVER_USERS: ("identifier_hash", "release", "source_sha256", "run_id", "ingested_at"),
     FACT_USERS: ("identifier_hash", "release", "country_code"),
+    # Scratch, read whole: statistics on one column, the least Delta allows to name.
+    SILVER_USERS_CHECKED: ("source_sha256",),
 }
 
 

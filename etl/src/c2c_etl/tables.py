@@ -41,6 +41,8 @@ RUN_STEPS = Table(SILVER, "run_steps")
 # written just before its MERGE reads it (c2c_etl.io.upsert's staging) and replaced by the next.
 SILVER_USERS_MERGE_SOURCE = Table(SILVER, "users_merge_source")
 FACT_USERS_MERGE_SOURCE = Table(SILVER, "fact_users_merge_source")
+# Not for readers: a large batch's checked rows (c2c_etl.jobs.silver), replaced by the next.
+SILVER_USERS_CHECKED = Table(SILVER, "users_checked")
 
 # Gold: star schema and aggregates for the business questions.
 DIM_COUNTRY = Table(GOLD, "dim_country")
@@ -57,4 +59,8 @@ RECONCILIATION = Table(GOLD, "publisher_report_reconciliation")
 
 ALL_TABLES: tuple[Table, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Table))
 # Tables whose content is a step's scratch, replaced at each write: never compacted.
-STAGING_TABLES: tuple[Table, ...] = (SILVER_USERS_MERGE_SOURCE, FACT_USERS_MERGE_SOURCE)
+STAGING_TABLES: tuple[Table, ...] = (
+    SILVER_USERS_MERGE_SOURCE,
+    FACT_USERS_MERGE_SOURCE,
+    SILVER_USERS_CHECKED,
+)

@@ -12,10 +12,12 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.compaction import needs_compaction
+from c2c_etl.config import local_config
 from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.gold.counts import count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
-from c2c_etl.jobs import pipeline
+from c2c_etl.jobs import bronze, pipeline, silver
+from c2c_etl.jobs.common import RunContext, new_run_id
 from c2c_etl.jobs.gold import build_from_counts, build_gold, published_reports
 from c2c_etl.table_features import STATS_COLUMNS
 from tests.etl.integration.conftest import run_pipeline, versions
@@ -143,6 +145,8 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
     # cost, docs/benchmark.md), in every file any write made, first load, MERGE or compaction;
     # every file still counts its rows, and silver reads a delivery by its content hash.
     for table, columns in STATS_COLUMNS.items():
+        if table in tables.STAGING_TABLES:
+            continue  # written by large batches only (the next test)
         files = _file_stats(ctx.cfg, table)
         assert len(files) >= 2, table
         for stats in files:
@@ -220,6 +224,62 @@ def test_a_silver_table_of_an_earlier_version_is_refused_and_can_be_rebuilt(spar
     assert rebuilt.count() == 450
     assert dict(rebuilt.dtypes)["record_hash"] == "bigint"
     assert io.read(spark, ctx.cfg, tables.FACT_USERS).count() == 450
+
+
+def test_a_large_batch_staged_in_a_table_gives_what_the_cache_gives(spark, tmp_path, monkeypatch):
+    """A batch of more than silver.STAGE_TABLE_MIN_ROWS rows has its checked rows written to a
+    staging table instead of cached: the same users, quarantine and row figures as the cache,
+    on a first load and on a delivery that updates known users. Two lakes get the same bronze
+    (one lake's bronze folder copied to the other), then each its own silver step."""
+    landing = tmp_path / "landing"
+    generate(landing / "day1", 1500, 500, seed=31, dirty_rate=0.03, overlap=0.05)
+    lakes = {"cache": tmp_path / "cache", "table": tmp_path / "table"}
+    cfgs = {how: local_config(landing, lake) for how, lake in lakes.items()}
+
+    def silver_step(how: str) -> None:
+        ctx = RunContext(cfgs[how], new_run_id())
+        with monkeypatch.context() as patch:
+            patch.setattr(silver, "STAGE_TABLE_MIN_ROWS", 1 if how == "table" else 10**9)
+            assert silver.run_users(spark, ctx).status == "succeeded"
+
+    def same_silver() -> None:
+        for table, drop in (
+            (tables.SILVER_USERS, ()),
+            (tables.SILVER_QUARANTINE, ()),
+            (tables.RUN_AUDIT, ("run_id", "started_at", "finished_at")),
+        ):
+            a, b = (io.read(spark, cfgs[how], table).drop(*drop) for how in lakes)
+            assert _same_rows(a, b), table
+
+    def ingest_then_silver() -> None:
+        bronze.run(spark, RunContext(cfgs["cache"], new_run_id()))
+        shutil.copytree(lakes["cache"] / "bronze", lakes["table"] / "bronze", dirs_exist_ok=True)
+        for how in lakes:
+            silver_step(how)
+        same_silver()
+
+    ingest_then_silver()  # the first load: no silver table yet
+    generate_delivery(
+        landing / "day2" / "users_2024_part_0001.csv",
+        "2024",
+        300,
+        7,
+        dirty_rate=0.03,
+        update_from=landing / "day1" / "users_2024.csv",
+        update_share=0.3,
+    )
+    ingest_then_silver()  # a MERGE: new users and later versions of known ones
+
+    audit = io.read(spark, cfgs["table"], tables.RUN_AUDIT).filter("step = 'silver_users'")
+    assert audit.count() == 3 and audit.filter("balanced").count() == 3
+    day2 = audit.filter("source_file LIKE 'day2/%'").first()
+    assert day2["rows_read"] == 300 and day2["rows_quarantined"] > 0
+    users = io.read(spark, cfgs["table"], tables.SILVER_USERS)
+    assert users.filter("source_file LIKE 'day2/%'").count() == day2["rows_to_silver"] > 200
+    # The staging table holds the last batch: the delivery's rows, checked, none lost.
+    checked = io.read(spark, cfgs["table"], tables.SILVER_USERS_CHECKED)
+    assert checked.count() == 300
+    assert not io.exists(spark, cfgs["cache"], tables.SILVER_USERS_CHECKED)
 
 
 def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, tmp_path):

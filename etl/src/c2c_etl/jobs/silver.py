@@ -246,6 +246,24 @@ def refuse_other_schema(target: DataFrame, rows: DataFrame) -> None:
         )
 
 
+# Above this many rows, a batch's checked rows are written to a staging table rather than
+# cached (issue 7). The cache of 10M users' rows did not fit the local 2 GB driver: some of it
+# went to disk, and filling it took 52 to 73 s, where writing the same rows to Parquet took 42
+# to 46 s and the repeated identifiers' query read them in half the time (7.5 s against 14 s;
+# docs/benchmark.md). A small batch is cached: a table write would add a commit to each run.
+STAGE_TABLE_MIN_ROWS = 2_000_000
+
+
+def _one_pass(spark: SparkSession, ctx: RunContext, staged: DataFrame, rows: int) -> DataFrame:
+    """The staged rows of a batch of ``rows``, computed once from bronze for the counts and
+    the two writes that follow: cached, or when the batch is large, written to
+    :data:`tables.SILVER_USERS_CHECKED` (replacing the last batch's) and read from there."""
+    if rows < STAGE_TABLE_MIN_ROWS:
+        return staged.cache()
+    log.info("%d rows: staging the checked rows in %s", rows, tables.SILVER_USERS_CHECKED)
+    return io.staged(spark, ctx.cfg, tables.SILVER_USERS_CHECKED, staged)
+
+
 def _quarantine_predicate(shas: list[str]) -> str:
     return "source_sha256 IN (" + ", ".join(f"'{s}'" for s in sorted(shas)) + ")"
 
@@ -273,8 +291,8 @@ def _process_users(
     target = io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS)
     if target is not None:
         refuse_other_schema(target, finish_silver_rows(checked))
-    # The one pass over bronze: narrow rows cached for the counts and the two writes below.
-    staged = stage_rows(checked).cache()
+    rows_read = {f["source_sha256"]: f["rows"] for fs in files.values() for f in fs}
+    staged = _one_pass(spark, ctx, stage_rows(checked), sum(rows_read.values()))
     outcome = _outcomes(staged, target)
     empty = {"rows_to_silver": 0, "rows_quarantined": 0, "rows_duplicate": 0}
     figures = {
@@ -282,7 +300,6 @@ def _process_users(
         for kind_files in files.values()
         for f in kind_files
     }
-    rows_read = {f["source_sha256"]: f["rows"] for fs in files.values() for f in fs}
     # Nothing reaches silver unless every row of every file is accounted for.
     if all(sum(figures[sha].values()) == rows_read[sha] for sha in figures):
         if any(f["rows_quarantined"] for f in figures.values()) or target is None:
