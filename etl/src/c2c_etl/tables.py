@@ -55,6 +55,9 @@ AGG_ENGAGEMENT_FUNNEL = Table(GOLD, "agg_engagement_funnel")
 AGG_SENIORITY_COHORTS = Table(GOLD, "agg_seniority_cohorts")
 # The additive user counts the four aggregates above are built from (c2c_etl.gold.counts).
 AGG_USER_COUNTS = Table(GOLD, "agg_user_counts")
+# The additive sums the reconciliation recomputes the publisher's reports from
+# (c2c_etl.gold.reconciliation).
+AGG_REPORT_SUMS = Table(GOLD, "agg_report_sums")
 RECONCILIATION = Table(GOLD, "publisher_report_reconciliation")
 
 ALL_TABLES: tuple[Table, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Table))

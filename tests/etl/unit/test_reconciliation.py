@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from c2c_etl.gold.reconciliation import recompute_report, reconcile
+from pyspark.sql import functions as F
+
+from c2c_etl.gold.reconciliation import add_report_sums, recompute_report, reconcile, report_sums
 from c2c_etl.silver.reports import ALL_GROUPS
 from tests.etl.unit.test_gold import _user, _users
+
+
+def _report(spark, rows, report):
+    """The report recomputed from these users' sums, as the gold job computes it."""
+    return recompute_report(report_sums(_users(spark, rows)), report)
 
 
 def test_buyers_report_uses_top_buyer_threshold_and_half_up_rounding(spark):
@@ -16,7 +23,7 @@ def test_buyers_report_uses_top_buyer_threshold_and_half_up_rounding(spark):
         _user(19, source="Grèce", code="GR", bought=3),
     ]
     rows += [_user(99, source="Grèce", code="GR", bought=0)]  # not a buyer
-    report = recompute_report(_users(spark, rows), "report_buyers_by_country").first()
+    report = _report(spark, rows, "report_buyers_by_country").first()
     assert report["buyers"] == 20 and report["topbuyers"] == 2
     assert report["meanproductsbought"] == 3.0  # 59 / 20 = 2.95
     assert report["topbuyerratio"] == 10.0
@@ -26,14 +33,14 @@ def test_buyers_report_uses_top_buyer_threshold_and_half_up_rounding(spark):
 
 def test_half_up_on_an_exact_tie(spark):
     rows = [_user(i, source="Grèce", code="GR", bought=3 if i < 13 else 2) for i in range(20)]
-    report = recompute_report(_users(spark, rows), "report_buyers_by_country").first()
+    report = _report(spark, rows, "report_buyers_by_country").first()
     assert 13 * 3 + 7 * 2 == 53
     assert report["meanproductsbought"] == 2.7  # 2.65 rounds up, not to even
 
 
 def test_empty_cells_come_from_zero_denominators(spark):
     rows = [_user(1, source="Japon", code="JP", bought=1, wished=0, liked=0)]
-    report = recompute_report(_users(spark, rows), "report_buyers_by_country").first()
+    report = _report(spark, rows, "report_buyers_by_country").first()
     assert report["boughtperwishlistratio"] is None  # nothing wished
     assert report["topmeanproductsbought"] is None  # no top buyer
     assert report["toptotalproductsbought"] == 0  # a total over no top buyer is 0
@@ -48,15 +55,13 @@ def test_sellers_report_counts_listers_and_truncates_app_percentages(spark):
     ]  # user 4 is not a seller
     report = {
         (r["country"], r["sex"]): r
-        for r in recompute_report(_users(spark, rows), "report_sellers_by_gender_country").collect()
+        for r in _report(spark, rows, "report_sellers_by_gender_country").collect()
     }
     female = report[("France", "Female")]
     assert female["nbsellers"] == 3
     assert female["percentofappusers"] == 33.0  # floor(33.33)
     assert report[(ALL_GROUPS, ALL_GROUPS)]["nbsellers"] == 3
-    nobody = recompute_report(
-        _users(spark, [_user(1, sold=1)]), "report_sellers_by_gender_country"
-    ).first()
+    nobody = _report(spark, [_user(1, sold=1)], "report_sellers_by_gender_country").first()
     assert nobody["percentofappusers"] is None  # empty when nobody has the app
 
 
@@ -64,13 +69,45 @@ def test_reconciliation_matches_within_published_rounding_and_reports_gaps(spark
     users = _users(
         spark, [_user(i, source="Grèce", code="GR", bought=3 if i < 13 else 2) for i in range(20)]
     )
-    computed = recompute_report(users, "report_buyers_by_country")
+    sums = report_sums(users)
+    computed = recompute_report(sums, "report_buyers_by_country")
     published = computed.withColumn("meanproductsbought", computed["meanproductsbought"] + 0.04)
     published = published.withColumn("buyers", published["buyers"] + 1)
     result = {
-        r["metric"]: r for r in reconcile(users, {"report_buyers_by_country": published}).collect()
+        r["metric"]: r for r in reconcile(sums, {"report_buyers_by_country": published}).collect()
     }
     assert result["meanproductsbought"]["matches"]  # 2.74 vs 2.7: within 0.05
     assert not result["buyers"]["matches"]  # 21 vs 20: counts are exact
     assert result["topmeanproductsbought"]["matches"]  # both empty
     assert result["topmeanproductsbought"]["published_value"] is None
+
+
+def test_report_sums_updated_by_changes_equal_a_recount(spark):
+    """A change (+1 for new rows, -1 for old ones) added to the stored sums gives the recount's
+    sums: a group emptied is dropped, a sum left with no value is NULL, not 0, and a user who
+    leaves the reports' release (2020) is taken out."""
+    before = [
+        _user(1, bought=12, days=None),
+        _user(2, bought=3, days=40),
+        _user(3, sold=25, listed=30),
+        _user(4, source="Japon", code="JP", bought=1),
+    ]
+    after = [
+        _user(1, bought=12, days=None),
+        _user(2, bought=3, days=None),  # the only offline value of the group, now unknown
+        _user(3, sold=25, listed=30, release="2024"),  # left the 2020 release
+        _user(5, bought=30, gender="M"),
+    ]  # user 4 (the only one from Japan) deleted
+    sign = {"before": -1, "after": 1}
+    change = None
+    for name, rows in (("before", before[1:]), ("after", after[1:])):
+        part = _users(spark, rows).withColumn("_weight", F.lit(sign[name]))
+        change = part if change is None else change.unionByName(part)
+    updated = add_report_sums(report_sums(_users(spark, before)), report_sums(change))
+    recount = report_sums(_users(spark, after))
+    assert sorted(updated.collect()) == sorted(recount.select(*updated.columns).collect())
+    groups = {(r["country"], r["is_top_buyer"]): r for r in updated.collect()}
+    assert ("Japon", False) not in groups
+    buyers = groups[("France", False)]
+    assert buyers["users"] == 1 and buyers["count_offline"] == 0
+    assert buyers["sum_offline"] is None

@@ -1,13 +1,14 @@
 """Gold job: bring the gold tables up to date with silver when silver has changed.
 
 Each table's content is a function of the current silver state alone: the same whatever order
-or grouping the input files arrived in. Two tables follow silver users' change data feed
-instead of reading every user again: ``fact_users`` (a MERGE of the changed users) and
-``agg_user_counts`` (the additive counts, plus the changed users' new rows, minus their old
-ones); the four aggregates of those counts are then rebuilt from them. The top-100 tables are
-the top of their stored rows and the changed users' new rows when no changed user is in them
-(else rebuilt from silver); the reconciliation is kept when the publisher reports are as at
-its last build and no 2020 user changed (else rebuilt). The silver versions a build used are
+or grouping the input files arrived in. Three tables follow silver users' change data feed
+instead of reading every user again: ``fact_users`` (a MERGE of the changed users),
+``agg_user_counts`` and ``agg_report_sums`` (additive counts and sums, plus the changed users'
+new rows, minus their old ones); the four aggregates of the counts are then rebuilt from them.
+The top-100 tables are the top of their stored rows and the changed users' new rows when no
+changed user is in them (else rebuilt from silver); the reconciliation is kept when the
+publisher reports are as at its last build and no 2020 user changed (else recomputed from the
+report sums). The silver versions a build used are
 kept in the run audit; when they have not moved, the build is skipped and no gold table gets
 a new version.
 
@@ -39,7 +40,13 @@ from c2c_etl.gold.aggregates import (
 )
 from c2c_etl.gold.counts import add_counts, change_counts, count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
-from c2c_etl.gold.reconciliation import REPORT_RELEASE, reconcile
+from c2c_etl.gold.reconciliation import (
+    REPORT_RELEASE,
+    add_report_sums,
+    change_report_sums,
+    reconcile,
+    report_sums,
+)
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
@@ -233,6 +240,16 @@ def counts_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
     return plan, add_counts(stored, change_counts(feed))
 
 
+def sums_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
+    """How this build writes ``agg_report_sums``: as :func:`counts_plan`, with the sums'
+    change from the feed (:func:`change_report_sums`)."""
+    plan, feed = changes.plan(tables.AGG_REPORT_SUMS)
+    if feed is None:
+        return plan, None
+    stored = io.read(changes.spark, changes.ctx.cfg, tables.AGG_REPORT_SUMS)
+    return plan, add_report_sums(stored, change_report_sums(feed))
+
+
 def published_reports(spark: SparkSession, ctx: RunContext) -> dict[str, DataFrame]:
     """The publisher's reports as silver holds them, by report name (the sellers report with
     its total rows unioned back in), for the reconciliation."""
@@ -250,15 +267,15 @@ def published_reports(spark: SparkSession, ctx: RunContext) -> dict[str, DataFra
     return found
 
 
-def build_gold(users: DataFrame, published: dict[str, DataFrame]) -> dict[tables.Table, DataFrame]:
-    """The gold tables read from silver users and the silver publisher reports."""
+def build_gold(users: DataFrame) -> dict[tables.Table, DataFrame]:
+    """The gold tables read from silver users."""
     fact = build_fact_users(users)
     return {
         tables.FACT_USERS: fact,
         tables.AGG_USER_COUNTS: count_silver_users(users),
+        tables.AGG_REPORT_SUMS: report_sums(users),
         tables.TOP_BUYERS: top_buyers(fact),
         tables.TOP_SELLERS: top_sellers(fact),
-        tables.RECONCILIATION: reconcile(users, published),
     }
 
 
@@ -300,7 +317,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         # Not cached: each table reads only the silver columns it needs from Parquet, which
         # measured cheaper than caching the whole table first (make bench, issue 7).
         users = io.read(spark, ctx.cfg, tables.SILVER_USERS)
-        built = build_gold(users, published_reports(spark, ctx))
+        built = build_gold(users)
         metadata = {"step": STEP, "run_id": ctx.run_id, "silver_versions": versions}
         changes = SilverChanges(spark, ctx, versions)
         plan, changed = ("current", None) if tables.FACT_USERS in done else fact_plan(changes)
@@ -327,9 +344,14 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         elif new_counts is not None:
             # The stored counts plus the change of the users silver changed: no full recount.
             built[tables.AGG_USER_COUNTS] = new_counts
-        # The top-100 tables and the reconciliation read every silver user when rebuilt: kept,
-        # or updated from the change feed, when the changed users cannot move them.
-        plans = {"fact_users": plan, "user_counts": counts}
+        sums, new_sums = ("current", None) if tables.AGG_REPORT_SUMS in done else sums_plan(changes)
+        if sums == "current":
+            del built[tables.AGG_REPORT_SUMS]
+        elif new_sums is not None:
+            built[tables.AGG_REPORT_SUMS] = new_sums
+        # The top-100 tables read every silver user when rebuilt: kept, or updated from the
+        # change feed, when the changed users cannot move them.
+        plans = {"fact_users": plan, "user_counts": counts, "report_sums": sums}
         for table in TOP_TABLES:
             top, new_top = ("current", None) if table in done else top_plan(changes, table)
             plans[table.name] = top
@@ -340,8 +362,6 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         kept = tables.RECONCILIATION in done
         recon_plan = "current" if kept else reconciliation_plan(changes, versions)
         plans[tables.RECONCILIATION.name] = recon_plan
-        if recon_plan == "current":
-            del built[tables.RECONCILIATION]
 
         def write(frames: dict[tables.Table, DataFrame]) -> None:
             io.overwrite_all(
@@ -351,9 +371,14 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 after_each=lambda _table: crash_point("gold.table_committed"),
             )
 
-        # First what reads silver, then the aggregates of the counts just written.
+        # First what reads silver, then what is computed from the counts and sums just written.
         write(built)
-        write(build_from_counts(io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)))
+        small = build_from_counts(io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS))
+        if recon_plan != "current":
+            small[tables.RECONCILIATION] = reconcile(
+                io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS), published_reports(spark, ctx)
+            )
+        write(small)
         crash_point("gold.tables_committed")
         recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
         summary = {
