@@ -281,3 +281,38 @@ def test_a_failed_step_is_recorded_as_failed_with_its_error(spark, tmp_path, mon
     }
     assert final["gold"]["error"] == "RuntimeError: gold cannot be built"
     assert steps.filter("status = 'started'").count() == 4
+
+
+def _cached_frames(spark) -> bool:
+    """Whether the session holds any cached DataFrame (Spark's cache manager, not Delta's own
+    snapshot caches)."""
+    return not spark._jsparkSession.sharedState().cacheManager().isEmpty()
+
+
+@pytest.mark.parametrize(
+    ("failing", "step"),
+    [(None, None), ("upsert", "silver_users"), ("overwrite_all", "silver_reports")],
+)
+def test_a_run_leaves_nothing_cached_in_the_driver_even_when_a_step_fails(
+    spark, tmp_path, monkeypatch, failing, step
+):
+    """The silver steps cache a batch's rows and small helper frames; a driver that outlives
+    the run (an all-purpose cluster, this test session) must get that memory back whether the
+    step succeeded or raised half-way (here: silver users' MERGE, the reports' table writes)."""
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    generate(landing, 200, 50, seed=5, dirty_rate=0.05)
+    spark.catalog.clearCache()
+    ctx = RunContext(local_config(landing, lake), new_run_id())
+    if failing is None:
+        pipeline.run(spark, ctx)
+    else:
+
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError(f"{failing} failed")
+
+        monkeypatch.setattr(io, failing, broken)
+        with pytest.raises(RuntimeError, match=f"{failing} failed"):
+            pipeline.run(spark, ctx)
+        steps = io.read(spark, ctx.cfg, tables.RUN_STEPS).filter("status = 'failed'")
+        assert [r["step"] for r in steps.collect()] == [step]
+    assert not _cached_frames(spark)

@@ -117,6 +117,19 @@ def step_started(spark: SparkSession, ctx: RunContext, result: StepResult) -> No
 
 
 @contextmanager
+def caches() -> Iterator[list[DataFrame]]:
+    """A list for the frames a block caches; each is unpersisted when the block ends, whether
+    it succeeded or raised, so a run leaves nothing cached in a driver that outlives it (an
+    all-purpose cluster, the test session). A frame that was not cached is left as it is."""
+    held: list[DataFrame] = []
+    try:
+        yield held
+    finally:
+        for frame in held:
+            frame.unpersist()
+
+
+@contextmanager
 def run_step(spark: SparkSession, ctx: RunContext, step: str) -> Iterator[StepResult]:
     """Time a step, tag its log lines and record its outcome in ``silver.run_steps``.
 

@@ -373,11 +373,14 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
 
         # First what reads silver, then what is computed from the counts and sums just written.
         write(built)
-        small = build_from_counts(io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS))
+        # The reconciliation first: its three reports are the batch's longest chain of small
+        # jobs, and the writes run a few at a time in this order (io.MAX_PARALLEL_WRITES).
+        small: dict[tables.Table, DataFrame] = {}
         if recon_plan != "current":
             small[tables.RECONCILIATION] = reconcile(
                 io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS), published_reports(spark, ctx)
             )
+        small.update(build_from_counts(io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)))
         write(small)
         crash_point("gold.tables_committed")
         recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)

@@ -26,6 +26,7 @@ from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
     audit_rows,
+    caches,
     job_main,
     log,
     processed_sha256,
@@ -109,17 +110,15 @@ class Outcomes:
     """What becomes of a batch of staged rows, as frames derived from the cache.
 
     ``ranked``: the valid rows as silver rows, ``wins`` True for those that go into silver;
-    ``quarantined``: the quarantine records; ``figures``: the per-file row figures;
-    ``cached``: the small helper frames to unpersist with the batch.
+    ``quarantined``: the quarantine records; ``figures``: the per-file row figures.
     """
 
     ranked: DataFrame
     quarantined: DataFrame
     figures: dict[str, dict[str, int]]
-    cached: list[DataFrame]
 
 
-def _outcomes(staged: DataFrame, target: DataFrame | None) -> Outcomes:
+def _outcomes(staged: DataFrame, target: DataFrame | None, cached: list[DataFrame]) -> Outcomes:
     """Rank the cached staged rows against each other and against ``target`` (silver), and
     count what becomes of each file's rows.
 
@@ -128,7 +127,7 @@ def _outcomes(staged: DataFrame, target: DataFrame | None) -> Outcomes:
     versions of this batch's users (cached when small). Only the repeated identifiers' rows
     are ranked with a window (cached when small), and the losers (the figures' duplicates)
     can only be among them or beaten by a stored version: the batch is never ranked whole, and
-    the write does not compute these again.
+    the write does not compute these again. The frames it caches are added to ``cached``.
     """
     valid, broken = split_valid(staged)
     per_file = {
@@ -150,7 +149,7 @@ def _outcomes(staged: DataFrame, target: DataFrame | None) -> Outcomes:
     # At most half the batch's identifiers (8 bytes each), usually a few percent: cached
     # whatever its size, since computing it shuffles every identifier of the batch.
     repeated = counted.cache()
-    cached = [repeated]
+    cached.append(repeated)
     n_repeated = repeated.count()
     # The repeated identifiers' versions (whole silver rows, two or more per identifier,
     # counted as four), ranked: read by the figures and by the write.
@@ -190,7 +189,7 @@ def _outcomes(staged: DataFrame, target: DataFrame | None) -> Outcomes:
             "rows_quarantined": bad,
             "rows_duplicate": lost,
         }
-    return Outcomes(wins, quarantine_rows(broken), figures, cached)
+    return Outcomes(wins, quarantine_rows(broken), figures)
 
 
 FIGURES = ("rows_to_silver", "rows_quarantined", "rows_duplicate")
@@ -292,39 +291,39 @@ def _process_users(
     if target is not None:
         refuse_other_schema(target, finish_silver_rows(checked))
     rows_read = {f["source_sha256"]: f["rows"] for fs in files.values() for f in fs}
-    staged = _one_pass(spark, ctx, stage_rows(checked), sum(rows_read.values()))
-    outcome = _outcomes(staged, target)
-    empty = {"rows_to_silver": 0, "rows_quarantined": 0, "rows_duplicate": 0}
-    figures = {
-        f["source_sha256"]: outcome.figures.get(f["source_sha256"], empty)
-        for kind_files in files.values()
-        for f in kind_files
-    }
-    # Nothing reaches silver unless every row of every file is accounted for.
-    if all(sum(figures[sha].values()) == rows_read[sha] for sha in figures):
-        if any(f["rows_quarantined"] for f in figures.values()) or target is None:
-            # created on the first run, even when empty
-            io.replace_where(
-                ctx.cfg,
-                tables.SILVER_QUARANTINE,
-                outcome.quarantined,
-                _quarantine_predicate(list(figures)),
-            )
-        crash_point("silver_users.quarantine_committed")
-        if any(f["rows_to_silver"] for f in figures.values()):
-            io.upsert(
-                spark,
-                ctx.cfg,
-                tables.SILVER_USERS,
-                outcome.ranked.filter("wins").select(*SILVER_USER_COLUMNS),
-                key="identifier_hash",
-                update_condition=newer_condition(),
-                user_metadata={"step": USERS_STEP, "run_id": ctx.run_id, "files": figures},
-                staging=tables.SILVER_USERS_MERGE_SOURCE,
-            )
-            crash_point("silver_users.merge_committed")
-    for frame in (staged, *outcome.cached):
-        frame.unpersist()
+    with caches() as held:
+        staged = _one_pass(spark, ctx, stage_rows(checked), sum(rows_read.values()))
+        held.append(staged)
+        outcome = _outcomes(staged, target, held)
+        empty = {"rows_to_silver": 0, "rows_quarantined": 0, "rows_duplicate": 0}
+        figures = {
+            f["source_sha256"]: outcome.figures.get(f["source_sha256"], empty)
+            for kind_files in files.values()
+            for f in kind_files
+        }
+        # Nothing reaches silver unless every row of every file is accounted for.
+        if all(sum(figures[sha].values()) == rows_read[sha] for sha in figures):
+            if any(f["rows_quarantined"] for f in figures.values()) or target is None:
+                # created on the first run, even when empty
+                io.replace_where(
+                    ctx.cfg,
+                    tables.SILVER_QUARANTINE,
+                    outcome.quarantined,
+                    _quarantine_predicate(list(figures)),
+                )
+            crash_point("silver_users.quarantine_committed")
+            if any(f["rows_to_silver"] for f in figures.values()):
+                io.upsert(
+                    spark,
+                    ctx.cfg,
+                    tables.SILVER_USERS,
+                    outcome.ranked.filter("wins").select(*SILVER_USER_COLUMNS),
+                    key="identifier_hash",
+                    update_condition=newer_condition(),
+                    user_metadata={"step": USERS_STEP, "run_id": ctx.run_id, "files": figures},
+                    staging=tables.SILVER_USERS_MERGE_SOURCE,
+                )
+                crash_point("silver_users.merge_committed")
     return figures
 
 
@@ -401,82 +400,86 @@ def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
         frames: dict[tables.Table, DataFrame] = {}
         quarantine: list[DataFrame] = []
         records = []
-        for kind in REPORT_KINDS:
-            if kind.name not in files:
-                continue
-            newest = files[kind.name][-1]  # by ingestion time, then file name
-            typed = type_report(_bronze_rows(spark, ctx, kind, [newest]), kind).cache()
-            counts = {
-                r["bad"]: r["n"]
-                for r in typed.groupBy((F.size("_failed_rules") > 0).alias("bad"))
-                .agg(F.count(F.lit(1)).alias("n"))
-                .collect()
-            }
-            n_good, n_bad = counts.get(False, 0), counts.get(True, 0)
-            good = typed.filter(F.size("_failed_rules") == 0)
-            columns = report_columns(kind)
-            if kind is REPORT_SELLERS:
-                frames[tables.SILVER_REPORT_SELLERS] = good.filter(~F.col("is_total")).select(
-                    *columns
-                )
-                frames[tables.SILVER_REPORT_SELLERS_TOTALS] = good.filter(F.col("is_total")).select(
-                    *columns
-                )
-            else:
-                frames[REPORT_TABLES[kind.name]] = good.select(*columns)
-            if n_bad:
-                quarantine.append(
-                    typed.filter(F.size("_failed_rules") > 0).select(
-                        F.lit(kind.name).alias("source_kind"),
-                        F.col("country").alias("record_key"),
-                        F.lit(None).cast("string").alias("release"),
-                        F.col("_failed_rules").alias("failed_rules"),
-                        "raw_record",
-                        "source_file",
-                        "source_sha256",
-                        "run_id",
-                        "ingested_at",
+        with caches() as held:
+            for kind in REPORT_KINDS:
+                if kind.name not in files:
+                    continue
+                newest = files[kind.name][-1]  # by ingestion time, then file name
+                typed = type_report(_bronze_rows(spark, ctx, kind, [newest]), kind).cache()
+                held.append(typed)
+                counts = {
+                    r["bad"]: r["n"]
+                    for r in typed.groupBy((F.size("_failed_rules") > 0).alias("bad"))
+                    .agg(F.count(F.lit(1)).alias("n"))
+                    .collect()
+                }
+                n_good, n_bad = counts.get(False, 0), counts.get(True, 0)
+                good = typed.filter(F.size("_failed_rules") == 0)
+                columns = report_columns(kind)
+                if kind is REPORT_SELLERS:
+                    frames[tables.SILVER_REPORT_SELLERS] = good.filter(~F.col("is_total")).select(
+                        *columns
                     )
+                    frames[tables.SILVER_REPORT_SELLERS_TOTALS] = good.filter(
+                        F.col("is_total")
+                    ).select(*columns)
+                else:
+                    frames[REPORT_TABLES[kind.name]] = good.select(*columns)
+                if n_bad:
+                    quarantine.append(
+                        typed.filter(F.size("_failed_rules") > 0).select(
+                            F.lit(kind.name).alias("source_kind"),
+                            F.col("country").alias("record_key"),
+                            F.lit(None).cast("string").alias("release"),
+                            F.col("_failed_rules").alias("failed_rules"),
+                            "raw_record",
+                            "source_file",
+                            "source_sha256",
+                            "run_id",
+                            "ingested_at",
+                        )
+                    )
+                for f in files[kind.name]:
+                    is_newest = f["source_sha256"] == newest["source_sha256"]
+                    records.append(
+                        {
+                            "run_id": ctx.run_id,
+                            "step": REPORTS_STEP,
+                            "source_file": f["source_file"],
+                            "source_sha256": f["source_sha256"],
+                            "rows_read": f["rows"],
+                            "rows_to_silver": n_good if is_newest else 0,
+                            "rows_quarantined": n_bad if is_newest else 0,
+                            "rows_duplicate": 0 if is_newest else f["rows"],
+                            "balanced": (n_good + n_bad == f["rows"]) if is_newest else True,
+                            "status": "succeeded",
+                            "started_at": started,
+                            "details": None
+                            if is_newest
+                            else "superseded by " + newest["source_file"],
+                        }
+                    )
+            # Each write below is idempotent, so a rerun after a crash anywhere here redoes them
+            # all: the reports are replaced again, and so are their files' quarantine rows.
+            io.overwrite_all(ctx.cfg, frames)
+            crash_point("silver_reports.tables_committed")
+            if quarantine:
+                io.replace_where(
+                    ctx.cfg,
+                    tables.SILVER_QUARANTINE,
+                    reduce(DataFrame.unionByName, quarantine),
+                    _quarantine_predicate([r["source_sha256"] for r in records]),
                 )
-            for f in files[kind.name]:
-                is_newest = f["source_sha256"] == newest["source_sha256"]
-                records.append(
-                    {
-                        "run_id": ctx.run_id,
-                        "step": REPORTS_STEP,
-                        "source_file": f["source_file"],
-                        "source_sha256": f["source_sha256"],
-                        "rows_read": f["rows"],
-                        "rows_to_silver": n_good if is_newest else 0,
-                        "rows_quarantined": n_bad if is_newest else 0,
-                        "rows_duplicate": 0 if is_newest else f["rows"],
-                        "balanced": (n_good + n_bad == f["rows"]) if is_newest else True,
-                        "status": "succeeded",
-                        "started_at": started,
-                        "details": None if is_newest else "superseded by " + newest["source_file"],
-                    }
-                )
-        # Each write below is idempotent, so a rerun after a crash anywhere here redoes them
-        # all: the reports are replaced again, and so are their files' quarantine rows.
-        io.overwrite_all(ctx.cfg, frames)
-        crash_point("silver_reports.tables_committed")
-        if quarantine:
-            io.replace_where(
+            crash_point("silver_reports.quarantine_committed")
+            finished = utc_now()
+            io.append(
                 ctx.cfg,
-                tables.SILVER_QUARANTINE,
-                reduce(DataFrame.unionByName, quarantine),
-                _quarantine_predicate([r["source_sha256"] for r in records]),
+                tables.RUN_AUDIT,
+                audit_rows(spark, [{**r, "finished_at": finished} for r in records]),
             )
-        crash_point("silver_reports.quarantine_committed")
-        finished = utc_now()
-        io.append(
-            ctx.cfg,
-            tables.RUN_AUDIT,
-            audit_rows(spark, [{**r, "finished_at": finished} for r in records]),
-        )
-        result.details = {"files": [r["source_file"] for r in records]}
-        if not all(r["balanced"] for r in records):
-            raise RuntimeError(f"report row accounting does not balance: {records}")
+            result.details = {"files": [r["source_file"] for r in records]}
+            if not all(r["balanced"] for r in records):
+                raise RuntimeError(f"report row accounting does not balance: {records}")
     return result
 
 
