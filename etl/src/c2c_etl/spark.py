@@ -68,7 +68,7 @@ LOCAL_CONF: dict[str, str] = {
     # Delta replays its log with this many partitions; the default (50) is for clusters.
     "spark.databricks.delta.snapshotPartitions": "2",
     # Delta keeps each table's log and snapshot (with the plans of its log replay) in memory
-    # for an hour, up to 10,000 tables, whatever the heap. A run touches about 35 tables; the
+    # for an hour, up to 10,000 tables, whatever the heap. A lake has 28 tables; the
     # test session's one JVM touched hundreds, and the heap left after a full GC reached 1.4 GB
     # of the 2 GB within half the suite (issue 7).
     "spark.databricks.delta.delta.log.cacheSize": "100",
