@@ -176,10 +176,12 @@ def py(*args: str) -> list[str]:
 # --- the commands measured ----------------------------------------------------------------
 
 
-def pipeline(landing: Path, lake: Path, *extra: str) -> dict[str, Any]:
+def pipeline(
+    landing: Path, lake: Path, *extra: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """One ``c2c-pipeline`` run: process figures and the summary's time per step."""
     args = ["--env", "local", "--input", str(landing), "--lake", str(lake), *extra]
-    m = measure(py("-m", "c2c_etl.jobs.pipeline", *args))
+    m = measure(py("-m", "c2c_etl.jobs.pipeline", *args), env=env)
     steps: dict[str, float] = {}
     statuses: dict[str, str] = {}
     for line in m.stdout.splitlines():
@@ -258,6 +260,143 @@ def delta_files(lake: Path) -> dict[str, dict[str, int]]:
     """Active data files and bytes of every Delta table of a lake (``DESCRIBE DETAIL``)."""
     _m, printed = _subcommand("files", "--lake", str(lake))
     return dict(printed)
+
+
+def spark_conf_env(conf: dict[str, str]) -> dict[str, str]:
+    """The environment that makes a run's Spark session take ``conf`` over the pipeline's own
+    settings (``c2c_etl.spark.extra_conf``)."""
+    return {"C2C_SPARK_CONF": ";".join(f"{k}={v}" for k, v in conf.items())}
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """A tuning choice: what the pipeline does, the other way, and the Spark settings that
+    make one run go the other way."""
+
+    name: str
+    ours: str  # what the pipeline does
+    other: str  # what the other run does instead
+    conf: dict[str, str]
+
+
+# Issue 7: each tuning is kept only if the report shows its measured effect. These are the
+# choices a Spark setting can reverse, the ones kept and one tried and not kept (optimized
+# writes); the others (file statistics, the staging table, the staged MERGE, the record
+# hash) change code and were measured as code changes (docs/benchmark.md). Explicit
+# schemas are measured apart, on the CSV read alone (:func:`schema_read`).
+TUNINGS = (
+    Tuning(
+        "adaptive execution",
+        "on",
+        "off",
+        {"spark.sql.adaptive.enabled": "false"},
+    ),
+    Tuning(
+        "shuffle partitions",
+        "4 (adaptive execution coalesces them further)",
+        "Spark's default, 200",
+        {"spark.sql.shuffle.partitions": "200"},
+    ),
+    Tuning(
+        "broadcast of small dimensions",
+        "broadcast hints on the country lookup, the dimension and small key sets, and "
+        "Spark's automatic broadcast",
+        "no broadcast join: hints ignored, automatic broadcast off",
+        {"spark.sql.optimizer.disableHints": "true", "spark.sql.autoBroadcastJoinThreshold": "-1"},
+    ),
+    Tuning(
+        "JIT settings",
+        "huge generated methods compiled, 512 MB code cache",
+        "the JVM's defaults (methods over 8,000 bytes interpreted)",
+        {"spark.driver.extraJavaOptions": "-Dlog4j2.level=WARN"},
+    ),
+    Tuning(
+        "driver heap",
+        "2 GB",
+        "3 GB",
+        {"spark.driver.memory": "3g"},
+    ),
+    Tuning(
+        "optimized writes (not kept)",
+        "off: each write's tasks write their own files",
+        "on: a shuffle before each Delta write, to write fewer, larger files",
+        {"spark.databricks.delta.optimizeWrite.enabled": "true"},
+    ),
+)
+
+
+def compare_runs(
+    base: list[dict[str, Any]], variants: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each variant run against the mean of the pipeline's runs just before and just after it
+    (``base`` has one more run than ``variants``, interleaved with them): the ratio of wall
+    time, peak memory and each step's time, the variant's over the pipeline's."""
+    out = []
+    for i, run in enumerate(variants):
+        around = base[i : i + 2]
+        wall = statistics.fmean(r["wall_s"] for r in around)
+        peak = statistics.fmean(r["peak_rss_mb"] for r in around)
+        steps = {
+            step: statistics.fmean(r["steps_s"].get(step, 0.0) for r in around)
+            for step in run["steps_s"]
+        }
+        out.append(
+            {
+                "ours_wall_s": round(wall, 2),
+                "other_wall_s": run["wall_s"],
+                "wall_ratio": round(run["wall_s"] / wall, 3),
+                "ours_peak_mb": round(peak, 1),
+                "other_peak_mb": run["peak_rss_mb"],
+                "peak_ratio": round(run["peak_rss_mb"] / peak, 3),
+                "steps_ratio": {
+                    step: round(t / steps[step], 3)
+                    for step, t in run["steps_s"].items()
+                    if steps.get(step)
+                },
+            }
+        )
+    return out
+
+
+def tunings(work: Path, users: int, scratch: Path) -> dict[str, Any]:
+    """The full pipeline on ``users`` synthetic users with each of :data:`TUNINGS` the other
+    way in turn, and as it is before, between and after them (each run into a fresh lake):
+    what each choice is worth, as ratios to the runs beside it in time."""
+    landing = landing_of(synthetic(work, users))
+    base, variants = [], []
+
+    def one(env: dict[str, str] | None) -> dict[str, Any]:
+        lake = scratch / "tuning-lake"
+        try:
+            return pipeline(landing, lake, env=env)
+        finally:
+            shutil.rmtree(lake, ignore_errors=True)
+
+    base.append(one(None))
+    for tuning in TUNINGS:
+        variants.append(one(spark_conf_env(tuning.conf)))
+        base.append(one(None))
+        print(f"tuning {tuning.name}: measured", flush=True)
+    schema = schema_read(landing)
+    shutil.rmtree(landing)
+    compared = compare_runs(base, variants)
+    return {
+        "users": users,
+        "baseline_runs": base,
+        "tunings": [
+            {"name": t.name, "ours": t.ours, "other": t.other, "conf": t.conf, **c}
+            for t, c in zip(TUNINGS, compared, strict=True)
+        ],
+        "schema": schema,
+    }
+
+
+def schema_read(landing: Path) -> dict[str, Any]:
+    """Explicit schemas, measured on the CSV read alone: bronze's read of every users file
+    (its explicit all-string schema), against the same files read with Spark's schema
+    inference, in one process, alternating (:func:`cmd_schema`)."""
+    m, printed = _subcommand("schema", "--input", str(landing))
+    return {**_figures(m), **printed}
 
 
 # --- subcommands run in their own process -------------------------------------------------
@@ -378,6 +517,43 @@ def cmd_floor(args: argparse.Namespace) -> None:
     figures["rows_after"] = spark.read.format("delta").load(str(targets["gold"])).count()
     spark.stop()
     print(json.dumps(figures))
+
+
+def cmd_schema(args: argparse.Namespace) -> None:
+    """The users CSVs read whole (Spark's ``noop`` sink), twice each way, alternating: with
+    bronze's explicit all-string schema (``c2c_etl.bronze.ingest.raw_schema``) and with
+    ``inferSchema`` (which reads every file once more to find the types)."""
+    from c2c_etl.bronze.ingest import raw_schema
+    from c2c_etl.sources import USERS_KINDS, detect_kind, parse_header
+    from c2c_etl.spark import local_spark
+
+    spark = local_spark("c2c-bench-schema")
+    files = []
+    for path in sorted(Path(args.input).glob("*.csv")):
+        with path.open("rb") as handle:
+            header = parse_header(handle.readline().decode("utf-8-sig"))
+        kind = detect_kind(header)
+        if kind in USERS_KINDS:
+            files.append((path, kind, header))
+
+    def read(infer: bool) -> float:
+        start = time.perf_counter()
+        for path, kind, header in files:
+            reader = spark.read.option("header", "true")
+            if infer:
+                reader = reader.option("inferSchema", "true")
+            else:
+                reader = reader.option("enforceSchema", "true").schema(raw_schema(kind, header))
+            reader.csv(str(path)).write.format("noop").mode("overwrite").save()
+        return round(time.perf_counter() - start, 2)
+
+    read(False)  # warm-up: the first query of a session pays for class loading
+    explicit, inferred = [], []
+    for _ in range(2):
+        explicit.append(read(False))
+        inferred.append(read(True))
+    spark.stop()
+    print(json.dumps({"explicit_s": explicit, "inferred_s": inferred}))
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
@@ -680,6 +856,43 @@ def _steps(small: dict[str, Any]) -> str:
     return " (" + ", ".join(f"{k} {v}" for k, v in steps.items()) + ")" if steps else ""
 
 
+def _tunings_markdown(tuned: dict[str, Any] | None) -> list[str]:
+    """The section on what each tuning is worth (none when the scenario did not run)."""
+    if not tuned:
+        return []
+    out = [
+        "",
+        f"## What each tuning is worth ({tuned['users']:,} users, full pipeline)",
+        "",
+        "Each run with one choice the other way, into a fresh lake, against the mean of the "
+        "pipeline's runs just before and just after it (wall time with Spark start-up; peak "
+        "memory of the process tree). Above 1: the other way was slower or bigger.",
+        "",
+        "| tuning | the pipeline | the other way | pipeline (s) | other (s) | other / pipeline | "
+        "peak MB pipeline / other | steps, other / pipeline |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for t in tuned["tunings"]:
+        steps = ", ".join(f"{k} {v}" for k, v in t["steps_ratio"].items() if k != "total")
+        out.append(
+            f"| {t['name']} | {t['ours']} | {t['other']} | {t['ours_wall_s']} | "
+            f"{t['other_wall_s']} | {t['wall_ratio']} | {t['ours_peak_mb']:.0f} / "
+            f"{t['other_peak_mb']:.0f} | {steps} |"
+        )
+    base = [r["wall_s"] for r in tuned["baseline_runs"]]
+    out += ["", f"The pipeline's own runs: {base} s."]
+    schema = tuned.get("schema")
+    if schema:
+        explicit, inferred = min(schema["explicit_s"]), min(schema["inferred_s"])
+        out.append(
+            f"Explicit schemas: the users CSVs read whole with bronze's explicit all-string "
+            f"schema {schema['explicit_s']} s, with Spark's schema inference "
+            f"{schema['inferred_s']} s (best of each: inferred / explicit "
+            f"{inferred / explicit:.2f})."
+        )
+    return out
+
+
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     out = [
@@ -775,6 +988,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{mb:,.0f} MB of CSVs (Python, before Spark reads them): hash {i['hash_s']} s, "
                 f"inspection {i['inspect_s']} s ({mb / max(i['inspect_s'], 0.01):,.0f} MB/s)"
             )
+    out += _tunings_markdown(report.get("tunings"))
     small = report.get("small_runs")
     if small:
         out += [
@@ -824,12 +1038,20 @@ def main() -> None:
     floor.add_argument("--out", required=True)
     files = sub.add_parser("files", help="(internal) active files per Delta table of a lake")
     files.add_argument("--lake", required=True)
+    schema = sub.add_parser("schema", help="(internal) the CSV read, explicit schema or inferred")
+    schema.add_argument("--input", required=True)
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
     parser.add_argument("--scales", default="1000000,10000000", help="users, comma-separated")
     parser.add_argument("--increment-share", type=float, default=0.01)
     parser.add_argument("--small-runs", type=int, default=30)
     parser.add_argument("--small-rows", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3, help="real-data full + no-op pairs")
+    parser.add_argument(
+        "--tunings-users",
+        type=int,
+        default=1_000_000,
+        help="users of the runs that undo each tuning in turn (0: not run)",
+    )
     parser.add_argument("--work", type=Path, default=REPO / ".data" / "bench")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results")
     parser.add_argument(
@@ -846,8 +1068,11 @@ def main() -> None:
         return cmd_floor(args)
     if args.command == "full-floor":
         return cmd_full_floor(args)
+    if args.command == "schema":
+        return cmd_schema(args)
     if args.quick:
         args.scales, args.small_runs, args.small_rows, args.repeat = "20000,50000", 3, 200, 1
+        args.tunings_users = min(args.tunings_users, 20_000)
     start = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="c2c-bench-"))
@@ -888,6 +1113,10 @@ def main() -> None:
                 scale(args.work, users, scratch, args.increment_share if last else None)
             )
             print(f"{users:,} users: done", flush=True)
+            save()
+        if args.tunings_users:
+            report["tunings"] = tunings(args.work, args.tunings_users, scratch)
+            print("tunings: done", flush=True)
             save()
         if has_real and args.small_runs:
             report["small_runs"] = small_runs(

@@ -4,6 +4,7 @@ report's target checks. The benchmark itself is run by ``make bench``, never by 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -181,3 +182,114 @@ def test_the_speed_targets_are_shown_with_their_floors(bench):
     incremental = next(c for c in checks if c["target"].startswith("incremental"))
     assert incremental["target"] == "incremental run at most 15% of the full run (its floor: 0.300)"
     assert (incremental["measured"], incremental["met"]) == (0.45, False)
+
+
+def _tuning(bench, name: str):
+    return next(t for t in bench.TUNINGS if t.name == name)
+
+
+def test_each_tuning_run_starts_spark_with_that_choice_the_other_way(bench):
+    # Every tuning's settings together, in a Spark session started the way a pipeline run
+    # starts one (c2c_etl.spark.local_spark, with the bench's environment): the session and
+    # its JVM must have them, instead of the pipeline's own (c2c_etl.spark.LOCAL_CONF).
+    from c2c_etl.spark import LOCAL_CONF
+
+    undone = {k: v for t in bench.TUNINGS for k, v in t.conf.items()}
+    code = (
+        "import json; from c2c_etl.spark import local_spark; s = local_spark('t'); "
+        "jvm = s.sparkContext._jvm; "
+        "args = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()"
+        ".getInputArguments()); "
+        f"keys = {sorted(undone)!r}; "
+        "print(json.dumps({'conf': {k: s.conf.get(k) for k in keys}, 'jvm': args})); s.stop()"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **bench.spark_conf_env(undone)},
+        timeout=300,
+    ).stdout
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert seen["conf"] == undone
+    for key, value in undone.items():
+        assert LOCAL_CONF.get(key) != value, f"{key} is the pipeline's own setting"
+    # The JVM itself: 3 GB of heap, and huge methods left to the JVM's default.
+    assert "-Xmx3g" in seen["jvm"]
+    assert "-XX:-DontCompileHugeMethods" not in seen["jvm"]
+    assert "-XX:-DontCompileHugeMethods" in LOCAL_CONF["spark.driver.extraJavaOptions"]
+
+
+def test_the_run_without_broadcast_plans_sort_merge_joins_where_the_pipeline_broadcasts(
+    bench, spark
+):
+    from pyspark.sql import functions as F
+
+    from c2c_etl.io import session_conf
+
+    users = spark.range(100_000).withColumnRenamed("id", "identifier_hash")
+    repeated = spark.range(50).withColumnRenamed("id", "identifier_hash")
+
+    def plan() -> str:
+        joined = users.join(F.broadcast(repeated), "identifier_hash", "left_anti")
+        return joined._jdf.queryExecution().executedPlan().toString()
+
+    assert "BroadcastHashJoin" in plan()
+    with session_conf(spark, _tuning(bench, "broadcast of small dimensions").conf):
+        without = plan()
+    assert "BroadcastHashJoin" not in without and "SortMergeJoin" in without
+
+
+def test_a_run_without_a_tuning_is_compared_with_the_runs_beside_it(bench):
+    def run(wall: float, peak: float, silver: float) -> dict:
+        return {"wall_s": wall, "peak_rss_mb": peak, "steps_s": {"silver_users": silver}}
+
+    base = [run(100.0, 2000.0, 40.0), run(110.0, 2200.0, 44.0), run(90.0, 2000.0, 36.0)]
+    variants = [run(126.0, 2100.0, 63.0), run(95.0, 3150.0, 40.0)]
+    first, second = bench.compare_runs(base, variants)
+    # The first variant ran between the first two baselines (mean 105 s), the second between
+    # the last two (mean 100 s).
+    assert (first["ours_wall_s"], first["wall_ratio"]) == (105.0, 1.2)
+    assert first["steps_ratio"] == {"silver_users": 1.5}  # 63 / 42
+    assert (second["ours_wall_s"], second["wall_ratio"]) == (100.0, 0.95)
+    assert (second["ours_peak_mb"], second["peak_ratio"]) == (2100.0, 1.5)
+
+
+def test_the_report_shows_what_each_tuning_is_worth(bench):
+    machine = {
+        "cpus": 2,
+        "cpu": "test",
+        "memory_gb": 8,
+        "python": "3.11",
+        "load_average_at_start": [0.1],
+    }
+    report = {"machine": machine, "commit": "abc1234", "bench_wall_s": 60.0}
+    report["spark_startup"] = {"median_wall_s": 5.0, "wall_s": [5.0]}
+    base = [{"wall_s": w, "peak_rss_mb": 2000.0, "steps_s": {"gold": 10.0}} for w in (100, 100)]
+    variant = {"wall_s": 130.0, "peak_rss_mb": 2000.0, "steps_s": {"gold": 20.0}}
+    (compared,) = bench.compare_runs(base, [variant])
+    t = bench.TUNINGS[0]
+    report["tunings"] = {
+        "users": 1_000_000,
+        "baseline_runs": base,
+        "tunings": [{"name": t.name, "ours": t.ours, "other": t.other, **compared}],
+        "schema": {"explicit_s": [20.0, 21.0], "inferred_s": [41.0, 40.0]},
+    }
+    report["targets"] = bench.targets(report)
+    text = bench.markdown(report)
+    assert "## What each tuning is worth (1,000,000 users, full pipeline)" in text
+    assert (
+        f"| {t.name} | {t.ours} | {t.other} | 100.0 | 130.0 | 1.3 | 2000 / 2000 | gold 2.0 |"
+        in text
+    )
+    assert "(best of each: inferred / explicit 2.00)" in text
+
+
+def test_the_schema_read_reads_the_users_files_both_ways(bench, tmp_path):
+    from c2c_etl.generator import generate, split_users
+
+    generate(tmp_path, *split_users(2000), seed=3)
+    read = bench.schema_read(tmp_path)
+    assert len(read["explicit_s"]) == len(read["inferred_s"]) == 2
+    assert all(t > 0 for t in read["explicit_s"] + read["inferred_s"])

@@ -13,7 +13,7 @@ recognised from its commit's metadata and audited, not merged again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import reduce
 
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -387,6 +387,83 @@ REPORT_TABLES = {
 }
 
 
+@dataclass
+class ReportOutcome:
+    """One report kind's newest file, typed: its silver tables' rows, its quarantined rows
+    (None when every row passed) and an audit record per pending file of the kind."""
+
+    frames: dict[tables.Table, DataFrame]
+    quarantined: DataFrame | None
+    records: list[dict[str, object]]
+
+
+def _report_outcome(
+    spark: SparkSession,
+    ctx: RunContext,
+    kind: SourceKind,
+    files: list[Row],
+    started: datetime,
+    held: list[DataFrame],
+) -> ReportOutcome:
+    """Type the newest of ``files`` (by ingestion time, then file name) and count its rows;
+    the older files are superseded. The typed rows are cached in ``held``: the counts, the
+    tables and the quarantine all read them."""
+    newest = files[-1]
+    typed = type_report(_bronze_rows(spark, ctx, kind, [newest]), kind).cache()
+    held.append(typed)
+    counts = {
+        r["bad"]: r["n"]
+        for r in typed.groupBy((F.size("_failed_rules") > 0).alias("bad"))
+        .agg(F.count(F.lit(1)).alias("n"))
+        .collect()
+    }
+    n_good, n_bad = counts.get(False, 0), counts.get(True, 0)
+    good = typed.filter(F.size("_failed_rules") == 0)
+    columns = report_columns(kind)
+    if kind is REPORT_SELLERS:
+        frames = {
+            tables.SILVER_REPORT_SELLERS: good.filter(~F.col("is_total")).select(*columns),
+            tables.SILVER_REPORT_SELLERS_TOTALS: good.filter(F.col("is_total")).select(*columns),
+        }
+    else:
+        frames = {REPORT_TABLES[kind.name]: good.select(*columns)}
+    quarantined_rows = (
+        typed.filter(F.size("_failed_rules") > 0).select(
+            F.lit(kind.name).alias("source_kind"),
+            F.col("country").alias("record_key"),
+            F.lit(None).cast("string").alias("release"),
+            F.col("_failed_rules").alias("failed_rules"),
+            "raw_record",
+            "source_file",
+            "source_sha256",
+            "run_id",
+            "ingested_at",
+        )
+        if n_bad
+        else None
+    )
+    records: list[dict[str, object]] = []
+    for f in files:
+        is_newest = f["source_sha256"] == newest["source_sha256"]
+        records.append(
+            {
+                "run_id": ctx.run_id,
+                "step": REPORTS_STEP,
+                "source_file": f["source_file"],
+                "source_sha256": f["source_sha256"],
+                "rows_read": f["rows"],
+                "rows_to_silver": n_good if is_newest else 0,
+                "rows_quarantined": n_bad if is_newest else 0,
+                "rows_duplicate": 0 if is_newest else f["rows"],
+                "balanced": (n_good + n_bad == f["rows"]) if is_newest else True,
+                "status": "succeeded",
+                "started_at": started,
+                "details": None if is_newest else "superseded by " + newest["source_file"],
+            }
+        )
+    return ReportOutcome(frames, quarantined_rows, records)
+
+
 def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
     """Replace each silver report by its newest delivered file (older pending files are
     counted as superseded, i.e. duplicates)."""
@@ -397,68 +474,15 @@ def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
             return result
         step_started(spark, ctx, result)
         started = utc_now()
-        frames: dict[tables.Table, DataFrame] = {}
-        quarantine: list[DataFrame] = []
-        records = []
         with caches() as held:
-            for kind in REPORT_KINDS:
-                if kind.name not in files:
-                    continue
-                newest = files[kind.name][-1]  # by ingestion time, then file name
-                typed = type_report(_bronze_rows(spark, ctx, kind, [newest]), kind).cache()
-                held.append(typed)
-                counts = {
-                    r["bad"]: r["n"]
-                    for r in typed.groupBy((F.size("_failed_rules") > 0).alias("bad"))
-                    .agg(F.count(F.lit(1)).alias("n"))
-                    .collect()
-                }
-                n_good, n_bad = counts.get(False, 0), counts.get(True, 0)
-                good = typed.filter(F.size("_failed_rules") == 0)
-                columns = report_columns(kind)
-                if kind is REPORT_SELLERS:
-                    frames[tables.SILVER_REPORT_SELLERS] = good.filter(~F.col("is_total")).select(
-                        *columns
-                    )
-                    frames[tables.SILVER_REPORT_SELLERS_TOTALS] = good.filter(
-                        F.col("is_total")
-                    ).select(*columns)
-                else:
-                    frames[REPORT_TABLES[kind.name]] = good.select(*columns)
-                if n_bad:
-                    quarantine.append(
-                        typed.filter(F.size("_failed_rules") > 0).select(
-                            F.lit(kind.name).alias("source_kind"),
-                            F.col("country").alias("record_key"),
-                            F.lit(None).cast("string").alias("release"),
-                            F.col("_failed_rules").alias("failed_rules"),
-                            "raw_record",
-                            "source_file",
-                            "source_sha256",
-                            "run_id",
-                            "ingested_at",
-                        )
-                    )
-                for f in files[kind.name]:
-                    is_newest = f["source_sha256"] == newest["source_sha256"]
-                    records.append(
-                        {
-                            "run_id": ctx.run_id,
-                            "step": REPORTS_STEP,
-                            "source_file": f["source_file"],
-                            "source_sha256": f["source_sha256"],
-                            "rows_read": f["rows"],
-                            "rows_to_silver": n_good if is_newest else 0,
-                            "rows_quarantined": n_bad if is_newest else 0,
-                            "rows_duplicate": 0 if is_newest else f["rows"],
-                            "balanced": (n_good + n_bad == f["rows"]) if is_newest else True,
-                            "status": "succeeded",
-                            "started_at": started,
-                            "details": None
-                            if is_newest
-                            else "superseded by " + newest["source_file"],
-                        }
-                    )
+            outcomes = [
+                _report_outcome(spark, ctx, kind, files[kind.name], started, held)
+                for kind in REPORT_KINDS
+                if kind.name in files
+            ]
+            frames = {t: df for o in outcomes for t, df in o.frames.items()}
+            quarantine = [o.quarantined for o in outcomes if o.quarantined is not None]
+            records = [r for o in outcomes for r in o.records]
             # Each write below is idempotent, so a rerun after a crash anywhere here redoes them
             # all: the reports are replaced again, and so are their files' quarantine rows.
             io.overwrite_all(ctx.cfg, frames)
@@ -468,7 +492,7 @@ def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
                     ctx.cfg,
                     tables.SILVER_QUARANTINE,
                     reduce(DataFrame.unionByName, quarantine),
-                    _quarantine_predicate([r["source_sha256"] for r in records]),
+                    _quarantine_predicate([str(r["source_sha256"]) for r in records]),
                 )
             crash_point("silver_reports.quarantine_committed")
             finished = utc_now()
