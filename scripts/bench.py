@@ -358,12 +358,17 @@ def compare_runs(
     return out
 
 
-def tunings(work: Path, users: int, scratch: Path) -> dict[str, Any]:
-    """The full pipeline on ``users`` synthetic users with each of :data:`TUNINGS` the other
-    way in turn, and as it is before, between and after them (each run into a fresh lake):
-    what each choice is worth, as ratios to the runs beside it in time."""
+def tunings(
+    work: Path, users: int, scratch: Path, rounds: int = 1, only: set[str] | None = None
+) -> dict[str, Any]:
+    """The full pipeline on ``users`` synthetic users with each of :data:`TUNINGS` (or those
+    named in ``only``) the other way in turn, and as it is before, between and after them,
+    ``rounds`` times (each run into a fresh lake): what each choice is worth, as ratios to
+    the runs beside it in time."""
+    chosen = [t for t in TUNINGS if only is None or t.name in only]
     landing = landing_of(synthetic(work, users))
-    base, variants = [], []
+    base: list[dict[str, Any]] = []
+    compared: list[list[dict[str, Any]]] = [[] for _ in chosen]
 
     def one(env: dict[str, str] | None) -> dict[str, Any]:
         lake = scratch / "tuning-lake"
@@ -372,20 +377,23 @@ def tunings(work: Path, users: int, scratch: Path) -> dict[str, Any]:
         finally:
             shutil.rmtree(lake, ignore_errors=True)
 
-    base.append(one(None))
-    for tuning in TUNINGS:
-        variants.append(one(spark_conf_env(tuning.conf)))
-        base.append(one(None))
-        print(f"tuning {tuning.name}: measured", flush=True)
+    for _ in range(rounds):
+        around, variants = [one(None)], []
+        for tuning in chosen:
+            variants.append(one(spark_conf_env(tuning.conf)))
+            around.append(one(None))
+            print(f"tuning {tuning.name}: measured", flush=True)
+        for i, result in enumerate(compare_runs(around, variants)):
+            compared[i].append(result)
+        base += around
     schema = schema_read(landing)
     shutil.rmtree(landing)
-    compared = compare_runs(base, variants)
     return {
         "users": users,
         "baseline_runs": base,
         "tunings": [
-            {"name": t.name, "ours": t.ours, "other": t.other, "conf": t.conf, **c}
-            for t, c in zip(TUNINGS, compared, strict=True)
+            {"name": t.name, "ours": t.ours, "other": t.other, "conf": t.conf, "rounds": r}
+            for t, r in zip(chosen, compared, strict=True)
         ],
         "schema": schema,
     }
@@ -667,6 +675,7 @@ def real_data(real: Path, repeat: int, scratch: Path) -> dict[str, Any]:
         runs.append(entry)
         if i:
             shutil.rmtree(lake)
+    shutil.rmtree(landing)
     return {"input": str(real), "input_rows": rows, "runs": runs, "lake": str(scratch / "real-0")}
 
 
@@ -866,21 +875,38 @@ def _tunings_markdown(tuned: dict[str, Any] | None) -> list[str]:
         "",
         "Each run with one choice the other way, into a fresh lake, against the mean of the "
         "pipeline's runs just before and just after it (wall time with Spark start-up; peak "
-        "memory of the process tree). Above 1: the other way was slower or bigger.",
+        "memory of the process tree); times and steps are means over the rounds. Above 1: "
+        "the other way was slower or bigger.",
         "",
-        "| tuning | the pipeline | the other way | pipeline (s) | other (s) | other / pipeline | "
-        "peak MB pipeline / other | steps, other / pipeline |",
+        "| tuning | the pipeline | the other way | pipeline (s) | other (s) | "
+        "other / pipeline, each round | peak MB pipeline / other | steps, other / pipeline |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for t in tuned["tunings"]:
-        steps = ", ".join(f"{k} {v}" for k, v in t["steps_ratio"].items() if k != "total")
+        rounds = t["rounds"]
+
+        def mean(key: str, runs: list[dict[str, Any]] = rounds) -> float:
+            return statistics.fmean(r[key] for r in runs)
+
+        ratios = ", ".join(str(r["wall_ratio"]) for r in rounds)
+        steps = ", ".join(
+            f"{k} {statistics.fmean(r['steps_ratio'].get(k, 1.0) for r in rounds):.2f}"
+            for k in rounds[0]["steps_ratio"]
+            if k != "total"
+        )
         out.append(
-            f"| {t['name']} | {t['ours']} | {t['other']} | {t['ours_wall_s']} | "
-            f"{t['other_wall_s']} | {t['wall_ratio']} | {t['ours_peak_mb']:.0f} / "
-            f"{t['other_peak_mb']:.0f} | {steps} |"
+            f"| {t['name']} | {t['ours']} | {t['other']} | {mean('ours_wall_s'):.1f} | "
+            f"{mean('other_wall_s'):.1f} | {ratios} | {mean('ours_peak_mb'):.0f} / "
+            f"{mean('other_peak_mb'):.0f} | {steps} |"
         )
     base = [r["wall_s"] for r in tuned["baseline_runs"]]
-    out += ["", f"The pipeline's own runs: {base} s."]
+    spread = (max(base) - min(base)) / statistics.median(base)
+    out += [
+        "",
+        f"The pipeline's own runs: {base} s; their spread, fastest to slowest, is "
+        f"{spread:.1%} of their median: a ratio closer to 1 than that is not an effect "
+        "these runs can show.",
+    ]
     schema = tuned.get("schema")
     if schema:
         explicit, inferred = min(schema["explicit_s"]), min(schema["inferred_s"])
@@ -1046,6 +1072,10 @@ def main() -> None:
     parser.add_argument("--small-runs", type=int, default=30)
     parser.add_argument("--small-rows", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3, help="real-data full + no-op pairs")
+    parser.add_argument("--tunings-rounds", type=int, default=1, help="rounds of the tunings")
+    parser.add_argument(
+        "--tunings-only", default="", help="tuning names, comma-separated (default: all)"
+    )
     parser.add_argument(
         "--tunings-users",
         type=int,
@@ -1115,7 +1145,10 @@ def main() -> None:
             print(f"{users:,} users: done", flush=True)
             save()
         if args.tunings_users:
-            report["tunings"] = tunings(args.work, args.tunings_users, scratch)
+            only = {n.strip() for n in args.tunings_only.split(",") if n.strip()} or None
+            report["tunings"] = tunings(
+                args.work, args.tunings_users, scratch, args.tunings_rounds, only
+            )
             print("tunings: done", flush=True)
             save()
         if has_real and args.small_runs:

@@ -266,24 +266,26 @@ def test_the_report_shows_what_each_tuning_is_worth(bench):
     }
     report = {"machine": machine, "commit": "abc1234", "bench_wall_s": 60.0}
     report["spark_startup"] = {"median_wall_s": 5.0, "wall_s": [5.0]}
-    base = [{"wall_s": w, "peak_rss_mb": 2000.0, "steps_s": {"gold": 10.0}} for w in (100, 100)]
+    base = [{"wall_s": w, "peak_rss_mb": 2000.0, "steps_s": {"gold": 10.0}} for w in (96, 104)]
     variant = {"wall_s": 130.0, "peak_rss_mb": 2000.0, "steps_s": {"gold": 20.0}}
     (compared,) = bench.compare_runs(base, [variant])
     t = bench.TUNINGS[0]
     report["tunings"] = {
         "users": 1_000_000,
         "baseline_runs": base,
-        "tunings": [{"name": t.name, "ours": t.ours, "other": t.other, **compared}],
+        "tunings": [{"name": t.name, "ours": t.ours, "other": t.other, "rounds": [compared]}],
         "schema": {"explicit_s": [20.0, 21.0], "inferred_s": [41.0, 40.0]},
     }
     report["targets"] = bench.targets(report)
     text = bench.markdown(report)
     assert "## What each tuning is worth (1,000,000 users, full pipeline)" in text
     assert (
-        f"| {t.name} | {t.ours} | {t.other} | 100.0 | 130.0 | 1.3 | 2000 / 2000 | gold 2.0 |"
+        f"| {t.name} | {t.ours} | {t.other} | 100.0 | 130.0 | 1.3 | 2000 / 2000 | gold 2.00 |"
         in text
     )
     assert "(best of each: inferred / explicit 2.00)" in text
+    # How far apart the pipeline's own runs were: what a ratio must beat to be an effect.
+    assert "The pipeline's own runs: [96, 104] s; their spread, fastest to slowest, is 8.0%" in text
 
 
 def test_the_schema_read_reads_the_users_files_both_ways(bench, tmp_path):
@@ -293,3 +295,41 @@ def test_the_schema_read_reads_the_users_files_both_ways(bench, tmp_path):
     read = bench.schema_read(tmp_path)
     assert len(read["explicit_s"]) == len(read["inferred_s"]) == 2
     assert all(t > 0 for t in read["explicit_s"] + read["inferred_s"])
+
+
+def test_the_tunings_alternate_with_the_pipeline_as_it_is_in_every_round(
+    bench, tmp_path, monkeypatch
+):
+    # The order of the runs, not their figures: each round runs the pipeline as it is, then
+    # each chosen tuning the other way followed by the pipeline as it is again, every run into
+    # a fresh lake; each tuning is compared with the two runs beside it.
+    runs: list[tuple[str, bool]] = []
+    walls = iter(range(100, 200))
+
+    def pipeline(landing, lake, *extra, env=None):
+        assert not lake.exists()  # a fresh lake every run
+        lake.mkdir()
+        runs.append((env["C2C_SPARK_CONF"] if env else "as it is", landing.exists()))
+        wall = next(walls) + (50 if env else 0)  # the runs the other way are slower
+        return {"wall_s": float(wall), "peak_rss_mb": 2000.0, "steps_s": {"gold": 1.0}}
+
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "users.csv").write_text("identifierHash\n1\n")
+    monkeypatch.setattr(bench, "pipeline", pipeline)
+    monkeypatch.setattr(bench, "synthetic", lambda work, users: source)
+    monkeypatch.setattr(bench, "schema_read", lambda landing: {"explicit_s": [1.0]})
+    only = {"shuffle partitions", "driver heap"}
+    (tmp_path / "scratch").mkdir()
+    result = bench.tunings(tmp_path, 1000, tmp_path / "scratch", rounds=2, only=only)
+    shuffle = "spark.sql.shuffle.partitions=200"
+    heap = "spark.driver.memory=3g"
+    one_round = ["as it is", shuffle, "as it is", heap, "as it is"]
+    assert [conf for conf, _ in runs] == one_round * 2
+    assert all(landed for _, landed in runs)
+    assert [t["name"] for t in result["tunings"]] == ["shuffle partitions", "driver heap"]
+    assert len(result["baseline_runs"]) == 6
+    shuffle_rounds = result["tunings"][0]["rounds"]
+    # Run 101 (the shuffle run of round one) between 100 and 102; 106 between 105 and 107.
+    assert [r["ours_wall_s"] for r in shuffle_rounds] == [101.0, 106.0]
+    assert [r["other_wall_s"] for r in shuffle_rounds] == [151.0, 156.0]
