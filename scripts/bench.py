@@ -18,13 +18,16 @@ from /proc. The pipeline's own summary gives the time per step. Scenarios, in or
    copies of its users table, :func:`cmd_floor`).
 4. ``--small-runs`` small incremental runs on the real-data lake, one delivery each; then the
    same inputs loaded in one run into a fresh lake: active Delta files per table, both ways.
+5. What each tuning is worth (``--tunings-users``, 1M by default): the full pipeline with each
+   of :data:`TUNINGS` the other way in turn, between runs of the pipeline as it is; and the
+   CSV read with bronze's explicit schema against Spark's schema inference.
 
 Writes ``bench.json`` and ``bench.md`` to ``--out`` (bench-results/), with the targets of
 issue 7 checked against the figures. Generated inputs are kept in ``--work`` and reused (same
 seed, same bytes). Needs a quiet machine: anything else running inflates the times.
 
-    make bench                       # the full suite (about two hours on 2 cores)
-    make bench BENCH_ARGS="--quick"  # about 20 minutes: small sizes, to check the bench
+    make bench                       # the full suite (about two and a half hours on 2 cores)
+    make bench BENCH_ARGS="--quick"  # small sizes and one tuning, to check the bench
 """
 
 from __future__ import annotations
@@ -1103,6 +1106,7 @@ def main() -> None:
     if args.quick:
         args.scales, args.small_runs, args.small_rows, args.repeat = "20000,50000", 3, 200, 1
         args.tunings_users = min(args.tunings_users, 20_000)
+        args.tunings_only = args.tunings_only or "shuffle partitions"  # one, to check it runs
     start = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="c2c-bench-"))

@@ -61,7 +61,9 @@ def _write_manifest(cache: Path, coordinate: str) -> None:
 LOCAL_CONF: dict[str, str] = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-    # Small local data: few shuffle partitions, adaptive execution coalesces the rest.
+    # Few shuffle partitions for one machine's two cores: with Spark's 200, a run on 1M users
+    # took 1.15 times as long (make bench, its tunings). Adaptive execution is Spark's default,
+    # set here as it is; the bench shows no benefit from it on this machine (README, Performance).
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.adaptive.enabled": "true",
     "spark.default.parallelism": "4",
