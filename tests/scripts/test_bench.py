@@ -116,7 +116,8 @@ def test_the_peak_memory_target_counts_the_incremental_run_too(bench):
     assert "full and incremental" in memory["target"]
 
 
-def test_the_report_shows_the_small_runs_median_time_per_step(bench):
+def _bare_report() -> dict:
+    """A report with the machine and Spark's start-up only, for a scenario to be added to."""
     machine = {
         "cpus": 2,
         "cpu": "test",
@@ -126,6 +127,11 @@ def test_the_report_shows_the_small_runs_median_time_per_step(bench):
     }
     report = {"machine": machine, "commit": "abc1234", "bench_wall_s": 60.0}
     report["spark_startup"] = {"median_wall_s": 5.0, "wall_s": [5.0]}
+    return report
+
+
+def test_the_report_shows_the_small_runs_median_time_per_step(bench):
+    report = _bare_report()
     report["small_runs"] = {
         "runs": 3,
         "rows_per_delivery": 1000,
@@ -257,15 +263,7 @@ def test_a_run_without_a_tuning_is_compared_with_the_runs_beside_it(bench):
 
 
 def test_the_report_shows_what_each_tuning_is_worth(bench):
-    machine = {
-        "cpus": 2,
-        "cpu": "test",
-        "memory_gb": 8,
-        "python": "3.11",
-        "load_average_at_start": [0.1],
-    }
-    report = {"machine": machine, "commit": "abc1234", "bench_wall_s": 60.0}
-    report["spark_startup"] = {"median_wall_s": 5.0, "wall_s": [5.0]}
+    report = _bare_report()
     base = [{"wall_s": w, "peak_rss_mb": 2000.0, "steps_s": {"gold": 10.0}} for w in (96, 104)]
     variant = {"wall_s": 130.0, "peak_rss_mb": 2000.0, "steps_s": {"gold": 20.0}}
     (compared,) = bench.compare_runs(base, [variant])
