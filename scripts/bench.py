@@ -413,20 +413,30 @@ def schema_read(landing: Path) -> dict[str, Any]:
 # --- subcommands run in their own process -------------------------------------------------
 
 
-def cmd_copy(args: argparse.Namespace) -> None:
+def users_files(folder: Path) -> list[tuple[Path, Any, tuple[str, ...]]]:
+    """The users CSVs of a folder, each with its source kind and header, known from the header
+    line only (none of bronze's inspection of the file's bytes)."""
     from c2c_etl.sources import USERS_KINDS, detect_kind, parse_header
+
+    found = []
+    for path in sorted(folder.glob("*.csv")):
+        with path.open("rb") as handle:
+            header = parse_header(handle.readline().decode("utf-8-sig"))
+        kind = detect_kind(header)
+        if kind in USERS_KINDS:
+            found.append((path, kind, header))
+    return found
+
+
+def cmd_copy(args: argparse.Namespace) -> None:
+    from c2c_etl.sources import USERS_KINDS
     from c2c_etl.spark import local_spark
 
     start = time.perf_counter()
     spark = local_spark("c2c-bench-raw-copy")
     startup = time.perf_counter() - start
     rows = 0
-    for path in sorted(Path(args.input).glob("*.csv")):
-        # The header only: the floor does none of bronze's inspection of the file's bytes.
-        with path.open("rb") as handle:
-            kind = detect_kind(parse_header(handle.readline().decode("utf-8-sig")))
-        if kind not in USERS_KINDS:
-            continue
+    for path, kind, _header in users_files(Path(args.input)):
         df = spark.read.option("header", "true").csv(str(path))  # strings, no inference
         df.write.format("delta").mode("append").save(str(Path(args.out) / kind.name))
     for kind in USERS_KINDS:
@@ -535,17 +545,10 @@ def cmd_schema(args: argparse.Namespace) -> None:
     bronze's explicit all-string schema (``c2c_etl.bronze.ingest.raw_schema``) and with
     ``inferSchema`` (which reads every file once more to find the types)."""
     from c2c_etl.bronze.ingest import raw_schema
-    from c2c_etl.sources import USERS_KINDS, detect_kind, parse_header
     from c2c_etl.spark import local_spark
 
     spark = local_spark("c2c-bench-schema")
-    files = []
-    for path in sorted(Path(args.input).glob("*.csv")):
-        with path.open("rb") as handle:
-            header = parse_header(handle.readline().decode("utf-8-sig"))
-        kind = detect_kind(header)
-        if kind in USERS_KINDS:
-            files.append((path, kind, header))
+    files = users_files(Path(args.input))
 
     def read(infer: bool) -> float:
         start = time.perf_counter()
