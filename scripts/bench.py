@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,6 +329,18 @@ TUNINGS = (
 )
 
 
+def chosen_tunings(names: str) -> list[Tuning]:
+    """The tunings named in ``names`` (comma-separated; empty: all of them), in
+    :data:`TUNINGS`' order. A name that is not a tuning's is refused with the known names,
+    before anything runs: a misspelt one would otherwise measure nothing, silently."""
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    unknown = sorted(wanted - {t.name for t in TUNINGS})
+    if unknown:
+        known = "; ".join(t.name for t in TUNINGS)
+        raise ValueError(f"no tuning is named {', '.join(map(repr, unknown))} (known: {known})")
+    return [t for t in TUNINGS if not wanted or t.name in wanted]
+
+
 def compare_runs(
     base: list[dict[str, Any]], variants: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -362,13 +375,11 @@ def compare_runs(
 
 
 def tunings(
-    work: Path, users: int, scratch: Path, rounds: int = 1, only: set[str] | None = None
+    work: Path, users: int, scratch: Path, rounds: int = 1, chosen: Sequence[Tuning] = TUNINGS
 ) -> dict[str, Any]:
-    """The full pipeline on ``users`` synthetic users with each of :data:`TUNINGS` (or those
-    named in ``only``) the other way in turn, and as it is before, between and after them,
-    ``rounds`` times (each run into a fresh lake): what each choice is worth, as ratios to
-    the runs beside it in time."""
-    chosen = [t for t in TUNINGS if only is None or t.name in only]
+    """The full pipeline on ``users`` synthetic users with each of the ``chosen`` tunings the
+    other way in turn, and as it is before, between and after them, ``rounds`` times (each run
+    into a fresh lake): what each choice is worth, as ratios to the runs beside it in time."""
     landing = landing_of(synthetic(work, users))
     base: list[dict[str, Any]] = []
     compared: list[list[dict[str, Any]]] = [[] for _ in chosen]
@@ -1110,6 +1121,10 @@ def main() -> None:
         args.scales, args.small_runs, args.small_rows, args.repeat = "20000,50000", 3, 200, 1
         args.tunings_users = min(args.tunings_users, 20_000)
         args.tunings_only = args.tunings_only or "shuffle partitions"  # one, to check it runs
+    try:
+        chosen = chosen_tunings(args.tunings_only)
+    except ValueError as e:
+        parser.error(f"--tunings-only: {e}")
     start = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="c2c-bench-"))
@@ -1152,9 +1167,8 @@ def main() -> None:
             print(f"{users:,} users: done", flush=True)
             save()
         if args.tunings_users:
-            only = {n.strip() for n in args.tunings_only.split(",") if n.strip()} or None
             report["tunings"] = tunings(
-                args.work, args.tunings_users, scratch, args.tunings_rounds, only
+                args.work, args.tunings_users, scratch, args.tunings_rounds, chosen
             )
             print("tunings: done", flush=True)
             save()

@@ -295,6 +295,31 @@ def test_the_schema_read_reads_the_users_files_both_ways(bench, tmp_path):
     assert all(t > 0 for t in read["explicit_s"] + read["inferred_s"])
 
 
+def test_a_tuning_name_that_is_none_of_them_is_refused_before_anything_runs(bench, tmp_path):
+    # A misspelt --tunings-only used to run no tuning and report an empty table after the
+    # whole bench; the command line now refuses it at once, naming the tunings there are.
+    assert bench.chosen_tunings("") == list(bench.TUNINGS)
+    assert [t.name for t in bench.chosen_tunings(" driver heap,JIT settings ")] == [
+        "JIT settings",
+        "driver heap",
+    ]
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "bench.py"),
+            *("--tunings-only", "shuffle partition,driver heap"),
+            *("--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no tuning is named 'shuffle partition'" in done.stderr
+    assert "known: adaptive execution; shuffle partitions;" in done.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "work").exists()
+
+
 def test_the_tunings_alternate_with_the_pipeline_as_it_is_in_every_round(
     bench, tmp_path, monkeypatch
 ):
@@ -317,9 +342,9 @@ def test_the_tunings_alternate_with_the_pipeline_as_it_is_in_every_round(
     monkeypatch.setattr(bench, "pipeline", pipeline)
     monkeypatch.setattr(bench, "synthetic", lambda work, users: source)
     monkeypatch.setattr(bench, "schema_read", lambda landing: {"explicit_s": [1.0]})
-    only = {"shuffle partitions", "driver heap"}
+    chosen = bench.chosen_tunings("driver heap, shuffle partitions")
     (tmp_path / "scratch").mkdir()
-    result = bench.tunings(tmp_path, 1000, tmp_path / "scratch", rounds=2, only=only)
+    result = bench.tunings(tmp_path, 1000, tmp_path / "scratch", rounds=2, chosen=chosen)
     shuffle = "spark.sql.shuffle.partitions=200"
     heap = "spark.driver.memory=3g"
     one_round = ["as it is", shuffle, "as it is", heap, "as it is"]
