@@ -806,12 +806,19 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     if report.get("scales"):
         big = report["scales"][-1]
         run_work = big["full"]["wall_s"] - startup
+        copy_work = big["raw_copy"]["work_s"]
         checks.append(
             {
                 "target": f"full run on {big['users']:,} users within "
                 f"{TARGET_FULL_OVER_COPY}x of the raw copy (both without start-up)"
-                + (f" (its floor: {_full_floor_ratio(big):.2f})" if "full_floor" in big else ""),
-                "measured": round(run_work / big["raw_copy"]["work_s"], 2),
+                + (
+                    f" (its floor: {_full_floor_ratio(big):.2f}; "
+                    + _room(_full_floor_ratio(big), TARGET_FULL_OVER_COPY, copy_work)
+                    + ")"
+                    if "full_floor" in big
+                    else ""
+                ),
+                "measured": round(run_work / copy_work, 2),
                 "limit": TARGET_FULL_OVER_COPY,
             }
         )
@@ -820,7 +827,11 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 {
                     "target": "incremental run at most 15% of the full run"
                     + (
-                        f" (its floor: {_floor_share(big):.3f})"
+                        f" (its floor: {_floor_share(big):.3f}; "
+                        + _room(
+                            _floor_share(big), TARGET_INCREMENTAL_OVER_FULL, big["full"]["wall_s"]
+                        )
+                        + ")"
                         if "incremental_floor" in big
                         else ""
                     ),
@@ -868,6 +879,19 @@ def _full_floor_ratio(scale: dict[str, Any]) -> float:
     floor of bronze) plus silver's and gold's plain writes, divided by the raw copy's work."""
     floor, copy = scale["full_floor"], scale["raw_copy"]["work_s"]
     return float((copy + floor["silver_s"] + floor["gold_s"]) / copy)
+
+
+def _room(floor: float, limit: float, unit_s: float) -> str:
+    """What a target leaves beyond its floor (both as ratios to a run of ``unit_s`` seconds):
+    the seconds a design's own work may take on top of the floor's plain writes, or, when the
+    floor is over the limit, that no design that writes what the floor writes can meet it."""
+    room = (limit - floor) * unit_s
+    if room < 0:
+        return (
+            f"over the limit by {-room:.1f} s: "
+            "unreachable by a design that writes what the floor writes"
+        )
+    return f"{room:.1f} s left for everything the floor does not do"
 
 
 def _floor_share(scale: dict[str, Any]) -> float:
