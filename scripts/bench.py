@@ -812,9 +812,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": f"full run on {big['users']:,} users within "
                 f"{TARGET_FULL_OVER_COPY}x of the raw copy (both without start-up)"
                 + (
-                    f" (its floor: {_full_floor_ratio(big):.2f}; "
-                    + _room(_full_floor_ratio(big), TARGET_FULL_OVER_COPY, copy_work)
-                    + ")"
+                    _floor_note(_full_floor_ratio(big), 2, TARGET_FULL_OVER_COPY, copy_work)
                     if "full_floor" in big
                     else ""
                 ),
@@ -827,11 +825,12 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 {
                     "target": "incremental run at most 15% of the full run"
                     + (
-                        f" (its floor: {_floor_share(big):.3f}; "
-                        + _room(
-                            _floor_share(big), TARGET_INCREMENTAL_OVER_FULL, big["full"]["wall_s"]
+                        _floor_note(
+                            _floor_share(big),
+                            3,
+                            TARGET_INCREMENTAL_OVER_FULL,
+                            big["full"]["wall_s"],
                         )
-                        + ")"
                         if "incremental_floor" in big
                         else ""
                     ),
@@ -881,17 +880,20 @@ def _full_floor_ratio(scale: dict[str, Any]) -> float:
     return float((copy + floor["silver_s"] + floor["gold_s"]) / copy)
 
 
-def _room(floor: float, limit: float, unit_s: float) -> str:
-    """What a target leaves beyond its floor (both as ratios to a run of ``unit_s`` seconds):
-    the seconds a design's own work may take on top of the floor's plain writes, or, when the
-    floor is over the limit, that no design that writes what the floor writes can meet it."""
+def _floor_note(floor: float, digits: int, limit: float, unit_s: float) -> str:
+    """A target's floor (``digits`` decimals) and what the target leaves beyond it (both as
+    ratios to a run of ``unit_s`` seconds): the seconds a design's own work may take on top of
+    the floor's plain writes, or, when the floor is over the limit, that no design that writes
+    what the floor writes can meet it."""
     room = (limit - floor) * unit_s
     if room < 0:
-        return (
+        left = (
             f"over the limit by {-room:.1f} s: "
             "unreachable by a design that writes what the floor writes"
         )
-    return f"{room:.1f} s left for everything the floor does not do"
+    else:
+        left = f"{room:.1f} s left for everything the floor does not do"
+    return f" (its floor: {floor:.{digits}f}; {left})"
 
 
 def _floor_share(scale: dict[str, Any]) -> float:
