@@ -7,6 +7,7 @@ nothing.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -261,7 +262,7 @@ def incomplete_ci(workflows: Workflows) -> list[str]:
     expected = {
         "actions/setup-python": {"python-version": "3.11"},
         "actions/setup-java": {"distribution": "temurin", "java-version": "17"},
-        "actions/setup-node": {"node-version": "20"},
+        "actions/setup-node": {"node-version": "22"},
     }
     for wf in workflows.values():
         for job_id, step in wf.steps():
@@ -269,6 +270,27 @@ def incomplete_ci(workflows: Workflows) -> list[str]:
                 if is_action(step.get("uses", ""), action) and step.get("with") != inputs:
                     problems.append(f"{wf.name}:{job_id}: {action} with {step.get('with')}")
     return problems
+
+
+def node_older_than_cdktn_needs(workflows: Workflows) -> list[str]:
+    """The deploy's Node.js satisfies the cdktn CLI's own engines (package-lock.json), which
+    otherwise stops at its first command."""
+    lock = json.loads((REPO / "package-lock.json").read_text())
+    wanted = lock["packages"]["node_modules/cdktn-cli"]["engines"]["node"]
+    major = int(re.match(r">=(\d+)", wanted).group(1))  # type: ignore[union-attr]
+    deploy = workflows["deploy.yml"]
+    versions = [
+        str(step.get("with", {}).get("node-version"))
+        for _, step in deploy.steps()
+        if is_action(step.get("uses", ""), "actions/setup-node")
+    ]
+    if not versions:
+        return ["deploy.yml: no actions/setup-node for the cdktn CLI"]
+    return [
+        f"deploy.yml: Node.js {v} is older than cdktn-cli's engines ({wanted})"
+        for v in versions
+        if int(v.split(".")[0]) < major
+    ]
 
 
 def unbounded_jobs(workflows: Workflows) -> list[str]:
@@ -363,6 +385,7 @@ CASES: list[tuple[Rule, str, str, str]] = [
     (incomplete_ci, "ci.yml", "run: make audit", "run: make security"),
     (incomplete_ci, "ci.yml", 'python-version: "3.11"', 'python-version: "3.12"'),
     (unbounded_jobs, "release.yml", "    timeout-minutes: 10\n", ""),
+    (node_older_than_cdktn_needs, "deploy.yml", 'node-version: "22"', 'node-version: "20"'),
     (
         injectable_scripts,
         "deploy.yml",

@@ -23,6 +23,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,23 +127,29 @@ def stop_triggers(ops: Ops) -> list[str]:
     return stopped
 
 
+def run_cdktn(
+    cdktn: str, arguments: list[str], env: dict[str, str], base: Mapping[str, str] | None = None
+) -> int:
+    """Run the cdktn CLI in ``infra/`` with ``env`` over ``base`` (default: this process's
+    environment); returns its exit code. Every cdktn call of a deploy goes through here, and so
+    does the test that runs the real CLI's synth on a PATH without uv."""
+    environment = {**(os.environ if base is None else base), **env}
+    return subprocess.run([cdktn, *arguments], cwd=INFRA_DIR, env=environment, check=False).returncode
+
+
 def cdktn_deploy(ops: Ops, wheel: Wheel, cdktn: str) -> dict[str, Any]:
     """``cdktn deploy`` both stacks of the environment; returns their outputs by stack."""
     stacks = [f"c2c-{ops.env}-platform", f"c2c-{ops.env}-workspace"]
     with tempfile.TemporaryDirectory() as tmp:
         outputs = Path(tmp) / "outputs.json"
-        command = [cdktn, "deploy", *stacks, "--auto-approve", "--outputs-file", str(outputs)]
-        env = {
-            **os.environ,
-            "C2C_ENV": ops.env,
-            "TF_VAR_etl_wheel": wheel.volume_path(ops.cfg.catalog),
-        }
-        ops.console.print(f"$ {' '.join(command)}  (in {INFRA_DIR})")
-        result = subprocess.run(command, cwd=INFRA_DIR, env=env, check=False)
-        if result.returncode != 0:
+        arguments = ["deploy", *stacks, "--auto-approve", "--outputs-file", str(outputs)]
+        env = {"C2C_ENV": ops.env, "TF_VAR_etl_wheel": wheel.volume_path(ops.cfg.catalog)}
+        ops.console.print(f"$ {cdktn} {' '.join(arguments)}  (in {INFRA_DIR})")
+        code = run_cdktn(cdktn, arguments, env)
+        if code != 0:
             raise OpsError(
                 Exit.FAILED,
-                f"cdktn deploy failed (exit {result.returncode}); nothing after it was done. "
+                f"cdktn deploy failed (exit {code}); nothing after it was done. "
                 "Fix the cause shown above and run the same deploy again",
             )
         loaded: dict[str, Any] = json.loads(outputs.read_text())
