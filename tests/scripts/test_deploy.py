@@ -3,8 +3,9 @@
 The deploy drives the real azure-mgmt-datafactory client against the fake ADF and the real
 databricks-sdk against the fake workspace (Files and Jobs APIs). ``cdktn deploy`` cannot run here
 (Terraform providers cannot be downloaded; test_cdktn_synth.py runs the real CLI's synth through
-the same entry), so the test gives ``--cdktn`` a small program that records how it was called and writes the outputs file ``cdktn deploy --outputs-file`` writes:
-what is covered is the command line, the environment and the use of the outputs, not Terraform.
+the same entry), so the test gives ``--cdktn`` a small program that records how it was called
+and writes the outputs file ``cdktn deploy --outputs-file`` writes: what is covered is the
+command line, the environment and the use of the outputs, not Terraform.
 """
 
 from __future__ import annotations

@@ -134,7 +134,8 @@ def run_cdktn(
     environment); returns its exit code. Every cdktn call of a deploy goes through here, and so
     does the test that runs the real CLI's synth on a PATH without uv."""
     environment = {**(os.environ if base is None else base), **env}
-    return subprocess.run([cdktn, *arguments], cwd=INFRA_DIR, env=environment, check=False).returncode
+    result = subprocess.run([cdktn, *arguments], cwd=INFRA_DIR, env=environment, check=False)
+    return result.returncode
 
 
 def cdktn_deploy(ops: Ops, wheel: Wheel, cdktn: str) -> dict[str, Any]:
