@@ -22,8 +22,9 @@ from /proc. The pipeline's own summary gives the time per step. Scenarios, in or
    of :data:`TUNINGS` the other way in turn, between runs of the pipeline as it is; and the
    CSV read with bronze's explicit schema against Spark's schema inference.
 
-Writes ``bench.json`` and ``bench.md`` to ``--out`` (bench-results/), with the targets of
-issue 7 checked against the figures. Generated inputs are kept in ``--work`` and reused (same
+Writes ``bench.json`` and ``bench.md`` to ``--out`` (bench-results/), with the speed targets
+checked against the figures (docs/performance.md explains them and keeps the latest report).
+Generated inputs are kept in ``--work`` and reused (same
 seed, same bytes). Needs a quiet machine: anything else running inflates the times.
 
     make bench                       # the full suite (about two and a half hours on 2 cores)
@@ -58,7 +59,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 # Share of a delivery's rows that are later versions of users already in the lake.
 UPDATE_SHARE = 0.1
 
-# Targets of issue 7 on this 2-core machine.
+# The speed targets (docs/performance.md), set for a 2-core machine.
 TARGET_FULL_OVER_COPY = 2.5
 TARGET_INCREMENTAL_OVER_FULL = 0.15
 TARGET_NOOP_BEYOND_STARTUP_S = 10.0
@@ -109,7 +110,7 @@ def _shares_memory(a: int, b: int) -> bool:
     The JVM starts helper commands (Hadoop's ``chmod`` and ``readlink`` on the local file
     system) with ``posix_spawn``, a vfork: until the helper's exec, the child runs in the
     JVM's own memory, and /proc shows the JVM's resident size for it too. Summed, that child
-    counted the JVM twice: the 4.2 GB "peaks" of make bench (docs/benchmark.md). False when
+    counted the JVM twice, and a peak read that way is far above the run's real one. False when
     the kernel cannot tell (no kcmp on this machine), which counts both."""
     if SYS_KCMP is None:
         return False
@@ -283,10 +284,10 @@ class Tuning:
     conf: dict[str, str]
 
 
-# Issue 7: each tuning is kept only if the report shows its measured effect. These are the
-# choices a Spark setting can reverse, the ones kept and one tried and not kept (optimized
-# writes); the others (file statistics, the staging table, the staged MERGE, the record
-# hash) change code and were measured as code changes (docs/benchmark.md). Explicit
+# A tuning is kept only if the report shows its measured effect. These are the choices a
+# Spark setting can reverse, the ones kept and one tried and not kept (optimized writes); the
+# others (file statistics, the staging table, the staged MERGE, the record hash) change code
+# and were measured as code changes (docs/performance.md). Explicit
 # schemas are measured apart, on the CSV read alone (:func:`schema_read`).
 TUNINGS = (
     Tuning(

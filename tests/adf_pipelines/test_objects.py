@@ -16,7 +16,8 @@ from c2c_adf.expressions import ExpressionError, check, functions, parse_express
 from tests.adf_pipelines.conftest import activities
 
 # ADF's type of every object and activity, written out by hand from the ADF JSON reference
-# (not read from the SDK: azure-mgmt-datafactory 10.0.0 serializes wrong types, see the README).
+# (not read from the SDK: azure-mgmt-datafactory 10.0.0 serializes wrong types, see
+# docs/data_factory.md).
 EXPECTED_TYPES = {
     "linkedService": {
         "LS_KeyVault": "AzureKeyVault",

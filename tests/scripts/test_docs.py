@@ -1,5 +1,6 @@
-"""The runbook and the README stay true to the command line: every ``c2c-ops`` command they
-show exists with the options they give it, and the runbook has the procedures operators need."""
+"""The README and the docs stay true: every ``c2c-ops`` command they show exists with the
+options they give it, the runbook has the procedures operators need, every link resolves, every
+``make`` target named exists, and the README stays short enough to read in ten minutes."""
 
 from __future__ import annotations
 
@@ -82,3 +83,67 @@ def test_the_exit_codes_documented_are_the_ones_the_tool_uses() -> None:
     table = RUNBOOK.read_text().split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)}
     assert documented == {int(code) for code in Exit}
+
+
+README = REPO / "README.md"
+DOCS = sorted((REPO / "docs").glob("*.md"))
+MAKEFILE = REPO / "Makefile"
+
+
+def make_targets() -> set[str]:
+    return set(re.findall(r"^([a-z][a-z-]*):", MAKEFILE.read_text(), flags=re.MULTILINE))
+
+
+def anchors(document: Path) -> set[str]:
+    """GitHub's anchors for a Markdown file's headings: lower case, punctuation dropped,
+    spaces turned into hyphens."""
+    headings = re.findall(r"^#+ (.+)$", document.read_text(), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def links(document: Path) -> list[str]:
+    """The targets of a Markdown file's inline links, code left out."""
+    text = re.sub(r"^```.*?^```", "", document.read_text(), flags=re.MULTILINE | re.DOTALL)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def test_the_readme_is_read_in_ten_minutes() -> None:
+    lines = README.read_text().splitlines()
+    assert len(lines) <= 300, f"README.md has {len(lines)} lines; move reference to docs/"
+
+
+def test_the_performance_doc_is_the_latest_report_not_a_diary() -> None:
+    text = (REPO / "docs" / "performance.md").read_text()
+    assert len(text.splitlines()) <= 300
+    assert not (REPO / "docs" / "benchmark.md").exists()
+    assert "## The latest report" in text
+
+
+@pytest.mark.parametrize("document", [README, *DOCS], ids=lambda p: p.name)
+def test_every_link_resolves(document: Path) -> None:
+    found = links(document)
+    for target in found:
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address: not checked offline
+        path, _, anchor = target.partition("#")
+        resolved = (document.parent / path).resolve() if path else document
+        assert resolved.exists(), f"{document.name} links to {target}, which does not exist"
+        if anchor and resolved.suffix == ".md":
+            assert anchor in anchors(resolved), f"{document.name}: no heading for #{anchor}"
+
+
+def test_the_readme_commands_are_the_ones_ci_and_the_makefile_run() -> None:
+    readme = README.read_text()
+    block = re.search(r"## The two commands\n\n```bash\n(.*?)```", readme, flags=re.DOTALL)
+    assert block, "the README has no 'The two commands' block"
+    commands = [line.split("#")[0].split() for line in block.group(1).splitlines()]
+    assert [c[:2] for c in commands if c and c[0] == "make"][:2] == [
+        ["make", "run"],
+        ["make", "test"],
+    ]
+    assert "make test" in (REPO / ".ci" / "run").read_text().splitlines()
+    targets = make_targets()
+    for document in [README, *DOCS]:
+        for target in re.findall(r"`make ([a-z][a-z-]*)", document.read_text()):
+            assert target in targets, f"{document.name} shows make {target}: no such target"

@@ -5,7 +5,7 @@ not in the baseline fails the test (a new secret, or a new false positive to aud
 baseline entry must be audited as a false positive (``is_secret: false``) and have its reason in
 ``AUDITED`` below, so nothing is waved through by regenerating the baseline.
 
-To update after an audited false positive (see README, Security and data handling)::
+To update after an audited false positive (see docs/security.md)::
 
     .tools/bin/uv run detect-secrets scan --baseline .secrets.baseline
     .tools/bin/uv run detect-secrets audit .secrets.baseline   # answer n (not a secret)

@@ -136,7 +136,7 @@ def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
     """With a staging table, the source is written there first and the MERGE reads it back:
     the same rows as a MERGE from the DataFrame, the staging table holds that batch alone, and
     Spark filters the target's rows by a Bloom filter of the source's keys before the join
-    (the 10M-user MERGE's gain, docs/benchmark.md). The test's target is a few KB, so the
+    (the 10M-user MERGE's gain, docs/performance.md). The test's target is a few KB, so the
     target-size threshold of that filter is lowered here; everything else is the job's own."""
     from c2c_etl.tables import SILVER_USERS_MERGE_SOURCE
 

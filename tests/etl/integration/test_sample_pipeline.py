@@ -143,7 +143,7 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
     assert detail["properties"]["delta.enableChangeDataFeed"] == "true"
     assert detail["properties"]["delta.enableDeletionVectors"] == "true"
     # The big tables keep file statistics on their lineage and key columns only (their write's
-    # cost, docs/benchmark.md), in every file any write made, first load, MERGE or compaction;
+    # cost, docs/performance.md), in every file any write made, first load, MERGE or compaction;
     # every file still counts its rows, and silver reads a delivery by its content hash.
     for table, columns in STATS_COLUMNS.items():
         if table in tables.STAGING_TABLES:
