@@ -52,7 +52,9 @@ def test_every_widget_reads_a_dataset_of_the_dashboard(synth: Synth, env: str):
 
 
 @by_env
-def test_analysts_may_run_the_dashboard_and_only_engineers_manage_it(synth: Synth, env: str):
+def test_analysts_may_run_the_dashboard_and_only_engineers_manage_it_outside_prod(
+    synth: Synth, env: str
+):
     (name,) = synth.resources(env, "workspace", "databricks_dashboard")
     permissions = [
         p
@@ -61,4 +63,5 @@ def test_analysts_may_run_the_dashboard_and_only_engineers_manage_it(synth: Synt
     ]
     (acl,) = permissions
     levels = {a["group_name"]: a["permission_level"] for a in acl["access_control"]}
-    assert levels == {"c2c-analysts": "CAN_RUN", "c2c-data-engineers": "CAN_MANAGE"}
+    engineers = "CAN_RUN" if env == "prod" else "CAN_MANAGE"
+    assert levels == {f"c2c-{env}-analysts": "CAN_RUN", f"c2c-{env}-data-engineers": engineers}

@@ -18,6 +18,7 @@ DIAGNOSABLE = {
     "azurerm_log_analytics_workspace",
     "azurerm_network_security_group",
     "azurerm_virtual_network",
+    "azurerm_public_ip",
 }
 WITHOUT_DIAGNOSTICS = {
     "azurerm_resource_group",
@@ -34,6 +35,13 @@ WITHOUT_DIAGNOSTICS = {
     "azurerm_private_endpoint",
     "azurerm_role_assignment",
     "azurerm_monitor_diagnostic_setting",
+    "azurerm_nat_gateway",
+    "azurerm_nat_gateway_public_ip_association",
+    "azurerm_subnet_nat_gateway_association",
+    "azurerm_monitor_action_group",
+    "azurerm_monitor_metric_alert",
+    "azurerm_monitor_scheduled_query_rules_alert_v2",
+    "azurerm_management_lock",
 }
 BROAD_ROLES = {
     "Owner",
@@ -68,7 +76,7 @@ def test_storage_is_adls_gen2(synth: Synth, env: str) -> None:
     containers = {
         c["name"] for c in synth.resources(env, "platform", "azurerm_storage_container").values()
     }
-    assert containers == {"landing", "bronze", "silver", "gold", "artifacts"}
+    assert containers == {"landing", "bronze", "silver", "gold", "artifacts", "catalog"}
 
 
 @by_env

@@ -1,4 +1,5 @@
-"""Synthesis itself: deterministic, fast, one remote state key per stack, the outputs exist."""
+"""Synthesis itself: deterministic, a state container per environment and a key per stack, the
+outputs exist."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import ENVS, STACKS, TIMINGS, Synth, read_stacks
+from c2c_infra.config import get_config
+from tests.infra.conftest import ENVS, STACKS, Synth, read_stacks
 
 by_env = pytest.mark.parametrize("env", ENVS)
 
@@ -24,23 +26,24 @@ def test_synth_is_deterministic(synth: Synth, infra: Any, tmp_path: Path) -> Non
         assert stack == synth.stacks[name]
 
 
-def test_synth_of_all_environments_is_fast(synth: Synth) -> None:
-    # Measured on the project's 2-core machine: well under a second once imported.
-    assert TIMINGS["all"] < 10
-    assert TIMINGS["import"] < 60
-
-
-def test_remote_backend_has_one_state_key_per_stack(infra: Any, tmp_path: Path) -> None:
+def test_each_environment_keeps_its_state_in_a_container_of_its_own(
+    infra: Any, tmp_path: Path
+) -> None:
+    """A container per environment, so each environment's deploying identity can be given its
+    own state and nothing else (a role on the container); a key per stack inside it."""
     infra.build_app(ENVS, outdir=str(tmp_path), offline=False).synth()
     stacks = read_stacks(tmp_path)
-    keys = []
+    containers: dict[str, set[str]] = {}
     for name, stack in stacks.items():
         backend = stack["terraform"]["backend"]["azurerm"]
         assert backend["use_azuread_auth"] is True
-        keys.append(backend["key"])
         env, kind = name.removeprefix("c2c-").split("-")
+        assert backend["container_name"] == f"tfstate-{env}"
+        assert backend["container_name"] == get_config(env).state.container_name(env)
         assert backend["key"] == f"c2c/{env}/{kind}.tfstate"
-    assert len(set(keys)) == len(stacks) == len(ENVS) * len(STACKS)
+        containers.setdefault(backend["container_name"], set()).add(backend["key"])
+    assert len(containers) == len(ENVS)
+    assert all(len(keys) == len(STACKS) for keys in containers.values())
 
 
 @by_env

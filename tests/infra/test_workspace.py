@@ -66,7 +66,6 @@ def test_job_cluster_is_pinned_and_sized_per_env(synth: Synth, env: str) -> None
     assert cluster["spark_version"] == "17.3.x-scala2.13"
     assert cluster["num_workers"] == get_config(env).job_workers
     assert cluster["policy_id"] == "${databricks_cluster_policy.policy.id}"
-    assert job["email_notifications"]["on_failure"]
     assert job["max_concurrent_runs"] == 1
 
 
@@ -124,8 +123,12 @@ def test_data_factory_may_only_run_the_job(synth: Synth, env: str) -> None:
     job_acl = permissions["permissions-job"]["access_control"]
     factory = [a for a in job_acl if "service_principal_name" in a]
     assert [a["permission_level"] for a in factory] == ["CAN_MANAGE_RUN"]
-    sp = next(iter(synth.resources(env, "workspace", "databricks_service_principal").values()))
+    sp = synth.resources(env, "workspace", "databricks_service_principal")["factory-sp"]
     assert sp["allow_cluster_create"] is False
+    assert (
+        factory[0]["service_principal_name"]
+        == "${databricks_service_principal.factory-sp.application_id}"
+    )
 
 
 @by_env

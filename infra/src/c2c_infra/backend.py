@@ -1,4 +1,4 @@
-"""Terraform state: one azurerm state key per stack and environment, or a local file offline."""
+"""Terraform state: a container per environment, a key per stack, or a local file offline."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def configure_backend(
         stack,
         resource_group_name=cfg.state.resource_group_name,
         storage_account_name=cfg.state.storage_account_name,
-        container_name=cfg.state.container_name,
+        container_name=cfg.state.container_name(cfg.env),
         key=state_key(cfg, stack_name),
         use_azuread_auth=True,
     )

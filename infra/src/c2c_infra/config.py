@@ -24,11 +24,19 @@ OFFLINE_ENV_VAR = "C2C_INFRA_OFFLINE"
 
 @dataclass(frozen=True)
 class StateBackend:
-    """The storage account holding Terraform state (created once by the bootstrap step)."""
+    """The storage account holding Terraform state (created once by the bootstrap step).
+
+    Each environment has a container of its own, so each environment's deploying identity can be
+    given access to its own state only (a role assignment on that container).
+    """
 
     resource_group_name: str = "rg-c2c-tfstate"
     storage_account_name: str = "stc2ctfstate7q4x"
-    container_name: str = "tfstate"
+    container_prefix: str = "tfstate"
+
+    def container_name(self, env: str) -> str:
+        """The state container of one environment, e.g. ``tfstate-dev``."""
+        return f"{self.container_prefix}-{env}"
 
 
 @dataclass(frozen=True)
@@ -58,9 +66,9 @@ class EnvConfig:
     log_retention_days: int = 30
     soft_delete_days: int = 7
     vnet_cidr: str = "10.10.0.0/20"
-    alert_emails: tuple[str, ...] = ("data-platform-alerts@c2c-fashion.example",)
-    engineers_group: str = "c2c-data-engineers"
-    analysts_group: str = "c2c-analysts"
+    # Prod: engineers read, only the deploy and run identities write; personal access tokens off;
+    # management locks and prevent_destroy on what holds data.
+    protected: bool = False
     git: GitConfig | None = None
     state: StateBackend = field(default_factory=StateBackend)
 
@@ -83,6 +91,16 @@ class EnvConfig:
     def key_vault_name(self) -> str:
         """Key Vault names are limited to 24 characters."""
         return f"kv-c2c-{self.env}-{self.suffix}"
+
+    @property
+    def engineers_group(self) -> str:
+        """The account group of this environment's data engineers (account-level, created once)."""
+        return f"c2c-{self.env}-data-engineers"
+
+    @property
+    def analysts_group(self) -> str:
+        """The account group of this environment's analysts (account-level, created once)."""
+        return f"c2c-{self.env}-analysts"
 
     @property
     def catalog(self) -> str:
@@ -119,6 +137,7 @@ CONFIGS: dict[str, EnvConfig] = {
         private_endpoints=True,
         log_retention_days=90,
         soft_delete_days=30,
+        protected=True,
     ),
 }
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from cdktn import TerraformOutput, TerraformStack
+from cdktn import (
+    TerraformOutput,
+    TerraformResourceLifecycle,
+    TerraformStack,
+    TerraformVariable,
+    TerraformVariableValidationConfig,
+)
 from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktn_provider_azurerm.data_factory import DataFactory
 from cdktn_provider_azurerm.data_factory_integration_runtime_azure import (
@@ -25,10 +31,28 @@ from cdktn_provider_azurerm.databricks_access_connector import DatabricksAccessC
 from cdktn_provider_azurerm.databricks_workspace import DatabricksWorkspace
 from cdktn_provider_azurerm.key_vault import KeyVault
 from cdktn_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
+from cdktn_provider_azurerm.management_lock import ManagementLock
+from cdktn_provider_azurerm.monitor_action_group import (
+    MonitorActionGroup,
+    MonitorActionGroupEmailReceiver,
+)
 from cdktn_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSetting,
     MonitorDiagnosticSettingEnabledLog,
     MonitorDiagnosticSettingEnabledMetric,
+)
+from cdktn_provider_azurerm.monitor_metric_alert import (
+    MonitorMetricAlert,
+    MonitorMetricAlertAction,
+    MonitorMetricAlertCriteria,
+)
+from cdktn_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
+    MonitorScheduledQueryRulesAlertV2,
+    MonitorScheduledQueryRulesAlertV2Criteria,
+)
+from cdktn_provider_azurerm.nat_gateway import NatGateway
+from cdktn_provider_azurerm.nat_gateway_public_ip_association import (
+    NatGatewayPublicIpAssociation,
 )
 from cdktn_provider_azurerm.network_security_group import NetworkSecurityGroup
 from cdktn_provider_azurerm.private_dns_zone import PrivateDnsZone
@@ -37,6 +61,7 @@ from cdktn_provider_azurerm.private_dns_zone_virtual_network_link import (
 )
 from cdktn_provider_azurerm.private_endpoint import PrivateEndpoint
 from cdktn_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
+from cdktn_provider_azurerm.public_ip import PublicIp
 from cdktn_provider_azurerm.resource_group import ResourceGroup
 from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from cdktn_provider_azurerm.storage_account import (
@@ -49,6 +74,7 @@ from cdktn_provider_azurerm.storage_management_policy import (
     StorageManagementPolicyRule,
 )
 from cdktn_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetServiceEndpoint
+from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
 from cdktn_provider_azurerm.subnet_network_security_group_association import (
     SubnetNetworkSecurityGroupAssociation,
 )
@@ -59,9 +85,13 @@ from c2c_etl.retention import LANDING_COOL_AFTER_DAYS, LANDING_DELETE_AFTER_DAYS
 from c2c_infra.backend import configure_backend
 from c2c_infra.config import FACTORY_KEY_VAULT_LINKED_SERVICE, FACTORY_RUNTIME_NAME, EnvConfig
 
-LANDING, ARTIFACTS = "landing", "artifacts"
-# The lake's containers: ADF writes landing; the jobs write the layers; artifacts hold wheels.
-CONTAINERS = (LANDING, "bronze", "silver", "gold", ARTIFACTS)
+LANDING, ARTIFACTS, CATALOG_ROOT = "landing", "artifacts", "catalog"
+# The lake's containers: ADF writes landing; the jobs write the layers; artifacts hold the release
+# wheels; the catalog's managed root has a container of its own, out of every lifecycle rule.
+CONTAINERS = (LANDING, "bronze", "silver", "gold", ARTIFACTS, CATALOG_ROOT)
+# Release wheels are only moved to the cool tier, never deleted by age: the job installs the wheel
+# of the last release however long ago it was published, and a wheel is small.
+ARTIFACTS_COOL_AFTER_DAYS = 30
 
 # Built-in roles, by name: the narrowest ones that let each identity do its job.
 BLOB_DATA_CONTRIBUTOR = "Storage Blob Data Contributor"
@@ -77,6 +107,15 @@ DATABRICKS_DELEGATION = SubnetDelegation(
             "Microsoft.Network/virtualNetworks/subnets/unprepareNetworkPolicies/action",
         ],
     },
+)
+
+# The Terraform variable holding the address alerts go to, set per environment (TF_VAR_alert_email).
+ALERT_EMAIL_VARIABLE = "alert_email"
+# Databricks writes its audit categories to per-category tables or, on newer workspaces, to one
+# DatabricksWorkspaceLogs table: the query reads both, whichever exists.
+JOB_FAILURES_QUERY = (
+    'union isfuzzy=true DatabricksJobs, (DatabricksWorkspaceLogs | where Category == "jobs")\n'
+    '| where ActionName == "runFailed"'
 )
 
 # Private DNS zones of the private endpoints (prod): storage blob and dfs, Key Vault.
@@ -115,6 +154,7 @@ class PlatformStack(TerraformStack):
             sku="PerGB2018",
             retention_in_days=cfg.log_retention_days,
             local_authentication_enabled=False,
+            **self._stateful(),
         )
         self._diagnostics("logs", self.logs.id, metrics=("AllMetrics",))
 
@@ -126,9 +166,18 @@ class PlatformStack(TerraformStack):
         if cfg.private_endpoints:
             self._private_endpoints()
         self._role_assignments()
+        self._alerts()
+        if cfg.protected:
+            self._locks()
         self._outputs()
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _stateful(self) -> dict[str, Any]:
+        """``prevent_destroy`` on a resource that holds data, in the protected environment."""
+        if not self.cfg.protected:
+            return {}
+        return {"lifecycle": TerraformResourceLifecycle(prevent_destroy=True)}
 
     def _placement(self) -> dict[str, Any]:
         """Location, resource group and tags shared by every regional resource."""
@@ -172,6 +221,28 @@ class PlatformStack(TerraformStack):
             SubnetServiceEndpoint(service=name)
             for name in ("Microsoft.Storage", "Microsoft.KeyVault")
         ]
+        # The clusters' only route out (their subnets turn default outbound access off): a NAT
+        # gateway with one static public IP, so every egress has an address partners can allow.
+        self.egress_ip = PublicIp(
+            self,
+            "pip-nat",
+            name=cfg.name("pip-nat"),
+            **self._placement(),
+            allocation_method="Static",
+            sku="Standard",
+        )
+        self._diagnostics("pip-nat", self.egress_ip.id, metrics=("AllMetrics",))
+        self.nat = NatGateway(
+            self,
+            "nat",
+            name=cfg.name("ng"),
+            **self._placement(),
+            sku_name="Standard",
+            idle_timeout_in_minutes=10,
+        )
+        NatGatewayPublicIpAssociation(
+            self, "nat-pip", nat_gateway_id=self.nat.id, public_ip_address_id=self.egress_ip.id
+        )
         self.subnets: dict[str, Subnet] = {}
         self.nsg_links: dict[str, SubnetNetworkSecurityGroupAssociation] = {}
         for role, prefix in (("host", host), ("container", container)):
@@ -193,6 +264,9 @@ class PlatformStack(TerraformStack):
             self.subnets[role] = subnet
             self.nsg_links[role] = SubnetNetworkSecurityGroupAssociation(
                 self, f"nsg-link-{role}", subnet_id=subnet.id, network_security_group_id=nsg.id
+            )
+            SubnetNatGatewayAssociation(
+                self, f"nat-link-{role}", subnet_id=subnet.id, nat_gateway_id=self.nat.id
             )
         # The clusters' subnets, allowed through the lake and vault firewalls.
         self.cluster_subnet_ids = [self.subnets[r].id for r in ("host", "container")]
@@ -247,6 +321,7 @@ class PlatformStack(TerraformStack):
             local_user_enabled=False,
             sftp_enabled=False,
             infrastructure_encryption_enabled=True,
+            **self._stateful(),
             # Versioning and change feed are not available with a hierarchical namespace; blob
             # and container soft delete are.
             blob_properties={
@@ -276,6 +351,7 @@ class PlatformStack(TerraformStack):
                 name=name,
                 storage_account_id=self.storage.id,
                 container_access_type="private",
+                **self._stateful(),
             )
             for name in CONTAINERS
         }
@@ -301,11 +377,15 @@ class PlatformStack(TerraformStack):
                     },
                 ),
                 StorageManagementPolicyRule(
-                    name="artifacts-delete-old",
+                    name="artifacts-cool",
                     enabled=True,
                     filters={"blob_types": ["blockBlob"], "prefix_match": [f"{ARTIFACTS}/"]},
                     actions={
-                        "base_blob": {"delete_after_days_since_modification_greater_than": 180}
+                        "base_blob": {
+                            "tier_to_cool_after_days_since_modification_greater_than": (
+                                ARTIFACTS_COOL_AFTER_DAYS
+                            )
+                        }
                     },
                 ),
             ],
@@ -327,6 +407,7 @@ class PlatformStack(TerraformStack):
             purge_protection_enabled=True,
             soft_delete_retention_days=90,
             public_network_access_enabled=not cfg.private_endpoints,
+            **self._stateful(),
             network_acls={
                 "default_action": "Deny",
                 "bypass": "AzureServices",
@@ -414,6 +495,7 @@ class PlatformStack(TerraformStack):
             managed_resource_group_name=cfg.name("rg-dbw-managed"),
             infrastructure_encryption_enabled=True,
             network_security_group_rules_required="AllRules",
+            **self._stateful(),
             custom_parameters={
                 "no_public_ip": True,
                 "virtual_network_id": self.vnet.id,
@@ -486,6 +568,129 @@ class PlatformStack(TerraformStack):
             self.connector.identity.principal_id,
         )
 
+    # -- monitoring ----------------------------------------------------------------------------
+
+    def _alerts(self) -> None:
+        """One action group (the environment's alert address) and the alerts that page it:
+        failed Data Factory pipeline runs, failed Databricks job runs, lake availability."""
+        cfg = self.cfg
+        email = TerraformVariable(
+            self,
+            ALERT_EMAIL_VARIABLE,
+            type="string",
+            description="Where this environment's alerts go (a monitored mailbox or list)",
+            validation=[
+                TerraformVariableValidationConfig(
+                    condition=(
+                        f'can(regex("^[^@\\s]+@[^@\\s]+\\.[A-Za-z]{{2,}}$", '
+                        f"var.{ALERT_EMAIL_VARIABLE})) && !can(regex("
+                        f'"\\.(example|invalid|test|localhost)$", var.{ALERT_EMAIL_VARIABLE}))'
+                    ),
+                    error_message="alert_email must be a real, deliverable e-mail address.",
+                )
+            ],
+        ).string_value
+        self.action_group = MonitorActionGroup(
+            self,
+            "alerts",
+            name=cfg.name("ag"),
+            resource_group_name=self.rg.name,
+            short_name=f"c2c{cfg.env}"[:12],
+            location="global",
+            email_receiver=[
+                MonitorActionGroupEmailReceiver(
+                    name="platform-team", email_address=email, use_common_alert_schema=True
+                )
+            ],
+            tags=self.tags,
+        )
+        page = [MonitorMetricAlertAction(action_group_id=self.action_group.id)]
+        MonitorMetricAlert(
+            self,
+            "alert-factory-failed-runs",
+            name=f"{cfg.name('adf')}-failed-runs",
+            resource_group_name=self.rg.name,
+            scopes=[self.factory.id],
+            description="A Data Factory pipeline run failed",
+            severity=1,
+            frequency="PT5M",
+            window_size="PT5M",
+            criteria=[
+                MonitorMetricAlertCriteria(
+                    metric_namespace="Microsoft.DataFactory/factories",
+                    metric_name="PipelineFailedRuns",
+                    aggregation="Total",
+                    operator="GreaterThan",
+                    threshold=0,
+                )
+            ],
+            action=page,
+            tags=self.tags,
+        )
+        MonitorMetricAlert(
+            self,
+            "alert-lake-availability",
+            name=f"{cfg.storage_account_name}-availability",
+            resource_group_name=self.rg.name,
+            scopes=[self.storage.id],
+            description="The lake answered less than 99% of requests successfully",
+            severity=1,
+            frequency="PT5M",
+            window_size="PT15M",
+            criteria=[
+                MonitorMetricAlertCriteria(
+                    metric_namespace="Microsoft.Storage/storageAccounts",
+                    metric_name="Availability",
+                    aggregation="Average",
+                    operator="LessThan",
+                    threshold=99,
+                )
+            ],
+            action=page,
+            tags=self.tags,
+        )
+        # Job runs log to Log Analytics through the workspace's diagnostic setting (allLogs).
+        MonitorScheduledQueryRulesAlertV2(
+            self,
+            "alert-job-failed-runs",
+            name=f"{cfg.name('dbw')}-job-failed-runs",
+            **self._placement(),
+            scopes=[self.logs.id],
+            description="A Databricks job run failed",
+            severity=1,
+            evaluation_frequency="PT15M",
+            window_duration="PT15M",
+            criteria=[
+                MonitorScheduledQueryRulesAlertV2Criteria(
+                    query=JOB_FAILURES_QUERY,
+                    time_aggregation_method="Count",
+                    operator="GreaterThan",
+                    threshold=0,
+                )
+            ],
+            # The tables exist only once the workspace has logged its first job event.
+            skip_query_validation=True,
+            action={"action_groups": [self.action_group.id]},
+        )
+
+    def _locks(self) -> None:
+        """CanNotDelete locks on what holds data or history: a deletion needs the lock removed
+        first, by someone allowed to, on top of ``prevent_destroy`` in Terraform."""
+        for id_, resource_id in (
+            ("lake", self.storage.id),
+            ("vault", self.vault.id),
+            ("workspace", self.workspace.id),
+            ("logs", self.logs.id),
+        ):
+            ManagementLock(
+                self,
+                f"lock-{id_}",
+                name=f"lock-{id_}-cannot-delete",
+                scope=resource_id,
+                lock_level="CanNotDelete",
+                notes="Holds data: remove this lock deliberately before any deletion",
+            )
+
     def _outputs(self) -> None:
         """What the Data Factory deployment and the runbooks read."""
         TerraformOutput(self, "workspace_url", value=f"https://{self.workspace.workspace_url}")
@@ -495,3 +700,5 @@ class PlatformStack(TerraformStack):
         TerraformOutput(self, "data_factory_principal_id", value=self.factory.identity.principal_id)
         TerraformOutput(self, "key_vault_uri", value=self.vault.vault_uri)
         TerraformOutput(self, "access_connector_id", value=self.connector.id)
+        TerraformOutput(self, "storage_account_id", value=self.storage.id)
+        TerraformOutput(self, "egress_ip", value=self.egress_ip.ip_address)

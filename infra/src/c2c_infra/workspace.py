@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import json
 from importlib.metadata import version
+from typing import Any
 
-from cdktn import TerraformOutput, TerraformStack, TerraformVariable
+from cdktn import (
+    TerraformOutput,
+    TerraformResourceLifecycle,
+    TerraformStack,
+    TerraformVariable,
+    Token,
+)
 from cdktn_provider_databricks.catalog import Catalog
 from cdktn_provider_databricks.cluster_policy import ClusterPolicy
 from cdktn_provider_databricks.dashboard import Dashboard
@@ -19,9 +26,15 @@ from cdktn_provider_databricks.job import (
     Job,
     JobJobCluster,
     JobParameter,
+    JobRunAs,
     JobTask,
     JobTaskDependsOn,
     JobTaskLibrary,
+)
+from cdktn_provider_databricks.mws_ncc_binding import MwsNccBinding
+from cdktn_provider_databricks.mws_ncc_private_endpoint_rule import MwsNccPrivateEndpointRule
+from cdktn_provider_databricks.mws_network_connectivity_config import (
+    MwsNetworkConnectivityConfig,
 )
 from cdktn_provider_databricks.permissions import Permissions, PermissionsAccessControl
 from cdktn_provider_databricks.provider import DatabricksProvider
@@ -30,13 +43,14 @@ from cdktn_provider_databricks.service_principal import ServicePrincipal
 from cdktn_provider_databricks.sql_endpoint import SqlEndpoint, SqlEndpointTagsCustomTags
 from cdktn_provider_databricks.storage_credential import StorageCredential
 from cdktn_provider_databricks.volume import Volume
+from cdktn_provider_databricks.workspace_conf import WorkspaceConf
 from constructs import Construct
 
 from c2c_etl.entrypoints import COMMON_PARAMETERS, JOB_TASKS
 from c2c_etl.tables import BRONZE, DEAD_LETTER_VOLUME, LAYERS
 from c2c_infra.backend import configure_backend
 from c2c_infra.config import EnvConfig
-from c2c_infra.platform import ARTIFACTS, CONTAINERS, LANDING, PlatformStack
+from c2c_infra.platform import ARTIFACTS, CATALOG_ROOT, CONTAINERS, LANDING, PlatformStack
 from c2c_reporting.lakeview import DISPLAY_NAME, serialized_dashboard
 
 SPARK_VERSION = "17.3.x-scala2.13"  # Databricks Runtime 17.3 LTS: Spark 4.0, Delta 4.0
@@ -45,6 +59,9 @@ WHEEL_PACKAGE = "c2c_etl"
 JOB_PARAMETERS = tuple(p for p in COMMON_PARAMETERS if p != "--lake")
 OPS_SCHEMA = "ops"  # holds the landing and artifacts volumes
 DASHBOARD_FOLDER = "/Workspace/Shared/c2c"  # created by the provider when missing
+ACCOUNT_HOST = "https://accounts.azuredatabricks.net"
+# The lake's sub-resources serverless compute reaches through the NCC's private endpoints.
+SERVERLESS_LAKE_ENDPOINTS = ("dfs", "blob")
 
 
 def wheel_path(catalog: str, wheel_version: str) -> str:
@@ -75,11 +92,56 @@ class WorkspaceStack(TerraformStack):
         )
         self.cfg = cfg
         self.platform = platform
+        self._serverless_network()
+        if cfg.protected:
+            # Only Entra ID tokens in the protected environment: no long-lived personal tokens.
+            WorkspaceConf(self, "workspace-conf", custom_config={"enableTokensConfig": "false"})
         self._unity_catalog()
         self._job()
         self._warehouse()
         self._dashboard()
         self._permissions()
+
+    def _serverless_network(self) -> None:
+        """A network connectivity configuration (account level) with private endpoints to the
+        lake's dfs and blob, bound to the workspace: serverless compute (the SQL warehouse, the
+        dashboard, the Files API) reaches the lake privately, whatever the lake's firewall says."""
+        cfg = self.cfg
+        account_id = TerraformVariable(
+            self,
+            "databricks_account_id",
+            type="string",
+            description="The Azure Databricks account ID (account console, top right)",
+        ).string_value
+        account = DatabricksProvider(
+            self, "databricks-account", alias="account", host=ACCOUNT_HOST, account_id=account_id
+        )
+        self.ncc = MwsNetworkConnectivityConfig(
+            self, "ncc", provider=account, name=cfg.name("ncc"), region=cfg.location
+        )
+        ncc_id = self.ncc.network_connectivity_config_id
+        for group in SERVERLESS_LAKE_ENDPOINTS:
+            MwsNccPrivateEndpointRule(
+                self,
+                f"ncc-lake-{group}",
+                provider=account,
+                network_connectivity_config_id=ncc_id,
+                resource_id=self.platform.storage.id,
+                group_id=group,
+            )
+        self.ncc_binding = MwsNccBinding(
+            self,
+            "ncc-binding",
+            provider=account,
+            network_connectivity_config_id=ncc_id,
+            workspace_id=Token.as_number(self.platform.workspace.workspace_id),
+        )
+
+    def _stateful(self) -> dict[str, Any]:
+        """``prevent_destroy`` on a Unity Catalog object that holds data, when protected."""
+        if not self.cfg.protected:
+            return {}
+        return {"lifecycle": TerraformResourceLifecycle(prevent_destroy=True)}
 
     def _url(self, container: str, path: str = "") -> str:
         account = self.platform.storage.name
@@ -94,6 +156,7 @@ class WorkspaceStack(TerraformStack):
             name=f"sc_c2c_{cfg.env}",
             azure_managed_identity={"access_connector_id": self.platform.connector.id},
             comment="The access connector's managed identity",
+            **self._stateful(),
         )
         self.locations = {
             container: ExternalLocation(
@@ -105,6 +168,7 @@ class WorkspaceStack(TerraformStack):
                 # Data Factory writes landing; Databricks only reads it.
                 read_only=container == LANDING,
                 comment=f"The {container} container of the lake",
+                **self._stateful(),
             )
             for container in CONTAINERS
         }
@@ -112,9 +176,10 @@ class WorkspaceStack(TerraformStack):
             self,
             "catalog",
             name=cfg.catalog,
-            storage_root=self._url(ARTIFACTS, "managed"),
+            storage_root=self._url(CATALOG_ROOT),
             comment=f"C2C lakehouse, {cfg.env}",
-            depends_on=[self.locations[ARTIFACTS]],
+            depends_on=[self.locations[CATALOG_ROOT]],
+            **self._stateful(),
         )
         self.schemas = {
             layer: Schema(
@@ -125,6 +190,7 @@ class WorkspaceStack(TerraformStack):
                 storage_root=self._url(layer),
                 comment=f"The {layer} layer",
                 depends_on=[self.locations[layer]],
+                **self._stateful(),
             )
             for layer in LAYERS
         }
@@ -134,6 +200,7 @@ class WorkspaceStack(TerraformStack):
             catalog_name=self.catalog.name,
             name=OPS_SCHEMA,
             comment="Landing files and job artifacts, as volumes",
+            **self._stateful(),
         )
         self.schemas[OPS_SCHEMA] = ops
         self.volumes = {
@@ -146,6 +213,7 @@ class WorkspaceStack(TerraformStack):
                 volume_type="EXTERNAL",
                 storage_location=location,
                 depends_on=[self.locations[name]],
+                **self._stateful(),
             )
             for name, location in (
                 (LANDING, self._url(LANDING)),
@@ -162,11 +230,25 @@ class WorkspaceStack(TerraformStack):
             name=DEAD_LETTER_VOLUME,
             volume_type="MANAGED",
             comment="Landing files bronze rejected whole, each with <name>.reason.json",
+            **self._stateful(),
         )
 
     def _job(self) -> None:
-        """The ETL job: one python_wheel_task per entry point, bronze -> silver -> gold."""
+        """The ETL job: one python_wheel_task per entry point, bronze -> silver -> gold.
+
+        It runs as a service principal of its own, whose only rights are the ones the tasks use,
+        not as whoever deployed it. Failed runs page the alert address through Azure Monitor
+        (the platform stack's log alert on the workspace's job events).
+        """
         cfg = self.cfg
+        self.runner = ServicePrincipal(
+            self,
+            "runner-sp",
+            display_name=f"c2c-{cfg.env}-etl-runner",
+            allow_cluster_create=False,
+            databricks_sql_access=False,
+            workspace_access=False,
+        )
         volumes = f"/Volumes/{cfg.catalog}/{OPS_SCHEMA}"
         # The release passes the wheel it publishes (TF_VAR_etl_wheel, set by `c2c-ops deploy`):
         # every release has its own file in the artifacts volume, so a running job keeps its own.
@@ -255,10 +337,7 @@ class WorkspaceStack(TerraformStack):
                 )
             ],
             task=tasks,
-            email_notifications={
-                "on_failure": list(cfg.alert_emails),
-                "no_alert_for_skipped_runs": True,
-            },
+            run_as=JobRunAs(service_principal_name=self.runner.application_id),
             tags=cfg.tags,
         )
         TerraformOutput(self, "job_id", value=self.job.id)
@@ -277,6 +356,7 @@ class WorkspaceStack(TerraformStack):
             auto_stop_mins=10,
             enable_serverless_compute=True,
             warehouse_type="PRO",
+            depends_on=[self.ncc_binding],
             tags={
                 "custom_tags": [
                     SqlEndpointTagsCustomTags(key=k, value=v) for k, v in sorted(cfg.tags.items())
@@ -298,13 +378,24 @@ class WorkspaceStack(TerraformStack):
             warehouse_id=self.warehouse.id,
             serialized_dashboard=serialized_dashboard(cfg.catalog),
             embed_credentials=False,
+            depends_on=[self.ncc_binding],
         )
         TerraformOutput(self, "dashboard_id", value=self.dashboard.id)
 
     def _permissions(self) -> None:
-        """Engineers build and run; analysts read gold; Data Factory may only run the job."""
+        """Who may do what, per environment.
+
+        Everywhere: analysts read gold and use the warehouse and the dashboard; Data Factory may
+        only run the job; the run identity reads landing and the wheel and writes the layers;
+        nobody but the deploying identity (the owner of what it creates) writes the artifacts
+        volume, so only a release can replace the wheel the job runs. In dev and test engineers
+        build: they write the layers and manage the job, warehouse and dashboard. In the protected
+        environment they only read and view.
+        """
         cfg = self.cfg
+        builds = not cfg.protected
         engineers, analysts = cfg.engineers_group, cfg.analysts_group
+        runner = self.runner.application_id
         adf_client_id = TerraformVariable(
             self,
             "adf_client_id",
@@ -323,14 +414,20 @@ class WorkspaceStack(TerraformStack):
             databricks_sql_access=False,
             workspace_access=False,
         )
-        Grants(
-            self,
-            "grants-credential",
-            storage_credential=self.credential.id,
-            grant=[grant(engineers, "CREATE_EXTERNAL_LOCATION")],
-        )
+        if builds:
+            Grants(
+                self,
+                "grants-credential",
+                storage_credential=self.credential.id,
+                grant=[grant(engineers, "CREATE_EXTERNAL_LOCATION")],
+            )
         for container, location in self.locations.items():
-            privileges = ["READ_FILES"] if container == LANDING else ["READ_FILES", "WRITE_FILES"]
+            # Files of the catalog root are reached through tables only; landing and the
+            # artifacts are read here and written by Data Factory and the release alone.
+            if container == CATALOG_ROOT:
+                continue
+            read_only = container in (LANDING, ARTIFACTS) or not builds
+            privileges = ["READ_FILES"] if read_only else ["READ_FILES", "WRITE_FILES"]
             Grants(
                 self,
                 f"grants-location-{container}",
@@ -341,43 +438,57 @@ class WorkspaceStack(TerraformStack):
             self,
             "grants-catalog",
             catalog=self.catalog.name,
-            grant=[grant(engineers, "USE_CATALOG"), grant(analysts, "USE_CATALOG")],
+            grant=[
+                grant(engineers, "USE_CATALOG"),
+                grant(analysts, "USE_CATALOG"),
+                grant(runner, "USE_CATALOG"),
+            ],
         )
+        tables = ("SELECT", "MODIFY", "CREATE_TABLE")
         for name, schema in self.schemas.items():
-            grants = [grant(engineers, "USE_SCHEMA", "SELECT", "MODIFY", "CREATE_TABLE")]
-            if name == OPS_SCHEMA:
-                grants = [grant(engineers, "USE_SCHEMA", "READ_VOLUME", "WRITE_VOLUME")]
-            if name == BRONZE:  # and its dead-letter volume
-                tables_and_volumes = (
-                    "SELECT",
-                    "MODIFY",
-                    "CREATE_TABLE",
-                    "READ_VOLUME",
-                    "WRITE_VOLUME",
-                )
-                grants = [grant(engineers, "USE_SCHEMA", *tables_and_volumes)]
-            if name == "gold":
-                grants.append(grant(analysts, "USE_SCHEMA", "SELECT"))
+            if name == OPS_SCHEMA:  # the landing and artifacts volumes: read only
+                grants = [
+                    grant(engineers, "USE_SCHEMA", "READ_VOLUME"),
+                    grant(runner, "USE_SCHEMA", "READ_VOLUME"),
+                ]
+            else:
+                # bronze also holds the dead-letter volume the job writes
+                volumes = ("READ_VOLUME", "WRITE_VOLUME") if name == BRONZE else ()
+                reads = ("SELECT", "READ_VOLUME") if name == BRONZE else ("SELECT",)
+                grants = [
+                    grant(engineers, "USE_SCHEMA", *(tables + volumes if builds else reads)),
+                    grant(runner, "USE_SCHEMA", *tables, *volumes),
+                ]
+                if name == "gold":
+                    grants.append(grant(analysts, "USE_SCHEMA", "SELECT"))
             Grants(self, f"grants-schema-{name}", schema=schema.id, grant=grants)
         Permissions(
             self,
             "permissions-job",
             job_id=self.job.id,
             access_control=[
-                PermissionsAccessControl(group_name=engineers, permission_level="CAN_MANAGE_RUN"),
+                PermissionsAccessControl(
+                    group_name=engineers,
+                    permission_level="CAN_MANAGE_RUN" if builds else "CAN_VIEW",
+                ),
                 PermissionsAccessControl(
                     service_principal_name=factory.application_id,
                     permission_level="CAN_MANAGE_RUN",
                 ),
             ],
         )
+        policy_users = [
+            PermissionsAccessControl(service_principal_name=runner, permission_level="CAN_USE")
+        ]
+        if builds:
+            policy_users.append(
+                PermissionsAccessControl(group_name=engineers, permission_level="CAN_USE")
+            )
         Permissions(
             self,
             "permissions-policy",
             cluster_policy_id=self.policy.id,
-            access_control=[
-                PermissionsAccessControl(group_name=engineers, permission_level="CAN_USE")
-            ],
+            access_control=policy_users,
         )
         Permissions(
             self,
@@ -385,7 +496,9 @@ class WorkspaceStack(TerraformStack):
             dashboard_id=self.dashboard.id,
             access_control=[
                 PermissionsAccessControl(group_name=analysts, permission_level="CAN_RUN"),
-                PermissionsAccessControl(group_name=engineers, permission_level="CAN_MANAGE"),
+                PermissionsAccessControl(
+                    group_name=engineers, permission_level="CAN_MANAGE" if builds else "CAN_RUN"
+                ),
             ],
         )
         Permissions(
@@ -394,7 +507,9 @@ class WorkspaceStack(TerraformStack):
             sql_endpoint_id=self.warehouse.id,
             access_control=[
                 PermissionsAccessControl(group_name=analysts, permission_level="CAN_USE"),
-                PermissionsAccessControl(group_name=engineers, permission_level="CAN_MANAGE"),
+                PermissionsAccessControl(
+                    group_name=engineers, permission_level="CAN_MANAGE" if builds else "CAN_USE"
+                ),
             ],
         )
 
