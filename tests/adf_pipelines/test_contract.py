@@ -103,3 +103,22 @@ def test_job_tasks_call_existing_entry_points_that_accept_adfs_values(
 def substitute(argument: str, values: dict[str, Any]) -> str:
     """A task argument with ``{{job.parameters.<name>}}`` replaced by the value ADF passes."""
     return re.sub(r"\{\{job\.parameters\.(\w+)\}\}", lambda m: str(values[m.group(1)]), argument)
+
+
+def _seconds(timespan: str) -> int:
+    days, clock = timespan.split(".")
+    hours, minutes, seconds = (int(x) for x in clock.split(":"))
+    return int(days) * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def test_the_job_activity_waits_for_the_jobs_longest_run_and_one_queued_ahead(
+    infra_job: dict[str, Any], databricks_activities: list[dict[str, Any]]
+) -> None:
+    """Each task running out its timeout on every try, in sequence, for this run and for one run
+    ahead of it in the job's queue; and no activity retry, which would start a second job run."""
+    assert infra_job["max_concurrent_runs"] == 1 and infra_job["queue"] == {"enabled": True}
+    longest = sum(t["timeout_seconds"] * (t["max_retries"] + 1) for t in infra_job["task"])
+    for activity in databricks_activities:
+        assert activity["policy"]["retry"] == 0
+        timeout = _seconds(activity["policy"]["timeout"])
+        assert 2 * longest <= timeout <= 7 * 86400  # seven days: ADF's limit for an activity

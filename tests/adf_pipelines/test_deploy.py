@@ -25,11 +25,14 @@ from tests.adf_pipelines.fake_adf import (
 
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 SCOPE = "https://management.azure.com/.default"
+WORKSPACE = "https://adb-1234567890123456.7.azuredatabricks.net"
 
 
 @pytest.fixture
 def cfg() -> AdfConfig:
-    return adf_config("dev").with_deployment(subscription_id=SUBSCRIPTION, job_id="123")
+    return adf_config("dev").with_deployment(
+        subscription_id=SUBSCRIPTION, job_id="123", workspace_url=WORKSPACE
+    )
 
 
 @pytest.fixture
@@ -155,11 +158,54 @@ def test_the_cli_deploys_with_an_injected_credential(cfg: AdfConfig) -> None:
     with fake_factory() as (url, state):
         credential = StubCredential()
         code = deploy.main(
-            ["--env", "dev", "--subscription-id", SUBSCRIPTION, "--job-id", "123", "--run",
-             "PL_Orchestrate"],
+            ["--env", "dev", "--subscription-id", SUBSCRIPTION, "--job-id", "123",
+             "--workspace-url", WORKSPACE, "--run", "PL_Orchestrate"],
             credential,
             base_url=url,
             authentication_policy=HttpBearerPolicy(credential, SCOPE),
         )  # fmt: skip
         assert code == 0
         assert len(state.runs) == 1 and sum(len(o) for o in state.objects.values()) == 12
+
+
+def test_a_trigger_an_operator_stopped_stays_stopped_after_a_deploy(
+    fake: tuple[Any, FactoryState, StubCredential], cfg: AdfConfig
+) -> None:
+    client, state, _ = fake
+    deploy.deploy(client, cfg, log=quiet)
+    client.triggers.begin_stop(cfg.resource_group, cfg.factory_name, "TR_LandingDrops").result()
+    deploy.deploy(client, cfg.with_deployment(job_id="456"), log=quiet)
+    assert state.trigger_states == {"TR_Daily": "Started", "TR_LandingDrops": "Stopped"}
+
+
+@pytest.mark.parametrize(
+    ("missing", "value"),
+    [("job_id", "0"), ("workspace_url", "https://adb-0000000000000000.0.azuredatabricks.net")],
+)
+def test_deploy_refuses_the_builds_placeholders(
+    fake: tuple[Any, FactoryState, StubCredential], cfg: AdfConfig, missing: str, value: str
+) -> None:
+    client, state, _ = fake
+    with pytest.raises(deploy.DeployRefused, match="placeholders"):
+        deploy.deploy(client, cfg.with_deployment(**{missing: value}), log=quiet)
+    assert state.calls == []
+
+
+def test_the_cli_needs_the_job_id_and_the_workspace_url(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        deploy.main(["--env", "dev", "--subscription-id", SUBSCRIPTION, "--job-id", "123"])
+    assert exit_info.value.code == 2
+    assert "--workspace-url" in capsys.readouterr().err
+    code = deploy.main(
+        ["--env", "dev", "--subscription-id", SUBSCRIPTION, "--job-id", "0",
+         "--workspace-url", WORKSPACE]
+    )  # fmt: skip
+    assert code == 2 and "placeholders" in capsys.readouterr().err
+
+
+def test_the_cli_prunes_only_with_yes(capsys: pytest.CaptureFixture[str]) -> None:
+    code = deploy.main(
+        ["--env", "dev", "--subscription-id", SUBSCRIPTION, "--job-id", "123",
+         "--workspace-url", WORKSPACE, "--prune"]
+    )  # fmt: skip
+    assert code == 2 and "--yes" in capsys.readouterr().err

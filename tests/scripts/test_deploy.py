@@ -193,7 +193,30 @@ def test_a_published_wheel_is_never_overwritten(cloud: Cloud, capsys: CAP) -> No
     assert result.code == Exit.CONFLICT
     assert "already published with other content" in result.err
     assert cloud.volume[VOLUME_WHEEL] == b"wheel bytes v1"  # running jobs keep theirs
-    assert "triggers TR_Daily, TR_LandingDrops stay stopped" in result.err
+    # The failed deploy leaves the triggers as it found them: both running.
+    assert "TR_Daily, TR_LandingDrops started again as they were" in result.err
+    assert cloud.adf.trigger_states == {"TR_Daily": "Started", "TR_LandingDrops": "Started"}
+
+
+def test_a_failed_deploy_starts_only_the_triggers_it_stopped(cloud: Cloud, capsys: CAP) -> None:
+    assert deploy(cloud, capsys).code == Exit.OK
+    cfg = cloud.ops().cfg
+    adf = cloud.ops().adf
+    adf.triggers.begin_stop(cfg.resource_group, cfg.factory_name, "TR_LandingDrops").result()
+    result = deploy(cloud, capsys, cdktn=cloud.cdktn(fail=True)[0])
+    assert result.code == Exit.FAILED
+    assert cloud.adf.trigger_states == {"TR_Daily": "Started", "TR_LandingDrops": "Stopped"}
+    assert "TR_Daily runs the daily windows it missed" in result.err
+
+
+def test_a_deploy_keeps_a_trigger_an_operator_stopped(cloud: Cloud, capsys: CAP) -> None:
+    assert deploy(cloud, capsys).code == Exit.OK
+    cfg = cloud.ops().cfg
+    adf = cloud.ops().adf
+    adf.triggers.begin_stop(cfg.resource_group, cfg.factory_name, "TR_LandingDrops").result()
+    result = deploy(cloud, capsys)
+    assert result.code == Exit.OK, result
+    assert cloud.adf.trigger_states == {"TR_Daily": "Started", "TR_LandingDrops": "Stopped"}
 
 
 def test_a_failed_infra_deploy_stops_before_anything_else(cloud: Cloud, capsys: CAP) -> None:
@@ -253,6 +276,8 @@ def test_unavailable_workspace_that_outlasts_the_retries_exits_9(cloud: Cloud, c
         ("v1.2.0-0-gabc1234", "1.2.0+gabc1234"),
         ("v1.2.0-3-gabc1234\n", "1.2.0.post3+gabc1234"),
         ("v2.0.0rc1-0-g0123456789ab", "2.0.0rc1+g0123456789ab"),
+        ("v1.2.0-rc1-0-gabc1234", "1.2.0rc1+gabc1234"),
+        ("v1.2.0.b2-4-gabc1234", "1.2.0b2.post4+gabc1234"),
     ],
 )
 def test_release_versions_carry_the_tag_and_the_commit(describe: str, version: str) -> None:
@@ -266,6 +291,9 @@ def test_a_dirty_tree_or_a_missing_tag_makes_no_release_version() -> None:
     with pytest.raises(OpsError) as untagged:
         release_version("fatal: No names found, cannot describe anything.")
     assert untagged.value.code == Exit.USAGE and "git tag v1.0.0" in untagged.value.message
+    with pytest.raises(OpsError) as unknown:
+        release_version("v1.2.0-beta-0-gabc1234")
+    assert unknown.value.code == Exit.USAGE and "-rc<n>" in unknown.value.message
 
 
 def test_release_version_command_prints_only_the_version(capsys: CAP) -> None:

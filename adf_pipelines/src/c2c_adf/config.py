@@ -9,6 +9,8 @@ defaults here; the ARM template turns each of them into a parameter.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
 
 from c2c_infra.config import (
     ENVIRONMENTS,
@@ -30,6 +32,8 @@ __all__ = [
 LANDING_CONTAINER = "landing"
 OPS_SCHEMA = "ops"
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+PLACEHOLDER_WORKSPACE_URL = "https://adb-0000000000000000.0.azuredatabricks.net"
+PLACEHOLDER_JOB_ID = "0"
 
 
 @dataclass(frozen=True)
@@ -44,18 +48,37 @@ class AdfConfig:
     workspace_name: str
     catalog: str
     # Known after the infra stacks are deployed (outputs workspace_url and job_id).
-    workspace_url: str = "https://adb-0000000000000000.0.azuredatabricks.net"
-    job_id: str = "0"
+    workspace_url: str = PLACEHOLDER_WORKSPACE_URL
+    job_id: str = PLACEHOLDER_JOB_ID
     subscription_id: str = PLACEHOLDER_SUBSCRIPTION
     # The partner export the ingest pipeline reads (a Blob account the factory may read).
     source_blob_endpoint: str = "https://stc2cexports.blob.core.windows.net/"
     source_container: str = "c2c-exports"
     source_folder: str = "users"
     webhook_secret_name: str = "adf-failure-webhook-url"
-    schedule_hour: int = 5
+    # The daily tumbling window's first window starts here. Starting the trigger runs every
+    # window since then that has not run yet (that is how it backfills), so a new environment
+    # sets its go-live day.
+    schedule_start: datetime = datetime(2026, 12, 1, 5, tzinfo=UTC)
+    # Copies and listings: minutes of work, retried because a copy is idempotent.
     activity_timeout: str = "0.02:00:00"
     activity_retries: int = 2
     retry_interval_seconds: int = 120
+    # The failure notification: two quick calls.
+    web_timeout: str = "0.00:10:00"
+    # The Databricks job activity waits for the whole job run (c2c_adf.factory.job_timeout),
+    # which may queue behind this many runs already going (the job runs one at a time; the
+    # drop trigger and a backfill can start runs beside the daily one).
+    job_runs_ahead: int = 1
+
+    @property
+    def is_placeholder(self) -> bool:
+        """True while the workspace URL or job id are the build's placeholders (no deploy)."""
+        return (
+            self.job_id == PLACEHOLDER_JOB_ID
+            or self.workspace_url == PLACEHOLDER_WORKSPACE_URL
+            or self.subscription_id == PLACEHOLDER_SUBSCRIPTION
+        )
 
     @property
     def job_name(self) -> str:
@@ -89,7 +112,7 @@ class AdfConfig:
             f"/providers/Microsoft.Databricks/workspaces/{self.workspace_name}"
         )
 
-    def with_deployment(self, **values: str) -> AdfConfig:
+    def with_deployment(self, **values: Any) -> AdfConfig:
         """The same configuration with deployment values (workspace_url, job_id, ...)."""
         return replace(self, **values)  # type: ignore[arg-type]
 

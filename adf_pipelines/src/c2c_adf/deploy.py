@@ -1,12 +1,15 @@
 """Deploy the factory's objects with ``DataFactoryManagementClient``.
 
-``python -m c2c_adf.deploy --env dev --subscription-id <id> [--job-id ...] [--prune] [--dry-run]``
+``python -m c2c_adf.deploy --env dev --subscription-id <id> --workspace-url <url> --job-id <id>
+[--prune --yes] [--dry-run]`` (the workspace URL and job id are the infra outputs; without them
+the pipelines would call a placeholder workspace and job, so the command refuses to run).
 
 The plan compares every defined object with the live one (both serialized by the same SDK
 models, so only real differences show). Applying it stops the started triggers, creates or
 updates linked services, datasets, pipelines and triggers in that order (references first within
 a kind), deletes undefined objects when asked (triggers first, linked services last), then
-starts the defined triggers. A plan with no change does nothing at all, triggers included.
+starts again the triggers that were started, and the triggers it created. A trigger an operator
+stopped stays stopped. A plan with no change does nothing at all, triggers included.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +53,12 @@ class Change:
 class Plan:
     changes: list[Change] = field(default_factory=list)
     started_triggers: list[str] = field(default_factory=list)
+
+    def created_triggers(self) -> list[str]:
+        return [c.name for c in self.changes if c.kind == "trigger" and c.action == "create"]
+
+    def deleted_triggers(self) -> list[str]:
+        return [c.name for c in self.changes if c.kind == "trigger" and c.action == "delete"]
 
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action != "unchanged"]
@@ -171,10 +181,25 @@ def apply(
             group, _ = OPERATIONS[change.kind]
             getattr(client, group).delete(rg, name_of_factory, change.name)
             record(f"delete {change.kind}/{change.name}")
-    for trigger in factory.triggers:
+    deleted = set(the_plan.deleted_triggers())
+    restart = [t for t in the_plan.started_triggers if t not in deleted]
+    for trigger in [*restart, *the_plan.created_triggers()]:
         client.triggers.begin_start(rg, name_of_factory, trigger).result()
         record(f"start trigger/{trigger}")
     return done
+
+
+class DeployRefused(Exception):
+    """The configuration still has the build's placeholders: deploying would break the factory."""
+
+
+def check_deployable(cfg: AdfConfig) -> None:
+    if cfg.is_placeholder:
+        raise DeployRefused(
+            f"refusing to deploy {cfg.factory_name}: the workspace URL ({cfg.workspace_url}), "
+            f"job id ({cfg.job_id}) and subscription must be the environment's real ones "
+            "(the infra outputs workspace_url and job_id), not the build's placeholders"
+        )
 
 
 def deploy(
@@ -186,6 +211,8 @@ def deploy(
     log: Callable[[str], None] = print,
 ) -> Plan:
     """Plan, print the plan, and apply it unless ``dry_run``."""
+    if not dry_run:
+        check_deployable(cfg)
     factory = build_factory(cfg)
     the_plan = plan(client, cfg, factory, prune=prune)
     log(the_plan.describe())
@@ -218,9 +245,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Deploy the Data Factory objects")
     parser.add_argument("--env", choices=ENVIRONMENTS, required=True)
     parser.add_argument("--subscription-id", required=True)
-    parser.add_argument("--workspace-url", help="infra output workspace_url (https://adb-...)")
-    parser.add_argument("--job-id", help="infra output job_id")
+    parser.add_argument(
+        "--workspace-url", required=True, help="infra output workspace_url (https://adb-...)"
+    )
+    parser.add_argument("--job-id", required=True, help="infra output job_id")
     parser.add_argument("--prune", action="store_true", help="delete objects no longer defined")
+    parser.add_argument("--yes", action="store_true", help="confirm --prune's deletions")
     parser.add_argument("--dry-run", action="store_true", help="show the changes, apply none")
     parser.add_argument("--run", metavar="PIPELINE", help="then run this pipeline and wait")
     return parser.parse_args(argv)
@@ -238,6 +268,14 @@ def config_from_args(args: argparse.Namespace) -> AdfConfig:
 def main(argv: Sequence[str] | None = None, credential: Any = None, **client_kwargs: Any) -> int:
     args = parse_args(argv)
     cfg = config_from_args(args)
+    try:
+        check_deployable(cfg)
+    except DeployRefused as refused:
+        print(refused, file=sys.stderr)
+        return 2
+    if args.prune and not args.dry_run and not args.yes:
+        print("--prune deletes every object the code no longer defines: add --yes", file=sys.stderr)
+        return 2
     client = make_client(cfg.subscription_id, credential, **client_kwargs)
     deploy(client, cfg, prune=args.prune, dry_run=args.dry_run)
     if args.run and not args.dry_run:

@@ -9,7 +9,7 @@ exactly as ``c2c_infra.workspace`` derives them (a contract test checks both agr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Any
 
 from azure.mgmt.datafactory import models as m
@@ -39,7 +39,8 @@ DROPS_FOLDER = "drops"
 COPY_LOG_PATH = "landing/_logs/copy"
 # The cloud jobs address tables through Unity Catalog, so `--lake` is not a job parameter.
 JOB_FLAGS = tuple(p for p in COMMON_PARAMETERS if p != "--lake")
-SCHEDULE_START = datetime(2026, 1, 1, tzinfo=UTC)
+# A job cluster's start, once per attempt of a task at most.
+CLUSTER_START_SECONDS = 20 * 60
 
 
 def job_parameter(flag: str) -> str:
@@ -94,14 +95,51 @@ def runtime() -> m.IntegrationRuntimeReference:
     )
 
 
-def policy(cfg: AdfConfig, *, secure_output: bool = False) -> m.ActivityPolicy:
-    """Retries and a timeout for an execution activity."""
+def policy(cfg: AdfConfig) -> m.ActivityPolicy:
+    """Retries and a timeout for a copy or a listing."""
     return m.ActivityPolicy(
         timeout=cfg.activity_timeout,
         retry=cfg.activity_retries,
         retry_interval_in_seconds=cfg.retry_interval_seconds,
         secure_input=False,
-        secure_output=secure_output,
+        secure_output=False,
+    )
+
+
+def web_policy(cfg: AdfConfig) -> m.ActivityPolicy:
+    """The failure notification's calls: their input and output carry the webhook URL (a Key
+    Vault secret), so run monitoring shows neither."""
+    return m.ActivityPolicy(
+        timeout=cfg.web_timeout,
+        retry=cfg.activity_retries,
+        retry_interval_in_seconds=30,
+        secure_input=True,
+        secure_output=True,
+    )
+
+
+def timespan(seconds: int) -> str:
+    """ADF's ``d.hh:mm:ss`` for a number of seconds."""
+    days, rest = divmod(seconds, 86400)
+    return f"{days}.{timedelta(seconds=rest)!s:0>8}"
+
+
+def job_timeout(cfg: AdfConfig) -> str:
+    """The job activity's timeout: the job's longest run (every task running out its timeout
+    on every try, each try on a new cluster) for this run and each run it may queue behind."""
+    from c2c_etl.entrypoints import JOB_TASKS
+    from c2c_infra.config import TASK_MAX_RETRIES, TASK_TIMEOUT_SECONDS
+
+    tries = TASK_MAX_RETRIES + 1
+    longest_run = len(JOB_TASKS) * tries * (TASK_TIMEOUT_SECONDS + CLUSTER_START_SECONDS)
+    return timespan(longest_run * (1 + cfg.job_runs_ahead))
+
+
+def job_policy(cfg: AdfConfig) -> m.ActivityPolicy:
+    """No retry: the job retries its own tasks, and a retry here would start a second job run
+    while the first one may still be going."""
+    return m.ActivityPolicy(
+        timeout=job_timeout(cfg), retry=0, secure_input=False, secure_output=False
     )
 
 
@@ -329,7 +367,7 @@ def transform(cfg: AdfConfig) -> m.PipelineResource:
                 job_id=cfg.job_id,
                 job_parameters={job_parameter(flag): values[flag] for flag in JOB_FLAGS},
                 user_properties=[m.UserProperty(name="job", value=cfg.job_name)],
-                policy=policy(cfg),
+                policy=job_policy(cfg),
             )
         ],
         annotations=["c2c-lakehouse"],
@@ -375,7 +413,9 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
                 authentication=m.WebActivityAuthentication(
                     type="MSI", resource="https://vault.azure.net"
                 ),
-                policy=policy(cfg, secure_output=True),
+                # The managed-VNet runtime reaches the vault over its private endpoint.
+                connect_via=runtime(),
+                policy=web_policy(cfg),
             ),
             m.WebActivity(
                 name="WEB_NotifyFailure",
@@ -388,7 +428,8 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
                     "@concat('{\"text\": \"', pipeline().Pipeline, ' run ', pipeline().RunId, "
                     "' failed in ', pipeline().DataFactory, '\"}')"
                 ),
-                policy=policy(cfg),
+                connect_via=runtime(),
+                policy=web_policy(cfg),
             ),
             m.FailActivity(
                 name="FAIL_Run",
@@ -412,24 +453,24 @@ def pipelines(cfg: AdfConfig) -> dict[str, m.PipelineResource]:
 
 def triggers(cfg: AdfConfig) -> dict[str, m.TriggerResource]:
     """A daily run of the orchestrator, and a transform run for each CSV dropped in landing."""
-    daily = m.ScheduleTrigger(
-        description="Every day: the files of the previous 24 hours",
-        recurrence=m.ScheduleTriggerRecurrence(
-            frequency="Day",
-            interval=1,
-            start_time=SCHEDULE_START,
-            time_zone="UTC",
-            schedule=m.RecurrenceSchedule(hours=[cfg.schedule_hour], minutes=[0]),
+    # A tumbling window keeps the state of every window: one that did not run (the trigger was
+    # stopped, a deploy was going on) runs once the trigger is started again, and a failed one
+    # is retried, then can be rerun by hand from monitoring.
+    daily = m.TumblingWindowTrigger(
+        description="Every day: the files of the previous 24 hours; missed windows are run later",
+        frequency="Hour",
+        interval=24,
+        start_time=cfg.schedule_start,
+        # The job runs one at a time; windows that catch up run in order.
+        max_concurrency=1,
+        retry_policy=m.RetryPolicy(count=1, interval_in_seconds=1800),
+        pipeline=m.TriggerPipelineReference(
+            pipeline_reference=pl_ref(PL_ORCHESTRATE),
+            parameters={
+                "windowStart": "@trigger().outputs.windowStartTime",
+                "windowEnd": "@trigger().outputs.windowEndTime",
+            },
         ),
-        pipelines=[
-            m.TriggerPipelineReference(
-                pipeline_reference=pl_ref(PL_ORCHESTRATE),
-                parameters={
-                    "windowStart": "@addDays(trigger().scheduledTime, -1)",
-                    "windowEnd": "@trigger().scheduledTime",
-                },
-            )
-        ],
     )
     drops = m.BlobEventsTrigger(
         description="A CSV dropped in landing/drops/ runs the transform on its folder",

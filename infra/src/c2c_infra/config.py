@@ -22,6 +22,12 @@ FACTORY_KEY_VAULT_LINKED_SERVICE = "LS_KeyVault"
 OFFLINE_ENV_VAR = "C2C_INFRA_OFFLINE"
 
 
+# Each ETL job task's limits; Data Factory's job activity waits long enough for all of them
+# (c2c_adf.factory.job_timeout).
+TASK_TIMEOUT_SECONDS = 3600
+TASK_MAX_RETRIES = 1
+
+
 @dataclass(frozen=True)
 class StateBackend:
     """The storage account holding Terraform state (created once by the bootstrap step).

@@ -49,7 +49,7 @@ from constructs import Construct
 from c2c_etl.entrypoints import COMMON_PARAMETERS, JOB_TASKS
 from c2c_etl.tables import BRONZE, DEAD_LETTER_VOLUME, LAYERS
 from c2c_infra.backend import configure_backend
-from c2c_infra.config import EnvConfig
+from c2c_infra.config import TASK_MAX_RETRIES, TASK_TIMEOUT_SECONDS, EnvConfig
 from c2c_infra.platform import ARTIFACTS, CATALOG_ROOT, CONTAINERS, LANDING, PlatformStack
 from c2c_reporting.lakeview import DISPLAY_NAME, serialized_dashboard
 
@@ -308,8 +308,8 @@ class WorkspaceStack(TerraformStack):
                     },
                     library=[JobTaskLibrary(whl=wheel)],
                     depends_on=[JobTaskDependsOn(task_key=previous)] if previous else None,
-                    max_retries=1,
-                    timeout_seconds=3600,
+                    max_retries=TASK_MAX_RETRIES,
+                    timeout_seconds=TASK_TIMEOUT_SECONDS,
                 )
             )
             previous = key

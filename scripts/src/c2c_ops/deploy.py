@@ -8,9 +8,12 @@
 3. publish: upload the wheel to the artifacts volume. A published wheel is never overwritten:
    the same bytes again are a no-op, other bytes under the same name are a conflict (exit 7);
 4. point: check that every task of the job installs that wheel, and fix the ones that don't;
-5. Data Factory: deploy its objects (``c2c_adf.deploy``), then start the defined triggers.
+5. Data Factory: deploy its objects (``c2c_adf.deploy``), then start again the triggers step 1
+   stopped (and the ones it created); a trigger an operator had stopped stays stopped.
 
-Every step is idempotent, so a deploy that failed half-way is finished by running it again.
+Every step is idempotent, so a deploy that failed half-way is finished by running it again. A
+deploy that fails starts again the triggers it stopped: the daily tumbling window then runs the
+windows it missed by itself.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from databricks.sdk.errors import AlreadyExists, ResourceConflict
 from databricks.sdk.service.compute import Library
 from databricks.sdk.service.jobs import JobSettings
 
 from c2c_adf import deploy as adf_deploy
-from c2c_adf.factory import build_factory
+from c2c_adf.factory import TR_DAILY
 from c2c_ops.context import Ops
 from c2c_ops.errors import Exit, OpsError
 
@@ -41,9 +45,11 @@ REPO = Path(__file__).resolve().parents[3]
 INFRA_DIR = REPO / "infra"
 DEFAULT_CDKTN = REPO / "node_modules" / ".bin" / "cdktn"
 WHEEL_NAME = re.compile(r"^c2c_etl-(?P<version>[^-]+)-py3-none-any\.whl$")
+# A pre-release tag may separate its label with "-" or "." (v1.2.0-rc1, v1.2.0.rc1, v1.2.0rc1);
+# PEP 440 spells each of them 1.2.0rc1.
 DESCRIBE = re.compile(
-    r"^v(?P<version>\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?)-(?P<ahead>\d+)-g(?P<sha>[0-9a-f]{7,40})"
-    r"(?P<dirty>-dirty)?$"
+    r"^v(?P<version>\d+(?:\.\d+)*)(?:[-.]?(?P<pre>a|b|rc)(?P<pre_number>\d+))?"
+    r"-(?P<ahead>\d+)-g(?P<sha>[0-9a-f]{7,40})(?P<dirty>-dirty)?$"
 )
 
 
@@ -60,15 +66,17 @@ def release_version(describe: str) -> str:
         raise OpsError(
             Exit.USAGE,
             f"cannot make a release version from {describe.strip()!r}: tag a commit "
-            "v<major>.<minor>.<patch> (git tag v1.0.0) and fetch tags (fetch-depth: 0)",
+            "v<major>.<minor>.<patch>, or a pre-release v<major>.<minor>.<patch>-rc<n> (also "
+            "-a<n>, -b<n>) (git tag v1.0.0) and fetch tags (fetch-depth: 0)",
         )
     if match["dirty"]:
         raise OpsError(
             Exit.REFUSED, "the work tree has uncommitted changes: a release is built from a commit"
         )
     ahead = int(match["ahead"])
+    pre = f"{match['pre']}{match['pre_number']}" if match["pre"] else ""
     post = f".post{ahead}" if ahead else ""
-    return f"{match['version']}{post}+g{match['sha']}"
+    return f"{match['version']}{pre}{post}+g{match['sha']}"
 
 
 def handle_release_version(args: argparse.Namespace, ops: Ops) -> int:
@@ -196,16 +204,40 @@ def point_job(ops: Ops, job_id: int, wheel_path: str) -> list[str]:
     return changed
 
 
-def start_triggers(ops: Ops) -> list[str]:
-    """Start every trigger the factory defines that is not started."""
+def start_triggers(ops: Ops, names: list[str]) -> list[str]:
+    """Start again the triggers the deploy stopped (the ones an operator had stopped stay so);
+    skips one the deploy deleted. Returns the names started."""
     cfg = ops.cfg
     started = []
-    for name in build_factory(cfg).triggers:
-        trigger = ops.adf.triggers.get(cfg.resource_group, cfg.factory_name, name)
+    for name in names:
+        try:
+            trigger = ops.adf.triggers.get(cfg.resource_group, cfg.factory_name, name)
+        except ResourceNotFoundError:
+            continue
         if trigger.properties.runtime_state != "Started":
             ops.adf.triggers.begin_start(cfg.resource_group, cfg.factory_name, name).result()
             started.append(name)
     return started
+
+
+def restore_triggers(ops: Ops, stopped: list[str]) -> None:
+    """After a failed deploy: the triggers as the deploy found them, or say which are not."""
+    try:
+        started = start_triggers(ops, stopped)
+    except Exception as exc:
+        print(
+            f"the deploy stopped, and triggers {', '.join(stopped)} could not be started again "
+            f"({type(exc).__name__}): start them with az datafactory trigger start "
+            f"--resource-group {ops.cfg.resource_group} --factory-name {ops.cfg.factory_name} "
+            "--name <trigger>",
+            file=sys.stderr,
+        )
+        return
+    print(
+        f"the deploy stopped; triggers {', '.join(started) or 'none'} started again as they were. "
+        f"{TR_DAILY} runs the daily windows it missed meanwhile by itself",
+        file=sys.stderr,
+    )
 
 
 def _output(outputs: dict[str, Any], stack: str, name: str) -> str:
@@ -226,20 +258,16 @@ def handle_deploy(args: argparse.Namespace, ops: Ops) -> int:
     stopped = stop_triggers(ops)
     say(f"1/5 paused triggers: {', '.join(stopped) or 'none were started'}")
     try:
-        return _deploy_after_pause(args, ops, wheel)
-    except Exception:
+        return _deploy_after_pause(args, ops, wheel, stopped)
+    except BaseException:
         if stopped:
-            # The job may point at a wheel that is not published yet: no scheduled run until
-            # a deploy gets through (running the same deploy again finishes it).
-            print(
-                f"the deploy stopped; triggers {', '.join(stopped)} stay stopped until a deploy "
-                "succeeds",
-                file=sys.stderr,
-            )
+            restore_triggers(ops, stopped)
         raise
 
 
-def _deploy_after_pause(args: argparse.Namespace, ops: Ops, wheel: Wheel) -> int:
+def _deploy_after_pause(
+    args: argparse.Namespace, ops: Ops, wheel: Wheel, stopped: list[str]
+) -> int:
     say = ops.console.print
 
     outputs: dict[str, str] = {}
@@ -263,9 +291,9 @@ def _deploy_after_pause(args: argparse.Namespace, ops: Ops, wheel: Wheel) -> int
         if changed else "every task already installs the wheel"))  # fmt: skip
 
     cfg = ops.cfg.with_deployment(workspace_url=workspace_url, job_id=str(job_id))
-    adf_deploy.deploy(ops.adf, cfg, prune=args.prune, log=say)
-    started = start_triggers(ops)
-    say(f"5/5 Data Factory deployed; triggers started: {', '.join(started) or 'already running'}")
+    plan = adf_deploy.deploy(ops.adf, cfg, prune=args.prune, log=say)
+    started = [*plan.created_triggers(), *start_triggers(ops, stopped)]
+    say(f"5/5 Data Factory deployed; triggers started: {', '.join(started) or 'none'}")
     if args.write_outputs:
         # key=value lines, the format of $GITHUB_OUTPUT: later steps (the Power BI deploy) read
         # the workspace URL and the warehouse id from here. None of them is a secret.
