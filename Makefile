@@ -64,10 +64,10 @@ format: sync
 typecheck: sync
 	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src reporting/src
 
-## make bench [BENCH_ARGS="--quick"]: the benchmark suite (scripts/bench.py; about two and a half
-## hours on 2 cores): real data, 1M and 10M synthetic users, incremental runs, raw-copy and DuckDB
-## baselines, the medallion and incremental floors, what each tuning is worth, issue 7's targets.
-## Writes bench-results/bench.{json,md}. Needs a quiet machine.
+## make bench [BENCH_ARGS="--quick"]: the benchmark suite (scripts/bench.py, hours long; see
+## docs/performance.md): real data, 1M and 10M synthetic users, incremental runs, raw-copy and
+## DuckDB baselines, the medallion and incremental floors, what each tuning is worth, the speed
+## targets. Writes bench-results/bench.{json,md}. Needs a quiet machine.
 bench: sync
 	$(UV) run python scripts/bench.py $(BENCH_ARGS)
 

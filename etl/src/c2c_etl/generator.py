@@ -540,7 +540,7 @@ def generate_delivery(
     who is also in the 2024 release keeps its 2024 version. No publisher reports.
 
     Updates are drawn among the users of ``update_from`` that silver keeps as they are, each
-    once (fewer when it has fewer); the file is read once, about 3 s per million rows, so
+    once (fewer when it has fewer); the file is read whole for each delivery, so
     many small deliveries had better update users of a small earlier file (the last delivery).
     """
     if release not in RELEASES:

@@ -2,7 +2,7 @@
 
 The generator writes these next to its users files, so a run on generated data has publisher
 reports to reconcile too. It is a second implementation of the definitions that
-``gold/reconciliation.py`` computes in Spark (see the README, 'Publisher reports'): built
+``gold/reconciliation.py`` computes in Spark (docs/data.md, "Publisher reports"): built
 independently, with exact arithmetic, so agreement between the two means something.
 Memory stays flat: users are folded into per-group sums one at a time.
 """

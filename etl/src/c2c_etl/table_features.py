@@ -1,7 +1,7 @@
-"""Delta table properties that keep the lake fast as it grows (issue 7), set at creation.
+"""Delta table properties that keep the lake fast as it grows, set at creation.
 
 Small files are compacted by the jobs themselves (c2c_etl.compaction), not by a table property.
-Each is measured by ``make bench`` (bench-results/bench.md, docs/benchmark.md):
+Each one's measured effect is in docs/performance.md:
 
 - Deletion vectors (silver users, gold fact_users): a MERGE that updates a few users marks
   their old rows as deleted instead of rewriting every file that holds one (users are spread
@@ -11,8 +11,7 @@ Each is measured by ``make bench`` (bench-results/bench.md, docs/benchmark.md):
 - Statistics on the columns queries filter on (the big tables): Delta keeps a minimum, maximum
   and null count per file for data skipping, by default of the first 32 columns, computed
   while each file is written. Users are not sorted by any column, so every file spans every
-  country, gender or count, and those statistics skip nothing; they cost about a third (29 to
-  41%) of the write of the 10M-user tables (docs/benchmark.md). They are kept on the lineage
+  country, gender or count, and those statistics skip nothing while they slow every write of the big tables. They are kept on the lineage
   columns, which do skip files (silver reads one delivery's bronze rows by its content hash;
   an operator finds a run's or a file's rows), and on the keys. Delta still counts each file's
   rows, so a ``count()`` stays a read of the log.
@@ -45,8 +44,8 @@ STATS_COLUMNS: dict[Table, tuple[str, ...]] = {
     SILVER_USERS: ("identifier_hash", "release", "source_sha256", "run_id", "ingested_at"),
     FACT_USERS: ("identifier_hash", "release", "country_code"),
     # Scratch, read whole: statistics on one column only. (An empty list here means Delta's
-    # default; Delta itself also takes none, `delta.dataSkippingNumIndexedCols` = 0, checked
-    # 2026-12-05, but one column's statistics are not worth a second mechanism.)
+    # default; Delta itself also takes none, `delta.dataSkippingNumIndexedCols` = 0, but one
+    # column's statistics are not worth a second mechanism.)
     SILVER_USERS_CHECKED: ("source_sha256",),
 }
 

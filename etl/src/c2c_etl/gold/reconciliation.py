@@ -5,11 +5,11 @@ from additive sums (:func:`report_sums`, the table ``gold.agg_report_sums``): on
 country, gender and report population, a few thousand in all. A full build scans silver once
 for them; a run that changed a few users adds their change (:func:`change_report_sums`,
 :func:`add_report_sums`), and the result equals a recount to the last digit (the pass rate is
-summed as an exact decimal). Issue 7: the reconciliation read every 2020 user again each time a
-delivery brought 2020 users.
+summed as an exact decimal), so a delivery of 2020 users does not make the reconciliation read
+every 2020 user again.
 
 The definitions were worked out from the 2020 release, where they reproduce every published
-figure (see README 'Publisher reports'):
+figure (docs/data.md, "Publisher reports"):
 
 * buyers report: buyers bought at least one product; top buyers bought 10 or more.
 * sellers-by-gender report: a seller sold *or listed* at least one product; the totals are

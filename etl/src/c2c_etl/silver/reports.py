@@ -1,7 +1,7 @@
 """Silver publisher reports: the three published CSVs, typed, with their totals kept apart.
 
 Each metric carries the rounding the publisher printed it with (worked out from the 2020 data,
-see README 'Publisher reports'): ``decimals`` is the number of decimals it was rounded to
+see docs/data.md, "Publisher reports"): ``decimals`` is the number of decimals it was rounded to
 (0 for counts and truncated percentages, 24 for the floor-divided means of the top-sellers
 report, None for the one unrounded mean). The reconciliation uses it as its tolerance.
 """

@@ -101,8 +101,8 @@ def _blank(c: Column) -> Column:
 
 def _tidy(raw: Column, case: Callable[[Column], Column], clean: Iterable[str]) -> Column:
     """``case(trim(raw))``, where a value already among ``clean`` (trimmed, in that case) is
-    taken as it is: the same result, without the per-row trim and case change (a fifth of the
-    conform-and-check stage's CPU profile on 10M users, issue 7)."""
+    taken as it is: the same result, without the per-row trim and case change, which weigh on the
+    conform-and-check stage when most values are already clean."""
     return F.when(raw.isin(*clean), raw).otherwise(case(F.trim(raw)))
 
 
@@ -166,7 +166,7 @@ def conform_users(raw: DataFrame, kind: SourceKind, countries: DataFrame) -> Dat
 
 
 def user_rules(kind: SourceKind) -> list[Rule]:
-    """The quality rules for one release, each with its policy (see README, 'Data quality')."""
+    """The quality rules for one release, each with its policy (docs/data.md, "Data quality")."""
     present = set(kind.columns)
     numbers = {s: d for s, (d, _) in NUMBER_COLUMNS.items() if s in present}
     booleans = {s: d for s, d in BOOLEAN_COLUMNS.items() if s in present}
@@ -334,9 +334,9 @@ def record_hash(columns: Sequence[str] = BUSINESS_COLUMNS) -> Column:
 
     Spark's ``xxhash64`` (seed 42, the same on every Spark and on Databricks) over the values,
     plus a mask of which of them are null: ``xxhash64`` skips a null, so without the mask
-    (5, null) and (null, 5) would hash the same. Issue 7: it replaced the SHA-256 of the
-    row's JSON, whose ``to_json`` was most of the silver write's computing and whose 64 hex
-    characters were 80% of the table's bytes (66 of 82 bytes a row; docs/benchmark.md).
+    (5, null) and (null, 5) would hash the same. Eight bytes rather than a SHA-256 of the
+    row's JSON: ``to_json`` is costly to compute, and 64 hex characters, which do not compress,
+    would be most of the table's bytes (docs/performance.md).
     """
     values = [F.col(c) for c in columns]
     nulls = sum(
