@@ -11,10 +11,10 @@ Each one's measured effect is in docs/performance.md:
 - Statistics on the columns queries filter on (the big tables): Delta keeps a minimum, maximum
   and null count per file for data skipping, by default of the first 32 columns, computed
   while each file is written. Users are not sorted by any column, so every file spans every
-  country, gender or count, and those statistics skip nothing while they slow every write of the big tables. They are kept on the lineage
-  columns, which do skip files (silver reads one delivery's bronze rows by its content hash;
-  an operator finds a run's or a file's rows), and on the keys. Delta still counts each file's
-  rows, so a ``count()`` stays a read of the log.
+  country, gender or count, and those statistics skip nothing while they slow every write of
+  the big tables. They are kept on the lineage columns, which do skip files (silver reads one
+  delivery's bronze rows by its content hash; an operator finds a run's or a file's rows), and
+  on the keys. Delta still counts each file's rows, so a ``count()`` stays a read of the log.
 """
 
 from __future__ import annotations
