@@ -1,4 +1,5 @@
-"""Pure pieces of bronze ingestion: what to ingest and the columns every bronze row carries."""
+"""Bronze ingestion's pieces: listing and hashing the landing files (this module's only file
+I/O), choosing what to ingest, and the columns every bronze row carries."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ fails the whole read on a line wider than ``maxColumns``. So every new file is l
 here, and either rejected whole with a reason an operator can act on, or read with the right
 encoding and limits. ``data_lines`` is an independent count of the rows Spark must return.
 
-Pure: it takes the file's lines as bytes (``jobs/bronze.py`` opens the file).
+Pure: it takes the file's bytes in blocks (``c2c_etl.io.file_blocks`` reads them for
+``jobs/bronze.py``).
 """
 
 from __future__ import annotations
