@@ -1,8 +1,9 @@
 """Silver users: both releases conformed to one typed schema, checked, deduplicated.
 
 Pure functions of DataFrames (no I/O): ``conform_users`` types and standardises one release's
-bronze rows, ``user_rules`` lists the quality rules with their policies, ``latest_versions``
-keeps one version per ``identifier_hash``. The MERGE that applies them lives in ``c2c_etl.io``.
+bronze rows, ``user_rules`` lists the quality rules with their policies, ``rank_versions``
+marks the one winning version per ``identifier_hash`` (``VERSION_ORDER``, which
+``newer_condition`` turns into the MERGE's condition). The MERGE itself is ``c2c_etl.io.upsert``.
 """
 
 from __future__ import annotations
