@@ -37,15 +37,30 @@ def find_uv() -> str | None:
     return shutil.which("uv")
 
 
-def run_checkov(directory: Path, framework: str, skip: list[str]) -> list[dict[str, Any]]:
-    """checkov's JSON reports for one framework over a folder, in checkov's own tool environment."""
+def run_checkov(
+    directory: Path,
+    framework: str,
+    skip: list[str],
+    *,
+    external_checks: Path | None = None,
+    with_passed: bool = False,
+) -> list[dict[str, Any]]:
+    """checkov's JSON reports for one framework over a folder, in checkov's own tool environment.
+
+    ``external_checks`` adds a folder of the project's own checks; ``with_passed`` keeps the
+    passed checks in the report (checkov's ``--quiet`` drops them). A missing uv fails the
+    calling test: a check that cannot run is not a check that passed."""
     uv = find_uv()
     if uv is None:
-        pytest.skip("uv is not available to run checkov (make test installs it in .tools/)")
+        pytest.fail("uv is not available to run checkov (make sync installs it in .tools/)")
     command = [uv, "tool", "run", "--quiet", "--python", "3.11"]
     command += ["--constraints", str(CONSTRAINTS), "--from", f"checkov=={CHECKOV_VERSION}"]
     command += ["checkov", "--skip-download", "--directory", str(directory)]
-    command += ["--framework", framework, "--output", "json", "--quiet", "--compact"]
+    command += ["--framework", framework, "--output", "json", "--compact"]
+    if not with_passed:
+        command.append("--quiet")
+    if external_checks is not None:
+        command += ["--external-checks-dir", str(external_checks)]
     if skip:
         command += ["--skip-check", ",".join(skip)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
