@@ -166,3 +166,19 @@ def test_in_prod_only_the_run_identity_is_granted_a_write(synth: Synth) -> None:
     }
     managers = {p for p, level in levels.items() if level in ("CAN_MANAGE", "CAN_MANAGE_RUN")}
     assert managers == {FACTORY}, "Data Factory may start runs; nobody else manages in prod"
+
+
+@by_env
+def test_a_plan_looks_up_the_metastore_and_the_groups_first(synth: Synth, env: str) -> None:
+    """The metastore assignment and the account groups are set up once by an account admin: the
+    stack reads them, so a plan without them fails naming what is missing."""
+    data = synth.stack(env, "workspace")["data"]
+    assert list(data["databricks_current_metastore"]) == ["metastore"]
+    looked_up = {g["display_name"] for g in data["databricks_group"].values()}
+    assert looked_up == set(groups(env))
+    (credential,) = synth.resources(env, "workspace", "databricks_storage_credential").values()
+    assert "data.databricks_current_metastore.metastore" in credential["depends_on"]
+    catalog_grants = synth.resources(env, "workspace", "databricks_grants")["grants-catalog"]
+    assert sorted(catalog_grants["depends_on"]) == sorted(
+        f"data.databricks_group.{rid}" for rid in data["databricks_group"]
+    )

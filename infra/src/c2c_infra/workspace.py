@@ -20,6 +20,10 @@ from cdktn import (
 from cdktn_provider_databricks.catalog import Catalog
 from cdktn_provider_databricks.cluster_policy import ClusterPolicy
 from cdktn_provider_databricks.dashboard import Dashboard
+from cdktn_provider_databricks.data_databricks_current_metastore import (
+    DataDatabricksCurrentMetastore,
+)
+from cdktn_provider_databricks.data_databricks_group import DataDatabricksGroup
 from cdktn_provider_databricks.external_location import ExternalLocation
 from cdktn_provider_databricks.grants import Grants, GrantsGrant
 from cdktn_provider_databricks.job import (
@@ -92,6 +96,7 @@ class WorkspaceStack(TerraformStack):
         )
         self.cfg = cfg
         self.platform = platform
+        self._prerequisites()
         self._serverless_network()
         if cfg.protected:
             # Only Entra ID tokens in the protected environment: no long-lived personal tokens.
@@ -101,6 +106,16 @@ class WorkspaceStack(TerraformStack):
         self._warehouse()
         self._dashboard()
         self._permissions()
+
+    def _prerequisites(self) -> None:
+        """What the account admin sets up once, looked up so that a plan fails, naming it, when
+        it is missing: the metastore assigned to the workspace and the environment's groups."""
+        cfg = self.cfg
+        self.metastore = DataDatabricksCurrentMetastore(self, "metastore")
+        self.groups = {
+            name: DataDatabricksGroup(self, f"group-{name}", display_name=name)
+            for name in (cfg.engineers_group, cfg.analysts_group)
+        }
 
     def _serverless_network(self) -> None:
         """A network connectivity configuration (account level) with private endpoints to the
@@ -156,6 +171,7 @@ class WorkspaceStack(TerraformStack):
             name=f"sc_c2c_{cfg.env}",
             azure_managed_identity={"access_connector_id": self.platform.connector.id},
             comment="The access connector's managed identity",
+            depends_on=[self.metastore],
             **self._stateful(),
         )
         self.locations = {
@@ -443,6 +459,7 @@ class WorkspaceStack(TerraformStack):
                 grant(analysts, "USE_CATALOG"),
                 grant(runner, "USE_CATALOG"),
             ],
+            depends_on=list(self.groups.values()),
         )
         tables = ("SELECT", "MODIFY", "CREATE_TABLE")
         for name, schema in self.schemas.items():
