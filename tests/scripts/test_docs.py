@@ -87,6 +87,12 @@ def test_the_exit_codes_documented_are_the_ones_the_tool_uses() -> None:
 
 README = REPO / "README.md"
 DOCS = sorted((REPO / "docs").glob("*.md"))
+# The packages' own READMEs point into docs/ too.
+PACKAGE_READMES = sorted(
+    path
+    for folder in ("etl", "infra", "adf_pipelines", "scripts", "reporting")
+    if (path := REPO / folder / "README.md").exists()
+)
 MAKEFILE = REPO / "Makefile"
 
 
@@ -120,7 +126,9 @@ def test_the_performance_doc_is_the_latest_report_not_a_diary() -> None:
     assert "## The latest report" in text
 
 
-@pytest.mark.parametrize("document", [README, *DOCS], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "document", [README, *DOCS, *PACKAGE_READMES], ids=lambda p: str(p.relative_to(REPO))
+)
 def test_every_link_resolves(document: Path) -> None:
     found = links(document)
     for target in found:
