@@ -4,6 +4,7 @@ variable, and the alert rules that page it."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -27,7 +28,30 @@ def test_the_action_group_mails_the_address_the_environment_sets(synth: Synth, e
     variable = synth.stack(env, "platform")["variable"]["alert_email"]
     assert "default" not in variable, "each environment sets its own address"
     condition = variable["validation"][0]["condition"]
-    assert "example" in condition and "var.alert_email" in condition
+    assert condition.startswith("${") and condition.endswith("}"), "an expression, not a string"
+
+
+@pytest.mark.parametrize(
+    ("address", "accepted"),
+    [
+        ("data-platform@c2c-fashion.com", True),
+        ("oncall+c2c@example-corp.co.uk", True),
+        ("data-platform-alerts@c2c-fashion.example", False),
+        ("alerts@c2c.invalid", False),
+        ("root@localhost", False),
+        ("not an address", False),
+        ("", False),
+    ],
+)
+def test_the_alert_address_validation_refuses_placeholders(
+    synth: Synth, address: str, accepted: bool
+) -> None:
+    """The variable's condition, evaluated as Terraform would: ``can(regex(...))`` is whether the
+    RE2 pattern matches (these patterns mean the same in Python's ``re``)."""
+    condition = synth.stack("dev", "platform")["variable"]["alert_email"]["validation"][0]
+    must, must_not = re.findall(r'regex\("([^"]+)", var\.alert_email\)', condition["condition"])
+    assert "!can(regex" in condition["condition"].split("&&")[1]
+    assert (bool(re.search(must, address)) and not re.search(must_not, address)) is accepted
 
 
 def test_no_placeholder_address_is_shipped(synth: Synth) -> None:

@@ -581,10 +581,14 @@ class PlatformStack(TerraformStack):
             description="Where this environment's alerts go (a monitored mailbox or list)",
             validation=[
                 TerraformVariableValidationConfig(
+                    # An expression in Terraform's JSON syntax is an interpolation; the regular
+                    # expressions use character classes, not backslashes, so that no escaping
+                    # layer (Python, JSON, HCL) can change them.
                     condition=(
-                        f'can(regex("^[^@\\s]+@[^@\\s]+\\.[A-Za-z]{{2,}}$", '
-                        f"var.{ALERT_EMAIL_VARIABLE})) && !can(regex("
-                        f'"\\.(example|invalid|test|localhost)$", var.{ALERT_EMAIL_VARIABLE}))'
+                        f'${{can(regex("^[^@ ]+@[^@ ]+[.][A-Za-z]{{2,}}$",'
+                        f" var.{ALERT_EMAIL_VARIABLE}))"
+                        f' && !can(regex("[.](example|invalid|test|localhost)$",'
+                        f" var.{ALERT_EMAIL_VARIABLE}))}}"
                     ),
                     error_message="alert_email must be a real, deliverable e-mail address.",
                 )
