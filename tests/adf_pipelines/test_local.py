@@ -139,3 +139,74 @@ def test_the_local_command_prints_the_pipeline_summary(
     out = capsys.readouterr().out
     assert "PL_Orchestrate EP_Transform: Succeeded" in out
     assert "Time per step:" in out and "(local)" in out
+
+
+def _comparable(spark: Any, lake: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of every silver and gold table, without what differs between any two runs
+    (run ids and timestamps)."""
+    from pyspark.sql.types import TimestampType
+
+    tables = {}
+    for layer in ("silver", "gold"):
+        for path in sorted((lake / layer).iterdir()):
+            if not (path / "_delta_log").is_dir():
+                continue
+            frame = spark.read.format("delta").load(str(path))
+            kept = [
+                f.name
+                for f in frame.schema.fields
+                if not isinstance(f.dataType, TimestampType) and "run" not in f.name.lower()
+            ]
+            tables[f"{layer}.{path.name}"] = sorted(
+                tuple(row) for row in frame.select(*kept).collect()
+            )
+    return tables
+
+
+@pytest.mark.integration
+def test_a_run_failed_in_transform_and_rerun_gives_the_tables_of_a_clean_run(
+    spark: Any, tmp_path: Path
+) -> None:
+    """The rerun c2c-ops starts (the failed run's parameters, its landing folder) reads what the
+    failed run ingested, even after the source folder has changed."""
+    from c2c_adf.local import spark_job_runner
+    from c2c_etl import generator
+    from c2c_ops.pipelines import rerun_parameters
+
+    source = tmp_path / "source" / CFG.source_folder
+    generator.main(["--output", str(source), "--users-2020", "300", "--users-2024", "100"])
+    real = spark_job_runner(spark)
+    failures = {"c2c-silver": 1}
+
+    def failing_once(entry_point: str, arguments: list[str]) -> None:
+        if failures.get(entry_point):
+            failures[entry_point] -= 1
+            raise RuntimeError(f"{entry_point}: cluster lost")
+        real(entry_point, arguments)
+
+    web = Recorder().call
+    lake = tmp_path / "lake"
+    failed = LocalFactory(
+        build_factory(CFG), CFG, Bindings(tmp_path / "source", lake, failing_once, web)
+    ).run("PL_Orchestrate")
+    assert failed.status == "Failed" and failed.activities["EP_Transform"].status == "Failed"
+    # The export moves on: the failed run's files are no longer in the source folder.
+    (tmp_path / "source").rename(tmp_path / "original")
+    source.mkdir(parents=True)
+
+    rerun = LocalFactory(
+        build_factory(CFG), CFG, Bindings(tmp_path / "source", lake, real, web)
+    ).run("PL_Orchestrate", rerun_parameters(failed.parameters, failed.run_id))
+    assert rerun.status == "Succeeded", rerun.activities
+
+    clean_lake = tmp_path / "clean"
+    clean = LocalFactory(
+        build_factory(CFG), CFG, Bindings(tmp_path / "original", clean_lake, real, web)
+    ).run("PL_Orchestrate")
+    assert clean.status == "Succeeded", clean.activities
+    rerun_tables, clean_tables = _comparable(spark, lake), _comparable(spark, clean_lake)
+    assert "silver.users" in clean_tables and "gold.fact_users" in clean_tables
+    assert rerun_tables.keys() == clean_tables.keys()
+    for name, rows in clean_tables.items():
+        assert rerun_tables[name] == rows, name
+    assert len(clean_tables["silver.users"]) > 0

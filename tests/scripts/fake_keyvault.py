@@ -37,6 +37,7 @@ class VaultState:
     calls: list[tuple[str, str, bool]] = field(default_factory=list)  # method, path, had token
     bodies: list[bytes] = field(default_factory=list)
     faults: dict[str, tuple[int, int]] = field(default_factory=dict)  # method -> (status, times)
+    firewall: bool = False  # a 403 fault answers as the vault's firewall does
 
     def current(self, name: str) -> dict[str, Any]:
         return self.secrets[name][-1]
@@ -89,6 +90,16 @@ def _handler(state: VaultState) -> type[BaseHTTPRequestHandler]:
             if times:
                 state.faults[self.command] = (status, times - 1)
                 error = {"error": {"code": "Forbidden", "message": "Caller is not authorized"}}
+                if state.firewall:
+                    # Key Vault's answer to an address its network rules do not allow.
+                    error = {
+                        "error": {
+                            "code": "Forbidden",
+                            "message": "Client address is not authorized and caller is not a "
+                            "trusted service.\r\nClient address: 203.0.113.7",
+                            "innererror": {"code": "ForbiddenByFirewall"},
+                        }
+                    }
                 return self._reply(status, error)
             parts = path.split("/")[1:]  # secrets, name[, versions|version]
             if parts[0] != "secrets" or len(parts) < 2:

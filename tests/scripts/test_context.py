@@ -16,6 +16,7 @@ from azure.identity import ClientAssertionCredential
 from c2c_ops.context import (
     DATABRICKS_SCOPE,
     GITHUB_AUDIENCE,
+    MANAGEMENT_SCOPE,
     ClientOptions,
     Ops,
     fetch_github_oidc_token,
@@ -85,6 +86,31 @@ def test_databricks_calls_carry_an_entra_id_token_for_the_databricks_resource() 
         ops = Ops("dev", workspace_url=fake.url, credential=credential, options=ClientOptions())
         assert ops.workspace.current_user.me().user_name == "ops@example.com"
     assert credential.scopes == [DATABRICKS_SCOPE]  # no personal access token anywhere
+
+
+def test_with_the_subscription_databricks_calls_also_carry_the_management_token() -> None:
+    """What lets a service principal that is not yet in the workspace in (Contributor on the
+    workspace resource plus these two headers): checked here at the HTTP boundary; that Azure
+    Databricks then admits it can only be seen against a real workspace."""
+    credential = StubCredential()
+    seen: list[dict[str, str]] = []
+
+    def me(request: Any) -> Any:
+        seen.append(request.headers)
+        return _me()
+
+    with FakeDatabricks(token=TOKEN) as fake:
+        fake.route("GET", r"/api/2\.0/preview/scim/v2/Me", me)
+        ops = Ops("dev", subscription_id="sub-1", workspace_url=fake.url,
+                  credential=credential, options=ClientOptions())  # fmt: skip
+        assert ops.workspace.current_user.me().user_name == "ops@example.com"
+    assert credential.scopes == [DATABRICKS_SCOPE, MANAGEMENT_SCOPE]
+    (headers,) = seen
+    assert headers["x-databricks-azure-sp-management-token"] == TOKEN
+    assert headers["x-databricks-azure-workspace-resource-id"] == (
+        "/subscriptions/sub-1/resourceGroups/rg-c2c-dev-weu-k3d7"
+        "/providers/Microsoft.Databricks/workspaces/dbw-c2c-dev-weu-k3d7"
+    )
 
 
 def _me() -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from c2c_ops.context import ClientOptions, Ops
-from c2c_ops.deploy import INFRA_DIR, release_version
+from c2c_ops.deploy import ADMIT_STEP, INFRA_DIR, infra_steps, release_version
 from c2c_ops.errors import Exit, OpsError
 from tests.adf_pipelines.fake_adf import (
     TOKEN,
@@ -99,6 +99,12 @@ class Cloud:
         return path
 
 
+def _me(request: Any) -> Any:
+    from tests.scripts.fake_databricks import Reply
+
+    return Reply(200, {"userName": "deployer", "id": "1"})
+
+
 def job_settings() -> dict[str, Any]:
     """The job as infra creates it (tasks install some earlier wheel)."""
     return {
@@ -119,6 +125,7 @@ def cloud(tmp_path: Path) -> Iterator[Cloud]:
     with fake_factory() as (adf_url, adf), FakeDatabricks(token=TOKEN) as workspace:
         volume = add_files_api(workspace)
         jobs = add_jobs_api(workspace, {JOB_ID: job_settings()})
+        workspace.route("GET", r"/api/2\.0/preview/scim/v2/Me", _me)
         yield Cloud(adf_url, adf, workspace, volume, jobs, tmp_path)
 
 
@@ -134,10 +141,12 @@ def test_first_deploy_runs_infra_publishes_the_wheel_points_the_job_and_deploys_
     script, record = cloud.cdktn()
     result = deploy(cloud, capsys, cdktn=script)
     assert result.code == Exit.OK, result
-    (call,) = [json.loads(line) for line in record.read_text().splitlines()]
-    assert call["args"][:4] == ["deploy", "c2c-dev-platform", "c2c-dev-workspace", "--auto-approve"]
-    assert call["wheel"] == VOLUME_WHEEL and call["env"] == "dev"
-    assert Path(call["cwd"]) == INFRA_DIR
+    platform, workspace = [json.loads(line) for line in record.read_text().splitlines()]
+    assert platform["args"][:3] == ["deploy", "c2c-dev-platform", "--auto-approve"]
+    assert workspace["args"][:3] == ["deploy", "c2c-dev-workspace", "--auto-approve"]
+    for call in (platform, workspace):
+        assert call["wheel"] == VOLUME_WHEEL and call["env"] == "dev"
+        assert Path(call["cwd"]) == INFRA_DIR
     assert cloud.volume[VOLUME_WHEEL] == b"wheel bytes v1"
     for task in cloud.jobs[JOB_ID]["tasks"]:
         # The wheel is replaced; the task's other libraries are kept.
@@ -223,7 +232,7 @@ def test_a_failed_infra_deploy_stops_before_anything_else(cloud: Cloud, capsys: 
     script, record = cloud.cdktn(fail=True)
     result = deploy(cloud, capsys, cdktn=script)
     assert result.code == Exit.FAILED
-    assert "cdktn deploy failed (exit 1)" in result.err
+    assert "cdktn deploy c2c-dev-platform failed (exit 1)" in result.err
     assert record.exists() and cloud.volume == {}
     assert cloud.workspace.calls_to("POST", r"/api/2\.2/jobs/update") == []
     assert cloud.adf.objects["pipeline"] == {}
@@ -301,3 +310,112 @@ def test_release_version_command_prints_only_the_version(capsys: CAP) -> None:
                      capsys=capsys)  # fmt: skip
     assert result.code == Exit.OK
     assert result.out.strip() == "0.3.1.post2+gdeadbee"
+
+
+# --- downgrades, saved plans, confirmation -------------------------------------------------
+FAKE_TERRAFORM = """#!{python}
+import json, os, sys
+chdir, *args = sys.argv[1:]
+stack = os.path.basename(chdir.removeprefix("-chdir="))
+with open({record!r}, "a") as f:
+    f.write(json.dumps({{"stack": stack, "args": args,
+                        "wheel": os.environ.get("TF_VAR_etl_wheel")}}) + "\\n")
+folder = chdir.removeprefix("-chdir=")
+if args[0] == "plan":
+    open(os.path.join(folder, "tfplan"), "w").write("saved plan of " + stack)
+elif args[0] == "show":
+    print("Plan: 1 to add, 0 to change, 0 to destroy. (" + stack + ")")
+elif args[0] == "apply":
+    assert args[-1] == "tfplan" and os.path.exists(os.path.join(folder, "tfplan"))
+elif args[0] == "output":
+    values = {{"workspace_url": {workspace!r}}} if stack.endswith("platform") else {{
+        "job_id": "{job}", "warehouse_id": "0123abcd"}}
+    print(json.dumps({{k: {{"value": v}} for k, v in values.items()}}))
+"""
+
+FAKE_SYNTH = """#!{python}
+import os, sys
+out = sys.argv[sys.argv.index("--output") + 1]
+for stack in ("c2c-dev-platform", "c2c-dev-workspace"):
+    os.makedirs(os.path.join(out, "stacks", stack), exist_ok=True)
+    open(os.path.join(out, "stacks", stack, "cdk.tf.json"), "w").write("{{}}")
+"""
+
+
+def _program(path: Path, text: str) -> Path:
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def test_an_older_release_is_refused_unless_it_is_a_rollback(cloud: Cloud, capsys: CAP) -> None:
+    assert deploy(cloud, capsys).code == Exit.OK  # 1.2.0 runs
+    older = cloud.tmp / "dist" / "c2c_etl-1.1.5.post2+gfedcba9-py3-none-any.whl"
+    older.write_bytes(b"older wheel")
+    script = str(cloud.cdktn()[0])
+    refused = run_cli(cloud.ops(), "deploy", "--env", "dev", "--wheel", str(older),
+                      "--cdktn", script, capsys=capsys)  # fmt: skip
+    assert refused.code == Exit.REFUSED
+    assert f"dev runs c2c-etl {VERSION}; 1.1.5.post2+gfedcba9 is older" in refused.err
+    assert cloud.adf.trigger_states["TR_Daily"] == "Started"  # refused before anything
+    rollback = run_cli(cloud.ops(), "deploy", "--env", "dev", "--wheel", str(older),
+                       "--cdktn", script, "--allow-downgrade", capsys=capsys)  # fmt: skip
+    assert rollback.code == Exit.OK, rollback
+
+
+def test_prod_style_plan_then_apply_exactly_that_plan(cloud: Cloud, capsys: CAP) -> None:
+    record = cloud.tmp / "terraform-calls.jsonl"
+    terraform = _program(
+        cloud.tmp / "terraform",
+        FAKE_TERRAFORM.format(python=sys.executable, record=str(record),
+                              workspace=cloud.workspace.url, job=JOB_ID),
+    )  # fmt: skip
+    synth = _program(cloud.tmp / "cdktn-synth", FAKE_SYNTH.format(python=sys.executable))
+    plan = cloud.tmp / "plan"
+    planned = run_cli(cloud.ops(), "deploy", "--env", "dev", "--wheel", str(cloud.wheel()),
+                      "--cdktn", str(synth), "--terraform", str(terraform),
+                      "--plan-out", str(plan), capsys=capsys)  # fmt: skip
+    assert planned.code == Exit.OK, planned
+    summary = (plan / "plan.md").read_text()
+    assert "## c2c-dev-platform" in summary and "1 to add" in summary
+    assert cloud.volume == {} and cloud.adf.objects["pipeline"] == {}  # only planned
+    applied = run_cli(cloud.ops(), "deploy", "--env", "dev", "--wheel", str(cloud.wheel()),
+                      "--terraform", str(terraform), "--plan-from", str(plan),
+                      capsys=capsys)  # fmt: skip
+    assert applied.code == Exit.OK, applied
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    applies = [(c["stack"], c["args"]) for c in calls if c["args"][0] == "apply"]
+    assert applies == [
+        ("c2c-dev-platform", ["apply", "-input=false", "-lock-timeout=5m", "tfplan"]),
+        ("c2c-dev-workspace", ["apply", "-input=false", "-lock-timeout=5m", "tfplan"]),
+    ]
+    assert all(c["wheel"] == VOLUME_WHEEL for c in calls if c["args"][0] == "plan")
+    assert VOLUME_WHEEL in cloud.volume and "PL_Transform" in cloud.adf.objects["pipeline"]
+    other = cloud.tmp / "dist" / "c2c_etl-1.3.0+g1111111-py3-none-any.whl"
+    other.write_bytes(b"newer")
+    mismatch = run_cli(cloud.ops(), "deploy", "--env", "dev", "--wheel", str(other),
+                       "--terraform", str(terraform), "--plan-from", str(plan),
+                       capsys=capsys)  # fmt: skip
+    assert mismatch.code == Exit.REFUSED and "plan again" in mismatch.err
+
+
+def test_prune_needs_confirmation(cloud: Cloud, capsys: CAP) -> None:
+    result = deploy(cloud, capsys, "--prune")
+    assert result.code == Exit.REFUSED and "add --yes" in result.err
+    assert cloud.adf.objects["pipeline"] == {}
+    assert deploy(cloud, capsys, "--prune", "--yes").code == Exit.OK
+
+
+def test_a_new_environment_is_deployed_in_the_bootstrap_order(cloud: Cloud, capsys: CAP) -> None:
+    """Platform stack, then one call that admits the deploy identity to the new workspace (with
+    the management token), then the workspace stack, whose provider can then sign in."""
+    assert infra_steps("dev") == ["c2c-dev-platform", ADMIT_STEP, "c2c-dev-workspace"]
+    script, record = cloud.cdktn()
+    assert deploy(cloud, capsys, cdktn=script).code == Exit.OK
+    calls = [json.loads(line)["args"][1] for line in record.read_text().splitlines()]
+    assert calls == ["c2c-dev-platform", "c2c-dev-workspace"]
+    (admitted,) = cloud.workspace.calls_to("GET", r"/api/2\.0/preview/scim/v2/Me")
+    first_job_call = cloud.workspace.calls.index(
+        cloud.workspace.calls_to("GET", r"/api/2\.2/jobs/get")[0]
+    )
+    assert cloud.workspace.calls.index(admitted) < first_job_call

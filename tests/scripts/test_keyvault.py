@@ -100,8 +100,12 @@ def test_rotate_generates_a_new_version_and_disables_the_previous_ones(
     stdin(monkeypatch, WEBHOOK_VALUE)
     run_cli(vault_ops(vault, certificate), "secret", "set", "--env", "dev", "hook", capsys=capsys)
     old = vault.current("hook")
+    refused = run_cli(vault_ops(vault, certificate), "secret", "rotate", "--env", "dev", "hook",
+                      "--generate", "--disable-previous", capsys=capsys)  # fmt: skip
+    assert refused.code == Exit.REFUSED and "add --yes" in refused.err
+    assert vault.current("hook")["version"] == old["version"]  # nothing was written
     result = run_cli(vault_ops(vault, certificate), "secret", "rotate", "--env", "dev", "hook",
-                     "--generate", "--disable-previous", capsys=capsys)  # fmt: skip
+                     "--generate", "--disable-previous", "--yes", capsys=capsys)  # fmt: skip
     assert result.code == Exit.OK, result
     new = vault.current("hook")
     assert new["version"] != old["version"] and new["enabled"] and not old["enabled"]
@@ -159,6 +163,20 @@ def test_a_forbidden_vault_exits_5(
     assert result.code == Exit.AUTH
     assert "403 Forbidden" in result.err and "role" in result.err
     assert WEBHOOK_VALUE not in result.err
+
+
+def test_a_vault_firewall_403_is_named_as_the_firewall_not_a_sign_in(
+    vault: VaultState, certificate: Certificate, monkeypatch: pytest.MonkeyPatch, capsys: CAP
+) -> None:
+    vault.faults["PUT"] = (403, 1)
+    vault.firewall = True
+    stdin(monkeypatch, WEBHOOK_VALUE)
+    result = run_cli(vault_ops(vault, certificate), "secret", "set", "--env", "dev", "hook",
+                     capsys=capsys)  # fmt: skip
+    assert result.code == Exit.BLOCKED
+    assert "blocked by the firewall" in result.err and "signing in again will not help" in (
+        result.err
+    )
 
 
 def test_the_vault_url_comes_from_the_environment_config(tmp_path: Path) -> None:

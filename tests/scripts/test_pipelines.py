@@ -16,7 +16,7 @@ import pytest
 
 from c2c_adf import deploy
 from c2c_ops.errors import Exit
-from c2c_ops.pipelines import day_windows
+from c2c_ops.pipelines import day_windows, rerun_parameters
 from tests.adf_pipelines.fake_adf import FactoryState, Fault, Step, StubCredential, fake_factory
 from tests.scripts.harness import ops_for, run_cli
 
@@ -37,7 +37,10 @@ def factory() -> Iterator[tuple[str, FactoryState]]:
         ]
         state.plans["PL_Transform"] = [Step("DBJ_RunEtl", "DatabricksJob", ticks=3)]
         ops = ops_for(adf_url=url)
-        deploy.deploy(ops.adf, ops.cfg, log=lambda _: None)  # the factory's real pipelines
+        deployed = ops.cfg.with_deployment(
+            workspace_url="https://adb-1234567890123456.7.azuredatabricks.net", job_id="4242"
+        )
+        deploy.deploy(ops.adf, deployed, log=lambda _: None)  # the factory's real pipelines
         state.calls.clear()
         yield url, state
 
@@ -72,14 +75,46 @@ def test_a_failed_run_exits_1_with_the_error_and_how_to_rerun(
     assert f"c2c-ops rerun --env dev {failed['runId']}" in result.out
 
 
-def test_rerun_starts_a_recovery_run_at_the_failed_activity(
+def test_rerun_of_orchestrate_reads_the_landing_folder_of_the_failed_run(
+    factory: tuple[str, FactoryState], capsys: CAP
+) -> None:
+    """ADF's recovery run gets a new run id, so it would look at an empty runs/<new id>/; the
+    rerun is a new run given the failed run's window and its landing folder instead."""
+    url, state = factory
+    state.plans["PL_Transform"] = [Step("DBJ_RunEtl", "DatabricksJob", fails=1)]
+    assert run_cli(ops_for(adf_url=url), "run", "--env", "dev", "-p", "windowStart=2026-11-01",
+                   "--poll", "0", capsys=capsys).code == Exit.FAILED  # fmt: skip
+    failed_id = next(r for r, v in state.runs.items() if v["pipelineName"] == "PL_Orchestrate")
+    result = run_cli(ops_for(adf_url=url), "rerun", "--env", "dev", failed_id, "--poll", "0",
+                     capsys=capsys)  # fmt: skip
+    assert result.code == Exit.OK, result
+    assert f"landing/runs/{failed_id}/" in result.out
+    (rerun_id,) = [
+        r for r, v in state.runs.items()
+        if v["pipelineName"] == "PL_Orchestrate" and r != failed_id
+    ]  # fmt: skip
+    assert state.runs[rerun_id]["parameters"] == {
+        "windowStart": "2026-11-01",
+        "landingRunId": failed_id,
+    }
+    # A rerun of the rerun still reads the first run's folder.
+    assert rerun_parameters(state.runs[rerun_id]["parameters"], rerun_id)["landingRunId"] == (
+        failed_id
+    )
+
+
+def test_rerun_of_another_pipeline_is_adfs_recovery_run_from_the_failed_activity(
     factory: tuple[str, FactoryState], capsys: CAP
 ) -> None:
     url, state = factory
-    state.plans["PL_Transform"] = [Step("DBJ_RunEtl", "DatabricksJob", fails=1)]
-    assert run_cli(ops_for(adf_url=url), "run", "--env", "dev", "--poll", "0",
+    state.plans["PL_Transform"] = [
+        Step("DBJ_Prepare", "DatabricksJob"),
+        Step("DBJ_RunEtl", "DatabricksJob", fails=1),
+    ]
+    assert run_cli(ops_for(adf_url=url), "run", "--env", "dev", "PL_Transform",
+                   "-p", "inputFolder=drops/x", "--poll", "0",
                    capsys=capsys).code == Exit.FAILED  # fmt: skip
-    failed_id = next(r for r, v in state.runs.items() if v["pipelineName"] == "PL_Orchestrate")
+    failed_id = next(iter(state.runs))
     result = run_cli(ops_for(adf_url=url), "rerun", "--env", "dev", failed_id, "--poll", "0",
                      capsys=capsys)  # fmt: skip
     assert result.code == Exit.OK, result
@@ -89,14 +124,11 @@ def test_rerun_starts_a_recovery_run_at_the_failed_activity(
         "isRecovery": "true",
         "startFromFailure": "true",
     }
-    recovery = [
-        r for r, v in state.runs.items()
-        if v["pipelineName"] == "PL_Orchestrate" and r != failed_id
-    ]  # fmt: skip
-    assert len(recovery) == 1
-    # The recovery run skips the ingest that had succeeded and reruns the transform.
-    assert [a["activityName"] for a in state.activities[recovery[0]]] == ["EP_Transform"]
-    assert state.runs[recovery[0]]["runGroupId"] == state.runs[failed_id]["runGroupId"]
+    (recovery,) = [r for r in state.runs if r != failed_id]
+    # The recovery run starts at the failed activity, with the original parameters.
+    assert [a["activityName"] for a in state.activities[recovery]] == ["DBJ_RunEtl"]
+    assert state.runs[recovery]["parameters"] == {"inputFolder": "drops/x"}
+    assert state.runs[recovery]["runGroupId"] == state.runs[failed_id]["runGroupId"]
 
 
 def test_rerun_refuses_a_run_that_did_not_fail(
@@ -117,7 +149,9 @@ def test_a_cancelled_run_exits_3(factory: tuple[str, FactoryState], capsys: CAP)
     ops = ops_for(adf_url=url)
     assert run_cli(ops, "run", "--env", "dev", "--no-wait", capsys=capsys).code == Exit.OK
     run_id = next(r for r, v in state.runs.items() if v["pipelineName"] == "PL_Orchestrate")
-    assert run_cli(ops, "cancel", "--env", "dev", run_id, capsys=capsys).code == Exit.OK
+    refused = run_cli(ops, "cancel", "--env", "dev", run_id, capsys=capsys)
+    assert refused.code == Exit.REFUSED and "add --yes" in refused.err
+    assert run_cli(ops, "cancel", "--env", "dev", run_id, "--yes", capsys=capsys).code == Exit.OK
     result = run_cli(ops_for(adf_url=url), "watch", "--env", "dev", run_id, capsys=capsys)
     assert result.code == Exit.CANCELLED
     # Cancelling the parent cancelled the child pipeline's run too.

@@ -210,3 +210,39 @@ def test_json_array_values_decode_to_python_values():
     assert decode_value("TIMESTAMP", "2026-05-01T10:00:00.000Z") == datetime(2026, 5, 1, 10)
     assert decode_value("STRUCT", '{"numFilesAdded": 1}') == {"numFilesAdded": 1}
     assert decode_value("STRING", None) is None
+
+
+def _restorable(statement: str):
+    if statement.startswith("RESTORE"):
+        return [("restored_files_size", "LONG", "BIGINT")], [["10"]]
+    return fixed_executor(statement)
+
+
+def test_restore_in_a_cloud_environment_needs_confirmation(fake, capsys):
+    warehouse = add_sql_warehouse(fake, _restorable)
+    ops = cloud_ops(fake)
+    refused = run_cli(ops, "restore", "silver.users", "--version", "0", "--env", "dev",
+                      capsys=capsys)  # fmt: skip
+    assert refused.code == Exit.REFUSED and "add --yes" in refused.err
+    assert not [s for s in warehouse.executed() if s.startswith("RESTORE")]
+    done = run_cli(cloud_ops(fake), "restore", "silver.users", "--version", "0", "--env", "dev",
+                   "--yes", capsys=capsys)  # fmt: skip
+    assert done.code == Exit.OK, done
+    assert [s for s in warehouse.executed() if s.startswith("RESTORE")]
+
+
+def _thousand_to_vacuum(statement: str):
+    if statement.startswith("SHOW TBLPROPERTIES"):
+        return [("key", "STRING", "STRING"), ("value", "STRING", "STRING")], []
+    if statement.startswith("VACUUM") and statement.endswith("DRY RUN"):
+        return [("path", "STRING", "STRING")], [[f"part-{i}.parquet"] for i in range(1000)]
+    return fixed_executor(statement)
+
+
+def test_a_vacuum_dry_run_count_databricks_capped_is_said_to_be_capped(fake, capsys):
+    add_sql_warehouse(fake, _thousand_to_vacuum)
+    result = run_cli(cloud_ops(fake), "vacuum", "silver.users", "--dry-run", "--env", "dev",
+                     capsys=capsys)  # fmt: skip
+    assert result.code == Exit.OK, result
+    assert "at least 1000 unreferenced files would be deleted" in result.out
+    assert "lists at most 1,000 files" in result.out

@@ -103,8 +103,10 @@ def unsafe_deploy_jobs(workflows: Workflows) -> list[str]:
         problems.append("deploy.yml: must only be called by another workflow")
     for job_id, job in deploy.jobs.items():
         where = f"deploy.yml:{job_id}"
-        if job.get("environment") != "${{ inputs.env }}":
-            problems.append(f"{where}: environment is {job.get('environment')!r}")
+        environment = str(job.get("environment"))
+        plan_env = "${{ inputs.mode == 'plan' && format('{0}-plan', inputs.env) || inputs.env }}"
+        if environment not in ("${{ inputs.env }}", plan_env):
+            problems.append(f"{where}: environment is {environment!r}")
         if (job.get("permissions") or {}).get("id-token") != "write":
             problems.append(f"{where}: no id-token: write for OIDC")
         concurrency = job.get("concurrency") or {}
@@ -159,21 +161,112 @@ def secret_logins(workflows: Workflows) -> list[str]:
 
 
 def unversioned_release(workflows: Workflows) -> list[str]:
-    """The release wheel's version comes from c2c-ops release-version, over the whole history."""
-    build = workflows["release.yml"].jobs["build"]
-    scripts = "\n".join(str(s.get("run", "")) for s in build["steps"])
+    """The release wheel's version comes from c2c-ops release-version, over the whole history,
+    in the release's first job (an unparsable tag stops it before anything else runs)."""
+    jobs = workflows["release.yml"].jobs
+    version, build = jobs.get("version", {}), jobs["build"]
     problems = []
-    if "c2c-ops release-version" not in scripts:
-        problems.append("release.yml:build: the version is not c2c-ops release-version")
+    version_scripts = "\n".join(str(s.get("run", "")) for s in version.get("steps", []))
+    if "c2c-ops release-version" not in version_scripts or version.get("needs"):
+        problems.append("release.yml:version: the first job does not run c2c-ops release-version")
+    scripts = "\n".join(str(s.get("run", "")) for s in build["steps"])
     if "uv version --package c2c-etl" not in scripts or "make wheel" not in scripts:
         problems.append("release.yml:build: the version is not applied before make wheel")
-    checkout = next(s for s in build["steps"] if is_action(s.get("uses", ""), "actions/checkout"))
+    checkout = next(
+        (s for s in version.get("steps", []) if is_action(s.get("uses", ""), "actions/checkout")),
+        {},
+    )
     if checkout.get("with", {}).get("fetch-depth") != 0:
-        problems.append("release.yml:build: git describe needs fetch-depth: 0")
-    publish = workflows["release.yml"].jobs["publish"]
+        problems.append("release.yml:version: git describe needs fetch-depth: 0")
+    publish = jobs["publish"]
     publish_runs = " ".join(str(s.get("run", "")) for s in publish["steps"])
     if "gh release create" not in publish_runs or "--clobber" in publish_runs:
         problems.append("release.yml:publish: must gh release create without --clobber")
+    return problems
+
+
+def _needs(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def ungated_release(workflows: Workflows) -> list[str]:
+    """The release builds only after CI passed on the same commit, from main or a tag on main;
+    every job waits for the version job; prod waits for the published release and applies a
+    plan a plan job showed first."""
+    release, ci = workflows["release.yml"], workflows["ci.yml"]
+    jobs = release.jobs
+    problems = []
+    if "workflow_call" not in ci.doc["on"]:
+        problems.append("ci.yml: cannot be called by the release")
+    ci_callers = [j for j, job in jobs.items() if job.get("uses") == "./.github/workflows/ci.yml"]
+    if not ci_callers or not set(ci_callers) <= set(_needs(jobs["build"])):
+        problems.append("release.yml:build: does not wait for CI on the same commit")
+
+    def reaches(job_id: str, target: str) -> bool:
+        return any(n == target or reaches(n, target) for n in _needs(jobs[job_id]))
+
+    for job_id in jobs:
+        if job_id != "version" and not reaches(job_id, "version"):
+            problems.append(f"release.yml:{job_id}: runs before the version is checked")
+    version_scripts = "\n".join(str(s.get("run", "")) for s in jobs["version"]["steps"])
+    if "git merge-base --is-ancestor" not in version_scripts or (
+        "refs/heads/main" not in version_scripts
+    ):
+        problems.append("release.yml:version: does not refuse refs other than main")
+    deploys = {job_id: job for job_id, job in jobs.items() if job.get("uses") == DEPLOY_WORKFLOW}
+    prod = [j for j, job in deploys.items() if job["with"]["env"] == "prod"]
+    plans = [j for j in prod if deploys[j]["with"].get("mode") == "plan"]
+    applies = [j for j in prod if deploys[j]["with"].get("mode") == "apply"]
+    if len(plans) != 1 or len(applies) != 1 or len(prod) != 2:
+        return [*problems, "release.yml: prod is not one plan job and one apply job"]
+    if not {"publish", plans[0]} <= set(_needs(deploys[applies[0]])):
+        problems.append("release.yml: the prod apply does not wait for the release and the plan")
+    return problems
+
+
+def timeouts_that_do_not_add_up(workflows: Workflows) -> list[str]:
+    """In deploy.yml every run step has a timeout, and the job's timeout covers the steps of
+    each mode added up (two minutes for each action step)."""
+    problems = []
+    deploy = workflows["deploy.yml"].jobs["deploy"]
+    job_timeout = deploy.get("timeout-minutes", 0)
+    for mode in ("deploy", "plan", "apply"):
+        total = 0
+        for step in deploy["steps"]:
+            condition = str(step.get("if", ""))
+            only = re.search(r"inputs\.mode == '(\w+)'", condition)
+            never = re.search(r"inputs\.mode != '(\w+)'", condition)
+            if (only and only.group(1) != mode) or (never and never.group(1) == mode):
+                continue
+            if "run" in step:
+                if not isinstance(step.get("timeout-minutes"), int):
+                    problems.append(f"deploy.yml: step {step.get('name')!r} has no timeout")
+                    continue
+                total += step["timeout-minutes"]
+            else:
+                total += 2
+        if total > job_timeout:
+            problems.append(f"deploy.yml: {mode}: steps take up to {total} min, job {job_timeout}")
+    return problems
+
+
+def no_rollback(workflows: Workflows) -> list[str]:
+    """rollback.yml deploys a release's own wheel (from its GitHub Release) with that
+    release's code, and allows exactly that downgrade."""
+    rollback = workflows.get("rollback.yml")
+    if rollback is None:
+        return ["no rollback.yml"]
+    scripts = "\n".join(script for _, script in rollback.run_scripts())
+    callers = [job for job in rollback.jobs.values() if job.get("uses") == DEPLOY_WORKFLOW]
+    problems = []
+    if "gh release download" not in scripts or "ref_type" not in rollback.text:
+        problems.append("rollback.yml: the wheel is not the tag's released wheel")
+    envs = sorted(job["with"]["env"] for job in callers)
+    if envs != ["dev", "prod", "prod", "test"]:
+        problems.append(f"rollback.yml: deploys {envs}, not dev, test and prod (plan, apply)")
+    if any(job["with"].get("allow-downgrade") is not True for job in callers):
+        problems.append("rollback.yml: a deploy without allow-downgrade")
     return problems
 
 
@@ -196,7 +289,7 @@ def wrong_deploy_commands(workflows: Workflows) -> list[str]:
     run_step: dict[str, Any] = next(
         (s for s in deploy["steps"] if "c2c-ops run" in str(s.get("run", ""))), {}
     )
-    if run_step.get("if") != "inputs.run-pipeline":
+    if not str(run_step.get("if", "")).startswith("inputs.run-pipeline"):
         problems.append("deploy.yml: the pipeline run does not depend on inputs.run-pipeline")
     env = deploy.get("env", {})
     for key in ("ARM_USE_OIDC", "ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID"):
@@ -358,9 +451,28 @@ CASES: list[tuple[Rule, str, str, str]] = [
         "timeout-minutes: 20\n    permissions:\n      contents: write",
     ),
     (unsafe_deploy_jobs, "deploy.yml", "cancel-in-progress: false", "cancel-in-progress: true"),
-    (unsafe_deploy_jobs, "deploy.yml", "environment: ${{ inputs.env }}", "environment: dev"),
+    (
+        unsafe_deploy_jobs,
+        "deploy.yml",
+        "environment: ${{ inputs.mode == 'plan' && format('{0}-plan', inputs.env) || inputs.env }}",
+        "environment: dev",
+    ),
     (unsafe_deploy_jobs, "deploy.yml", "group: deploy-${{ inputs.env }}", "group: deploy"),
-    (wrong_deploy_order, "release.yml", "needs: [build, deploy-test]", "needs: [build]"),
+    (
+        wrong_deploy_order,
+        "release.yml",
+        "needs: [version, build, deploy-test, publish, plan-prod]",
+        "needs: [build]",
+    ),
+    (ungated_release, "release.yml", "needs: [version, ci]", "needs: [version]"),
+    (ungated_release, "ci.yml", "  workflow_call:\n", ""),
+    (ungated_release, "release.yml", "git merge-base --is-ancestor", "true"),
+    (ungated_release, "release.yml", "mode: plan", "mode: apply"),
+    (ungated_release, "release.yml", "needs: [version, build, deploy-test, publish]", "needs: []"),
+    (timeouts_that_do_not_add_up, "deploy.yml", "timeout-minutes: 225", "timeout-minutes: 180"),
+    (timeouts_that_do_not_add_up, "deploy.yml", "        timeout-minutes: 15\n", ""),
+    (no_rollback, "rollback.yml", "allow-downgrade: true", "allow-downgrade: false"),
+    (no_rollback, "rollback.yml", "gh release download", "gh run download"),
     (wrong_deploy_order, "release.yml", "env: prod", "env: test"),
     (wrong_deploy_order, "release.yml", "run-pipeline: true", "run-pipeline: false"),
     (
@@ -378,13 +490,23 @@ CASES: list[tuple[Rule, str, str, str]] = [
     (unversioned_release, "release.yml", "c2c-ops release-version", "c2c-ops version"),
     (unversioned_release, "release.yml", "fetch-depth: 0", "fetch-depth: 1"),
     (unversioned_release, "release.yml", "--verify-tag", "--verify-tag --clobber"),
-    (wrong_deploy_commands, "deploy.yml", "if: inputs.run-pipeline\n        timeout", "timeout"),
+    (
+        wrong_deploy_commands,
+        "deploy.yml",
+        "if: inputs.run-pipeline && inputs.mode != 'plan'\n        timeout",
+        "timeout",
+    ),
     (wrong_deploy_commands, "deploy.yml", "ARM_USE_OIDC", "ARM_USE_MSI"),
     (missing_make_targets, "ci.yml", "run: make typecheck", "run: make types"),
     (incomplete_ci, "ci.yml", "run: make lint-workflows", "run: make lint"),
     (incomplete_ci, "ci.yml", "run: make audit", "run: make security"),
     (incomplete_ci, "ci.yml", 'python-version: "3.11"', 'python-version: "3.12"'),
-    (unbounded_jobs, "release.yml", "    timeout-minutes: 10\n", ""),
+    (
+        unbounded_jobs,
+        "release.yml",
+        "runs-on: ubuntu-24.04\n    timeout-minutes: 10\n",
+        "runs-on: ubuntu-24.04\n",
+    ),
     (node_older_than_cdktn_needs, "deploy.yml", 'node-version: "22"', 'node-version: "20"'),
     (
         injectable_scripts,
@@ -420,4 +542,4 @@ def test_the_rule_catches_a_broken_workflow(
 
 def test_every_workflow_is_covered_by_the_rules(workflows: Workflows) -> None:
     """A new workflow file must be added to the rules' expectations (and to this list)."""
-    assert set(workflows) == {"ci.yml", "release.yml", "deploy.yml"}
+    assert set(workflows) == {"ci.yml", "release.yml", "deploy.yml", "rollback.yml"}

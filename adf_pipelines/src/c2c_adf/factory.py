@@ -35,6 +35,9 @@ TR_LANDING_DROPS = "TR_LandingDrops"
 
 # Copies of each delivery go to landing/runs/<run id>/; partners may drop files in drops/.
 RUNS_FOLDER = "runs"
+# PL_Orchestrate's landing folder is runs/<landingRunId>, or runs/<its own run id> when empty:
+# a rerun of a failed run passes the failed run's id, so it reads the files that run ingested.
+LANDING_RUN_PARAMETER = "landingRunId"
 DROPS_FOLDER = "drops"
 COPY_LOG_PATH = "landing/_logs/copy"
 # The cloud jobs address tables through Unity Catalog, so `--lake` is not a job parameter.
@@ -377,10 +380,15 @@ def transform(cfg: AdfConfig) -> m.PipelineResource:
 def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
     """Ingest, then transform; if either fails, post to the webhook from Key Vault and fail."""
     secret_url = f"{cfg.key_vault_url}secrets/{cfg.webhook_secret_name}?api-version=7.4"
+    landing = (
+        f"if(empty(pipeline().parameters.{LANDING_RUN_PARAMETER}), pipeline().RunId, "
+        f"pipeline().parameters.{LANDING_RUN_PARAMETER})"
+    )
     return m.PipelineResource(
         description="The daily run: ingest, transform, notify on failure",
         parameters={
             **window_parameters(),
+            LANDING_RUN_PARAMETER: m.ParameterSpecification(type="String", default_value=""),
         },
         activities=[
             m.ExecutePipelineActivity(
@@ -388,7 +396,7 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
                 pipeline=pl_ref(PL_INGEST),
                 wait_on_completion=True,
                 parameters={
-                    "runId": "@pipeline().RunId",
+                    "runId": f"@{landing}",
                     "windowStart": "@pipeline().parameters.windowStart",
                     "windowEnd": "@pipeline().parameters.windowEnd",
                 },
@@ -399,7 +407,7 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
                 pipeline=pl_ref(PL_TRANSFORM),
                 wait_on_completion=True,
                 parameters={
-                    "inputFolder": f"@concat('{RUNS_FOLDER}/', pipeline().RunId)",
+                    "inputFolder": f"@concat('{RUNS_FOLDER}/', {landing})",
                     "runId": "@pipeline().RunId",
                 },
             ),

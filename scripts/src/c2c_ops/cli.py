@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Operate the C2C lakehouse: deploy, run and follow pipelines, backfill, "
         "rerun, maintain tables, rotate secrets, handle landing files, report data quality.",
         epilog="Exit codes: 0 ok, 1 failed, 2 usage, 3 cancelled, 4 timed out, 5 auth, "
-        "6 not found, 7 conflict, 8 throttled, 9 unavailable, 10 refused by a guard.",
+        "6 not found, 7 conflict, 8 throttled, 9 unavailable, 10 refused by a guard, "
+        "11 blocked by a firewall.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_options()

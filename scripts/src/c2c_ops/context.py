@@ -3,7 +3,9 @@
 Every Azure and Databricks call signs in with one azure-identity credential
 (``DefaultAzureCredential`` unless one is given): ``az login`` on a laptop, ``azure/login`` with
 OIDC in GitHub Actions, a managed identity elsewhere. Databricks gets an Entra ID token for its
-resource, so no personal access token exists anywhere. Tests pass their own credential and
+resource, and with the subscription known, a management token and the workspace's resource id,
+so a deploy identity that is not yet a workspace member is admitted on its first call. No
+personal access token exists anywhere. Tests pass their own credential and
 endpoints (``ClientOptions``) to run the same code against local servers.
 """
 
@@ -35,6 +37,10 @@ if TYPE_CHECKING:
 
 # The Entra ID application of Azure Databricks: tokens for it sign in to any workspace.
 DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
+# Azure Resource Manager, whose token admits a principal that is not yet in the workspace.
+MANAGEMENT_SCOPE = "https://management.core.windows.net/.default"
+SP_MANAGEMENT_TOKEN_HEADER = "X-Databricks-Azure-SP-Management-Token"
+WORKSPACE_RESOURCE_ID_HEADER = "X-Databricks-Azure-Workspace-Resource-Id"
 DEFAULT_RETRIES = 4
 # The audience Entra ID expects of a federated (workload identity) token.
 GITHUB_AUDIENCE = "api://AzureADTokenExchange"
@@ -58,8 +64,17 @@ class ClientOptions:
     databricks: dict[str, Any] = field(default_factory=dict)
 
 
-def _databricks_strategy(credential: TokenCredential) -> Any:
-    """A databricks-sdk credentials strategy that sends the azure-identity token as bearer."""
+def _databricks_strategy(credential: TokenCredential, workspace_resource_id: str | None) -> Any:
+    """A databricks-sdk credentials strategy that sends the azure-identity token as bearer, and
+    with the workspace's resource id, a token for Azure Resource Manager as well.
+
+    The second token is what lets a service principal that is not yet a member of the workspace
+    in: Azure Databricks admits (as workspace admin) a principal with Contributor or Owner on
+    the workspace resource when a request carries its management token in
+    ``X-Databricks-Azure-SP-Management-Token`` and the workspace's resource id in
+    ``X-Databricks-Azure-Workspace-Resource-Id``, as the SDKs' azure-cli and
+    azure-client-secret sign-ins do (their GitHub OIDC sign-in does not).
+    """
     from databricks.sdk.credentials_provider import CredentialsStrategy
 
     class AzureIdentityStrategy(CredentialsStrategy):
@@ -68,7 +83,12 @@ def _databricks_strategy(credential: TokenCredential) -> Any:
 
         def __call__(self, cfg: Config) -> CredentialsProvider:
             def headers() -> dict[str, str]:
-                return {"Authorization": f"Bearer {credential.get_token(DATABRICKS_SCOPE).token}"}
+                sent = {"Authorization": f"Bearer {credential.get_token(DATABRICKS_SCOPE).token}"}
+                if workspace_resource_id:
+                    management = credential.get_token(MANAGEMENT_SCOPE).token
+                    sent[SP_MANAGEMENT_TOKEN_HEADER] = management
+                    sent[WORKSPACE_RESOURCE_ID_HEADER] = workspace_resource_id
+                return sent
 
             return headers
 
@@ -218,7 +238,9 @@ class Ops:
             **self.options.databricks,
         }
         # WorkspaceClient has no **kwargs (retry_timeout_seconds, clock...): Config takes them.
-        strategy = _databricks_strategy(self.credential)
+        # Known once the subscription is: the resource id is derived from infra's names.
+        resource_id = self.cfg.workspace_resource_id if self.subscription_id else None
+        strategy = _databricks_strategy(self.credential, resource_id)
         return WorkspaceClient(config=Config(host=host, credentials_strategy=strategy, **kwargs))
 
     @cached_property

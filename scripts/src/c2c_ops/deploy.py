@@ -3,8 +3,9 @@
 ``c2c-ops deploy --env dev --wheel dist/c2c_etl-1.2.0+gabc1234-py3-none-any.whl`` does, in order:
 
 1. pause: stop the factory's started triggers, so nothing starts the job mid-deploy;
-2. infra: ``cdktn deploy`` of the platform and workspace stacks, with ``TF_VAR_etl_wheel`` set
-   to the wheel's volume path (the job's tasks install that file);
+2. infra: ``cdktn deploy`` of the platform stack, one signed-in call that admits the deploy
+   identity to the workspace, then ``cdktn deploy`` of the workspace stack (``infra_steps``),
+   with ``TF_VAR_etl_wheel`` set to the wheel's volume path (the job's tasks install that file);
 3. publish: upload the wheel to the artifacts volume. A published wheel is never overwritten:
    the same bytes again are a no-op, other bytes under the same name are a conflict (exit 7);
 4. point: check that every task of the job installs that wheel, and fix the ones that don't;
@@ -37,7 +38,8 @@ from databricks.sdk.service.compute import Library
 from databricks.sdk.service.jobs import JobSettings
 
 from c2c_adf import deploy as adf_deploy
-from c2c_adf.factory import TR_DAILY
+from c2c_adf.factory import LS_DATABRICKS, PL_TRANSFORM, TR_DAILY
+from c2c_ops.confirm import confirm
 from c2c_ops.context import Ops
 from c2c_ops.errors import Exit, OpsError
 
@@ -146,23 +148,159 @@ def run_cdktn(
     return result.returncode
 
 
+def infra_steps(env: str) -> list[str]:
+    """The infra part of a deploy, in the order a new environment needs it: the platform stack
+    creates the workspace; the deploy identity is then admitted to it (c2c-ops's first
+    Databricks call carries the management token, which the Databricks provider's GitHub OIDC
+    sign-in does not send); only then can the workspace stack's provider sign in."""
+    return [f"c2c-{env}-platform", ADMIT_STEP, f"c2c-{env}-workspace"]
+
+
+ADMIT_STEP = "admit the deploy identity to the workspace"
+
+
+def admit_to_workspace(ops: Ops, workspace_url: str) -> str:
+    """One signed-in call to the workspace, with the management token: Azure Databricks adds a
+    principal with Contributor on the workspace resource as an admin on it."""
+    ops.workspace_url = workspace_url
+    me = ops.workspace.current_user.me()
+    return str(me.user_name or me.display_name or me.id)
+
+
 def cdktn_deploy(ops: Ops, wheel: Wheel, cdktn: str) -> dict[str, Any]:
-    """``cdktn deploy`` both stacks of the environment; returns their outputs by stack."""
-    stacks = [f"c2c-{ops.env}-platform", f"c2c-{ops.env}-workspace"]
-    with tempfile.TemporaryDirectory() as tmp:
-        outputs = Path(tmp) / "outputs.json"
-        arguments = ["deploy", *stacks, "--auto-approve", "--outputs-file", str(outputs)]
-        env = {"C2C_ENV": ops.env, "TF_VAR_etl_wheel": wheel.volume_path(ops.cfg.catalog)}
-        ops.console.print(f"$ {cdktn} {' '.join(arguments)}  (in {INFRA_DIR})")
-        code = run_cdktn(cdktn, arguments, env)
-        if code != 0:
-            raise OpsError(
-                Exit.FAILED,
-                f"cdktn deploy failed (exit {code}); nothing after it was done. "
-                "Fix the cause shown above and run the same deploy again",
-            )
-        loaded: dict[str, Any] = json.loads(outputs.read_text())
-        return loaded
+    """``cdktn deploy`` of each stack in :func:`infra_steps` order; returns outputs by stack."""
+    loaded: dict[str, Any] = {}
+    env = {"C2C_ENV": ops.env, "TF_VAR_etl_wheel": wheel.volume_path(ops.cfg.catalog)}
+    for step in infra_steps(ops.env):
+        if step == ADMIT_STEP:
+            url = str(loaded[f"c2c-{ops.env}-platform"]["workspace_url"])
+            ops.console.print(f"  workspace {url}: signed in as {admit_to_workspace(ops, url)}")
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            outputs = Path(tmp) / "outputs.json"
+            arguments = ["deploy", step, "--auto-approve", "--outputs-file", str(outputs)]
+            ops.console.print(f"$ {cdktn} {' '.join(arguments)}  (in {INFRA_DIR})")
+            code = run_cdktn(cdktn, arguments, env)
+            if code != 0:
+                raise OpsError(
+                    Exit.FAILED,
+                    f"cdktn deploy {step} failed (exit {code}); nothing after it was done. "
+                    "Fix the cause shown above and run the same deploy again",
+                )
+            loaded.update(json.loads(outputs.read_text()))
+    return loaded
+
+
+def running_version(ops: Ops) -> str | None:
+    """The c2c-etl version the environment runs: the wheel its job installs, found through the
+    live factory (the workspace and job its pipelines call). None before the first deploy."""
+    cfg = ops.cfg
+    try:
+        linked = ops.adf.linked_services.get(cfg.resource_group, cfg.factory_name, LS_DATABRICKS)
+        transform = ops.adf.pipelines.get(cfg.resource_group, cfg.factory_name, PL_TRANSFORM)
+    except ResourceNotFoundError:
+        return None
+    job_ids = [a.job_id for a in transform.activities or [] if getattr(a, "job_id", None)]
+    domain = getattr(linked.properties, "domain", None)
+    if not job_ids or not domain:
+        return None
+    if not ops.workspace_url:
+        ops.workspace_url = str(domain)
+    job = ops.workspace.jobs.get(int(job_ids[0]))
+    for task in (job.settings.tasks if job.settings else None) or []:
+        for library in task.libraries or []:
+            match = WHEEL_NAME.match(Path(library.whl or "").name)
+            if match:
+                return match["version"]
+    return None
+
+
+def refuse_downgrade(ops: Ops, wheel: Wheel, allow: bool) -> None:
+    """A release older than the one the environment runs is refused, unless it is a rollback."""
+    from packaging.version import Version
+
+    current = running_version(ops)
+    if current is None:
+        return
+    older = Version(wheel.version.split("+")[0]) < Version(current.split("+")[0])
+    if older and not allow:
+        raise OpsError(
+            Exit.REFUSED,
+            f"{ops.env} runs c2c-etl {current}; {wheel.version} is older. A newer release was "
+            "approved after this one: deploy that. A rollback to an earlier release is "
+            "deliberate: the rollback workflow, or --allow-downgrade",
+        )
+
+
+# --- a saved plan (prod: the approver reads the plan, the apply carries out exactly it) -----
+STACK_KINDS = ("platform", "workspace")
+
+
+def _terraform(terraform: str, stack_dir: Path, *arguments: str, stdout: Any = None) -> None:
+    command = [terraform, f"-chdir={stack_dir}", *arguments]
+    result = subprocess.run(command, env=os.environ, stdout=stdout, check=False)
+    if result.returncode != 0:
+        raise OpsError(
+            Exit.FAILED,
+            f"{' '.join(command[:3])} failed (exit {result.returncode}); see the output above. "
+            "A timeout or a cancel inside Terraform can leave the state locked: docs/runbook.md, "
+            "'A locked Terraform state'",
+        )
+
+
+def plan_infra(ops: Ops, wheel: Wheel, cdktn: str, terraform: str, out: Path) -> Path:
+    """Synthesize the environment, then ``terraform plan -out`` each stack into ``out``; writes
+    ``out/plan.md`` (every stack's ``terraform show``), the text the approver reads."""
+    out = out.resolve()
+    synth = out / "cdktf.out"
+    env = {"C2C_ENV": ops.env, "TF_VAR_etl_wheel": wheel.volume_path(ops.cfg.catalog)}
+    code = run_cdktn(cdktn, ["synth", "--output", str(synth)], env)
+    if code != 0:
+        raise OpsError(Exit.FAILED, f"cdktn synth failed (exit {code})")
+    os.environ.update(env)
+    sections = [f"# Plan of {ops.env} for c2c-etl {wheel.version}\n"]
+    for kind in STACK_KINDS:
+        stack = f"c2c-{ops.env}-{kind}"
+        stack_dir = synth / "stacks" / stack
+        _terraform(terraform, stack_dir, "init", "-input=false")
+        _terraform(terraform, stack_dir, "plan", "-input=false", "-lock-timeout=5m", "-out=tfplan")
+        shown = stack_dir / "plan.txt"
+        with shown.open("w") as text:
+            _terraform(terraform, stack_dir, "show", "-no-color", "tfplan", stdout=text)
+        sections.append(f"## {stack}\n\n```\n{shown.read_text()}```\n")
+    (out / "version").write_text(wheel.version)
+    summary = out / "plan.md"
+    summary.write_text("\n".join(sections))
+    return summary
+
+
+def apply_plan(ops: Ops, wheel: Wheel, terraform: str, plan: Path) -> dict[str, Any]:
+    """``terraform apply`` of each saved plan, as it was planned (Terraform refuses a plan whose
+    state has changed since); returns the stacks' outputs."""
+    planned = (plan / "version").read_text().strip() if (plan / "version").is_file() else ""
+    if planned != wheel.version:
+        raise OpsError(
+            Exit.REFUSED,
+            f"the plan in {plan} was made for c2c-etl {planned or '(unknown)'}, not "
+            f"{wheel.version}: plan again",
+        )
+    outputs: dict[str, Any] = {}
+    for kind in STACK_KINDS:
+        stack = f"c2c-{ops.env}-{kind}"
+        stack_dir = (plan / "cdktf.out" / "stacks" / stack).resolve()
+        _terraform(terraform, stack_dir, "init", "-input=false")
+        _terraform(terraform, stack_dir, "apply", "-input=false", "-lock-timeout=5m", "tfplan")
+        result = subprocess.run(
+            [terraform, f"-chdir={stack_dir}", "output", "-json"],
+            env=os.environ,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise OpsError(Exit.FAILED, f"terraform output of {stack} failed: {result.stderr}")
+        outputs[stack] = {k: v["value"] for k, v in json.loads(result.stdout).items()}
+    return outputs
 
 
 def publish_wheel(ops: Ops, wheel: Wheel) -> str:
@@ -253,6 +391,15 @@ def handle_deploy(args: argparse.Namespace, ops: Ops) -> int:
     wheel = Wheel.from_path(args.wheel)
     ops.require("The subscription id", ops.subscription_id, "--subscription-id")
     say = ops.console.print
+    if args.prune:
+        confirm(
+            args, ops.env, "--prune deletes the Data Factory objects the code no longer defines"
+        )
+    refuse_downgrade(ops, wheel, args.allow_downgrade)
+    if args.plan_out:
+        summary = plan_infra(ops, wheel, args.cdktn, args.terraform, args.plan_out)
+        say(f"planned {ops.env} for c2c-etl {wheel.version}: {summary} (nothing was changed)")
+        return int(Exit.OK)
     say(f"deploying c2c-etl {wheel.version} to {ops.env}")
 
     stopped = stop_triggers(ops)
@@ -276,7 +423,10 @@ def _deploy_after_pause(
         job_id = ops.require("The job id", args.job_id, "--job-id")
         say("2/5 infra: skipped (--skip-infra)")
     else:
-        stacks = cdktn_deploy(ops, wheel, args.cdktn)
+        if args.plan_from:
+            stacks = apply_plan(ops, wheel, args.terraform, args.plan_from)
+        else:
+            stacks = cdktn_deploy(ops, wheel, args.cdktn)
         workspace_url = _output(stacks, f"c2c-{ops.env}-platform", "workspace_url")
         job_id = _output(stacks, f"c2c-{ops.env}-workspace", "job_id")
         outputs["warehouse_id"] = _output(stacks, f"c2c-{ops.env}-workspace", "warehouse_id")
@@ -314,7 +464,28 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="do not run cdktn deploy (give --workspace-url and --job-id)",
     )
     deploy.add_argument("--job-id", help="the ETL job id (with --skip-infra)")
-    deploy.add_argument("--prune", action="store_true", help="delete undefined ADF objects")
+    deploy.add_argument(
+        "--prune", action="store_true", help="delete undefined ADF objects (asks, or --yes)"
+    )
+    deploy.add_argument("--yes", action="store_true", help="confirm --prune without asking")
+    deploy.add_argument(
+        "--allow-downgrade",
+        action="store_true",
+        help="deploy a release older than the one running (a rollback)",
+    )
+    deploy.add_argument(
+        "--plan-out",
+        type=Path,
+        metavar="DIR",
+        help="only plan: terraform plan of both stacks into DIR (plan.md for the approver)",
+    )
+    deploy.add_argument(
+        "--plan-from",
+        type=Path,
+        metavar="DIR",
+        help="apply exactly the plan saved in DIR (by --plan-out) instead of cdktn deploy",
+    )
+    deploy.add_argument("--terraform", default="terraform", help="the Terraform CLI to run")
     deploy.add_argument(
         "--write-outputs",
         type=Path,

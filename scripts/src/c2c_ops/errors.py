@@ -33,6 +33,7 @@ class Exit(IntEnum):
     THROTTLED = 8  # 429 after every retry (Retry-After was honoured)
     UNAVAILABLE = 9  # 5xx after every retry, or the service could not be reached
     REFUSED = 10  # a safety guard refused (VACUUM retention, rerun of a run that did not fail)
+    BLOCKED = 11  # 403 from a firewall or network rule: the caller's network, not its identity
 
 
 class OpsError(Exception):
@@ -45,6 +46,10 @@ class OpsError(Exception):
 
 
 _HINTS = {
+    Exit.BLOCKED: "the service's firewall refused this machine's network address; signing in "
+    "again will not help. Run the command from a network the firewall allows (the "
+    "environment's VNet, a self-hosted agent in it, or an address added to the allowed list), "
+    "see docs/runbook.md, 'Behind the firewalls'",
     Exit.AUTH: "sign in (az login, or azure/login with OIDC in CI) with an identity that has "
     "the role this command needs (see docs/runbook.md, 'Access')",
     Exit.NOT_FOUND: "check --env and the name or id; was the environment deployed?",
@@ -74,12 +79,40 @@ def _with_hint(code: Exit, text: str) -> OpsError:
     return OpsError(code, f"{text}\n  -> {hint}" if hint else text)
 
 
+# How each service says its firewall refused the caller (as opposed to a missing role):
+# Storage answers AuthorizationFailure (a missing data role is AuthorizationPermissionMismatch),
+# Key Vault ForbiddenByFirewall, Databricks names its IP access list or network access.
+FIREWALL_CODES = ("AuthorizationFailure", "ForbiddenByFirewall")
+FIREWALL_PHRASES = (
+    "ForbiddenByFirewall",
+    "Client address is not authorized",
+    "IP ACL",
+    "IP access list",
+    "Unauthorized network access",
+    "not authorized to perform this operation.",
+)
+
+
+def _firewall(status: int | None, *texts: object) -> bool:
+    text = " ".join(str(t) for t in texts if t)
+    return status == 403 and (
+        any(code in text for code in FIREWALL_CODES)
+        or any(phrase in text for phrase in FIREWALL_PHRASES)
+    )
+
+
 def _azure_error(exc: HttpResponseError) -> OpsError:
     status = exc.status_code
     error = getattr(exc, "error", None)
-    code_name = getattr(error, "code", None) or (exc.reason or "")
+    code_name = getattr(error, "code", None) or getattr(exc, "error_code", None) or exc.reason or ""
     message = getattr(error, "message", None) or exc.message.splitlines()[0]
     code = _code_for_status(status)
+    inner = getattr(error, "innererror", None) or getattr(error, "inner_error", None)
+    if _firewall(status, code_name, message, inner, exc.message):
+        label = f"{status} {code_name}".strip()
+        return _with_hint(
+            Exit.BLOCKED, f"blocked by the firewall of the Azure service ({label}): {message}"
+        )
     if isinstance(exc, ClientAuthenticationError) and status is None:
         code = Exit.AUTH  # raised by azure-identity: no credential could get a token
     label = f"{status} {code_name}".strip() if status else code_name or "error"
@@ -100,6 +133,10 @@ def _databricks_error(exc: dbx.DatabricksError) -> OpsError:
         status = 503
     code = _code_for_status(status)
     label = exc.error_code or type(exc).__name__
+    if isinstance(exc, dbx.PermissionDenied) and _firewall(403, str(exc)):
+        return _with_hint(
+            Exit.BLOCKED, f"blocked by the Databricks workspace's network rules ({label}): {exc}"
+        )
     return _with_hint(code, f"Databricks refused the request ({label}): {exc}")
 
 

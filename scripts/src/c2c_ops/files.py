@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from azure.storage.blob import BlobClient, ContainerClient, ContentSettings
 from rich.table import Table
 
 from c2c_adf.config import LANDING_CONTAINER
+from c2c_ops.confirm import add_yes, confirm
 from c2c_ops.context import Ops
 from c2c_ops.errors import Exit, OpsError
 
@@ -115,7 +116,13 @@ def handle_get(args: argparse.Namespace, ops: Ops) -> int:
     return int(Exit.OK)
 
 
-def reject(ops: Ops, blob_name: str, reason: str, now: datetime | None = None) -> str:
+def reject(
+    ops: Ops,
+    blob_name: str,
+    reason: str,
+    now: datetime | None = None,
+    replace: Callable[[str], None] | None = None,
+) -> str:
     """Copy the blob to ``_rejected/<date>/<name>`` with the reason, check it, delete the original.
 
     A copy followed by a delete (not a rename) works on any account, with or without a
@@ -141,6 +148,11 @@ def reject(ops: Ops, blob_name: str, reason: str, now: datetime | None = None) -
             yield chunk
 
     target = container.get_blob_client(target_name)
+    if target.exists():
+        # A rejection of the same name the same day: replacing it loses that file.
+        if replace is None:
+            raise OpsError(Exit.CONFLICT, f"{LANDING_CONTAINER}/{target_name} already exists")
+        replace(target_name)
     metadata = {
         **(properties.metadata or {}),
         "reason": reason,
@@ -163,7 +175,10 @@ def reject(ops: Ops, blob_name: str, reason: str, now: datetime | None = None) -
 
 
 def handle_reject(args: argparse.Namespace, ops: Ops) -> int:
-    target = reject(ops, args.blob, args.reason)
+    def replace(target_name: str) -> None:
+        confirm(args, ops.env, f"{target_name} holds a file rejected earlier today: replace it")
+
+    target = reject(ops, args.blob, args.reason, replace=replace)
     ops.console.print(
         f"{LANDING_CONTAINER}/{args.blob} moved to {LANDING_CONTAINER}/{target} "
         f"(reason: {args.reason}); runs no longer see it"
@@ -198,4 +213,5 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     rejecting.add_argument("blob", help="path in landing, e.g. drops/users.csv")
     rejecting.add_argument("--reason", required=True)
+    add_yes(rejecting)
     rejecting.set_defaults(handler=handle_reject)

@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.table import Table
 
+from c2c_ops.confirm import add_yes, confirm
 from c2c_ops.context import Ops
 from c2c_ops.errors import Exit, OpsError
 
@@ -75,6 +76,9 @@ def handle_rotate(args: argparse.Namespace, ops: Ops) -> int:
             Exit.NOT_FOUND,
             f"secret {args.name} has no enabled version to rotate; create it with `secret set`",
         )
+    if args.disable_previous:
+        confirm(args, ops.env, f"--disable-previous stops {len(before)} older version(s) of "
+                f"{args.name} from working")  # fmt: skip
     new = set_secret(ops, args, read_value(args))
     if args.disable_previous:
         for old in before:
@@ -134,6 +138,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     rotate.add_argument("--generate", action="store_true", help="generate a random value")
     rotate.add_argument("--length", type=int, default=48, help="bytes of randomness (--generate)")
     rotate.add_argument("--disable-previous", action="store_true")
+    add_yes(rotate)
     rotate.set_defaults(handler=handle_rotate)
 
     versions = actions.add_parser("versions", parents=[common], help="list versions (no values)")

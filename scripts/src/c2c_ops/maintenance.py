@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table as RichTable
 
 from c2c_etl.tables import ALL_TABLES, Table
+from c2c_ops.confirm import add_yes, confirm
 from c2c_ops.errors import Exit, OpsError
 from c2c_ops.sql import SqlRunner, add_target_options, quote_string, sql_runner
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from c2c_ops.context import Ops
 
 MIN_RETENTION_HOURS = 168  # Delta's default delta.deletedFileRetentionDuration: 7 days
+# What Databricks' VACUUM ... DRY RUN returns at most (it lists the first 1,000 files).
+VACUUM_DRY_RUN_CAP = 1000
 RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
 OVERRIDE_FLAG = "--i-accept-losing-time-travel"
 LISTED_FILES = 20
@@ -217,8 +220,17 @@ def vacuum(args: argparse.Namespace, ops: Ops) -> int:
     with guard:
         files = [str(r["path"]) for r in runner.query(vacuum_sql(name, hours, dry_run=True))]
         verb = "would be deleted" if args.dry_run else "to delete"
+        # Databricks lists at most this many files in a dry run; local Delta lists them all.
+        capped = ops.env != "local" and len(files) >= VACUUM_DRY_RUN_CAP
+        count = f"at least {len(files)}" if capped else str(len(files))
         ops.console.print(
-            f"VACUUM {table} RETAIN {hours:g} HOURS: {len(files)} unreferenced files {verb}"
+            f"VACUUM {table} RETAIN {hours:g} HOURS: {count} unreferenced files {verb}"
+            + (
+                f" (Databricks' VACUUM DRY RUN lists at most {VACUUM_DRY_RUN_CAP:,} files: "
+                "the real number can be higher)"
+                if capped
+                else ""
+            )
         )
         shown = files if args.dry_run or getattr(args, "verbose", False) else files[:LISTED_FILES]
         for path in shown:
@@ -231,6 +243,8 @@ def vacuum(args: argparse.Namespace, ops: Ops) -> int:
         if not files:
             ops.console.print("nothing to delete")
             return int(Exit.OK)
+        if ops.env != "local":
+            confirm(args, ops.env, f"VACUUM deletes {count} files of {table} for good")
         runner.query(vacuum_sql(name, hours))
     deleted = len(files)
     last = runner.query(history_sql(name, 1))
@@ -257,6 +271,9 @@ def restore(args: argparse.Namespace, ops: Ops) -> int:
         if args.version == current:
             ops.console.print(f"{table} is already at version {current}: nothing to restore")
             return int(Exit.OK)
+    if ops.env != "local":
+        wanted = f"version {args.version}" if args.version is not None else args.timestamp
+        confirm(args, ops.env, f"RESTORE {table} from version {current} to {wanted}")
     rows = runner.query(restore_sql(name, args.version, args.timestamp))
     after = _current_version(runner, name)
     target = f"version {args.version}" if args.version is not None else f"{args.timestamp}"
@@ -297,6 +314,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         f"delta.deletedFileRetentionDuration, at least {MIN_RETENTION_HOURS})",
     )
     parser.add_argument("--dry-run", action="store_true", help="list the files, delete nothing")
+    add_yes(parser)
     parser.add_argument(
         OVERRIDE_FLAG,
         dest="override",
@@ -308,3 +326,4 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     when = parser.add_mutually_exclusive_group(required=True)
     when.add_argument("--version", type=int, help="the version to restore (see history)")
     when.add_argument("--timestamp", help="restore the version current at this time (UTC)")
+    add_yes(parser)

@@ -18,7 +18,8 @@ from typing import Any
 from azure.mgmt.datafactory import models as m
 from rich.table import Table
 
-from c2c_adf.factory import PL_ORCHESTRATE
+from c2c_adf.factory import LANDING_RUN_PARAMETER, PL_ORCHESTRATE, RUNS_FOLDER, build_factory
+from c2c_ops.confirm import add_yes, confirm
 from c2c_ops.context import Ops
 from c2c_ops.errors import Exit, OpsError
 
@@ -198,9 +199,20 @@ def handle_watch(args: argparse.Namespace, ops: Ops) -> int:
     return report_end(ops, follow(ops, args.run_id, poll=args.poll, timeout=args.timeout))
 
 
+def rerun_parameters(parameters: dict[str, Any] | None, run_id: str) -> dict[str, Any]:
+    """A rerun's parameters: the failed run's, with the landing folder that run wrote (its
+    own run id, or the one it was itself given as a rerun)."""
+    values = dict(parameters or {})
+    values[LANDING_RUN_PARAMETER] = values.get(LANDING_RUN_PARAMETER) or run_id
+    return values
+
+
 def handle_rerun(args: argparse.Namespace, ops: Ops) -> int:
-    """ADF's "rerun from failed activity": a recovery run in the same group, started at the
-    failed activity with the original run's parameters."""
+    """A failed run again, on what it ingested. A pipeline keyed by a landing folder
+    (PL_Orchestrate) gets a new run with the failed run's parameters and its landing folder:
+    ADF's own recovery run would get a new run id, so a new, empty folder, and it takes no
+    parameters. Any other pipeline gets ADF's "rerun from failed activity" (a recovery run in
+    the same group, from the failed activity, with the original parameters)."""
     cloud_only(ops)
     cfg = ops.cfg
     old = ops.adf.pipeline_runs.get(cfg.resource_group, cfg.factory_name, args.run_id)
@@ -210,6 +222,19 @@ def handle_rerun(args: argparse.Namespace, ops: Ops) -> int:
             f"run {args.run_id} of {old.pipeline_name} is {old.status}: only a failed run can be "
             "rerun from its failed activity (start a new run with c2c-ops run)",
         )
+    defined = build_factory(cfg).pipelines.get(old.pipeline_name)
+    if defined is not None and LANDING_RUN_PARAMETER in (defined.parameters or {}):
+        parameters = rerun_parameters(old.parameters, str(old.run_id))
+        new = ops.adf.pipelines.create_run(
+            cfg.resource_group, cfg.factory_name, old.pipeline_name, parameters=parameters
+        )
+        folder = f"landing/{RUNS_FOLDER}/{parameters[LANDING_RUN_PARAMETER]}/"
+        ops.console.print(
+            f"rerun of {args.run_id} on the files it ingested ({folder}): run {new.run_id}"
+        )
+        if args.no_wait:
+            return int(Exit.OK)
+        return report_end(ops, follow(ops, str(new.run_id), poll=args.poll, timeout=args.timeout))
     new = ops.adf.pipelines.create_run(
         cfg.resource_group,
         cfg.factory_name,
@@ -227,6 +252,7 @@ def handle_rerun(args: argparse.Namespace, ops: Ops) -> int:
 def handle_cancel(args: argparse.Namespace, ops: Ops) -> int:
     cloud_only(ops)
     cfg = ops.cfg
+    confirm(args, ops.env, f"cancel run {args.run_id} and its child runs")
     ops.adf.pipeline_runs.cancel(cfg.resource_group, cfg.factory_name, args.run_id, True)
     ops.console.print(f"cancellation of run {args.run_id} requested (child runs included)")
     return int(Exit.OK)
@@ -425,6 +451,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     cancel = subparsers.add_parser("cancel", parents=[common], help="cancel a run")
     cancel.add_argument("run_id")
+    add_yes(cancel)
     cancel.set_defaults(handler=handle_cancel)
 
     backfill = subparsers.add_parser(
