@@ -130,7 +130,10 @@ CONFIGS: dict[str, EnvConfig] = {
         env="dev",
         suffix="k3d7",
         vnet_cidr="10.10.0.0/20",
-        git=GitConfig(account_name="c2c-fashion", repository_name="c2c-lakehouse"),
+        # No Git integration: the repository holds the factory as Python (adf_pipelines/), and
+        # its ADF JSON is built, not committed, so Studio would show nothing and an edit there
+        # would commit JSON that no build reads. Every environment gets the objects CI publishes
+        # (c2c-ops deploy); GitConfig stays for a factory whose JSON is committed.
     ),
     "test": EnvConfig(env="test", suffix="m8t2", vnet_cidr="10.20.0.0/20"),
     "prod": EnvConfig(
