@@ -40,6 +40,7 @@ COLLECTIONS = {
     "triggers": "trigger",
 }
 TERMINAL = {"Succeeded", "Failed", "Cancelled"}
+IDENTITY_PATH = ["providers", "microsoft.managedidentity", "identities", "default"]
 _FACTORY = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
     r"Microsoft\.DataFactory/factories/(?P<factory>[^/]+)/(?P<rest>.*)$",
@@ -117,6 +118,7 @@ class FactoryState:
     max_in_flight: int = 0  # runs not ended at once, child runs included
     max_parent_in_flight: int = 0  # the same, top-level runs only
     create_queries: list[dict[str, str]] = field(default_factory=list)
+    identity_client_id: str | None = "00000000-0000-0000-0000-00000000adf1"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def writes(self) -> list[tuple[str, str]]:
@@ -371,6 +373,13 @@ def _handler(state: FactoryState) -> type[BaseHTTPRequestHandler]:
             payload: Any,
         ) -> None:
             collection = parts[0]
+            if [p.lower() for p in parts] == IDENTITY_PATH and method == "GET":
+                # The factory's system-assigned identity, as ARM shows it.
+                state.calls.append((method, "identity"))
+                if state.identity_client_id is None:
+                    return self._reply(404, {"error": {"code": "NotFound", "message": "identity"}})
+                identity = {"clientId": state.identity_client_id, "principalId": "p-1"}
+                return self._reply(200, {"name": "default", "properties": identity})
             if collection.lower() in ("pipelineruns", "querypipelineruns"):
                 return self._runs(method, parts, payload, query)
             kind = COLLECTIONS.get(collection.lower())

@@ -46,6 +46,7 @@ args = sys.argv[1:]
 with open({record!r}, "a") as f:
     f.write(json.dumps({{"args": args, "cwd": os.getcwd(),
                         "wheel": os.environ.get("TF_VAR_etl_wheel"),
+                        "adf_client_id": os.environ.get("TF_VAR_adf_client_id"),
                         "env": os.environ.get("C2C_ENV")}}) + "\\n")
 if {fail}:
     print("Error: creating Storage Account: 403 AuthorizationFailed", file=sys.stderr)
@@ -121,7 +122,8 @@ def job_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[Cloud]:
+def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+    monkeypatch.delenv("TF_VAR_adf_client_id", raising=False)
     with fake_factory() as (adf_url, adf), FakeDatabricks(token=TOKEN) as workspace:
         volume = add_files_api(workspace)
         jobs = add_jobs_api(workspace, {JOB_ID: job_settings()})
@@ -412,8 +414,10 @@ def test_a_new_environment_is_deployed_in_the_bootstrap_order(cloud: Cloud, caps
     assert infra_steps("dev") == ["c2c-dev-platform", ADMIT_STEP, "c2c-dev-workspace"]
     script, record = cloud.cdktn()
     assert deploy(cloud, capsys, cdktn=script).code == Exit.OK
-    calls = [json.loads(line)["args"][1] for line in record.read_text().splitlines()]
-    assert calls == ["c2c-dev-platform", "c2c-dev-workspace"]
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [c["args"][1] for c in calls] == ["c2c-dev-platform", "c2c-dev-workspace"]
+    # The factory identity's client id comes from ARM between the two: nobody copies it.
+    assert [c["adf_client_id"] for c in calls] == [None, cloud.adf.identity_client_id]
     (admitted,) = cloud.workspace.calls_to("GET", r"/api/2\.0/preview/scim/v2/Me")
     first_job_call = cloud.workspace.calls.index(
         cloud.workspace.calls_to("GET", r"/api/2\.2/jobs/get")[0]

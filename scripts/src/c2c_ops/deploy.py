@@ -150,13 +150,14 @@ def run_cdktn(
 
 def infra_steps(env: str) -> list[str]:
     """The infra part of a deploy, in the order a new environment needs it: the platform stack
-    creates the workspace; the deploy identity is then admitted to it (c2c-ops's first
-    Databricks call carries the management token, which the Databricks provider's GitHub OIDC
-    sign-in does not send); only then can the workspace stack's provider sign in."""
+    creates the workspace and the factory; the deploy identity is then admitted to the
+    workspace (c2c-ops's first Databricks call carries the management token, which the
+    Databricks provider's GitHub OIDC sign-in does not send) and the factory identity's client
+    id is read from ARM; only then can the workspace stack's provider sign in and register it."""
     return [f"c2c-{env}-platform", ADMIT_STEP, f"c2c-{env}-workspace"]
 
 
-ADMIT_STEP = "admit the deploy identity to the workspace"
+ADMIT_STEP = "admit the deploy identity to the workspace, read the factory identity's client id"
 
 
 def admit_to_workspace(ops: Ops, workspace_url: str) -> str:
@@ -167,6 +168,37 @@ def admit_to_workspace(ops: Ops, workspace_url: str) -> str:
     return str(me.user_name or me.display_name or me.id)
 
 
+IDENTITY_API_VERSION = "2023-01-31"
+ADF_CLIENT_ID_VARIABLE = "TF_VAR_adf_client_id"
+
+
+def factory_client_id(ops: Ops) -> str:
+    """The application (client) id of the factory's system-assigned identity, which the
+    workspace stack registers as a Databricks service principal. Azure Resource Manager shows
+    it as the identity's ``default`` resource under the factory, so no one copies it by hand."""
+    from azure.core.rest import HttpRequest
+
+    cfg = ops.cfg
+    url = (
+        f"/subscriptions/{cfg.subscription_id}/resourceGroups/{cfg.resource_group}"
+        f"/providers/Microsoft.DataFactory/factories/{cfg.factory_name}"
+        "/providers/Microsoft.ManagedIdentity/identities/default"
+        f"?api-version={IDENTITY_API_VERSION}"
+    )
+    # This SDK version has no public send_request: its pipeline client (the same endpoint,
+    # sign-in and retries as every Data Factory call) sends the one GET.
+    client = ops.adf._client
+    response = client.send_request(HttpRequest("GET", client.format_url(url)))
+    response.raise_for_status()
+    return str(response.json()["properties"]["clientId"])
+
+
+def adf_client_id(ops: Ops) -> dict[str, str]:
+    """``TF_VAR_adf_client_id`` as given, or else looked up once the platform stack exists."""
+    given = os.environ.get(ADF_CLIENT_ID_VARIABLE)
+    return {ADF_CLIENT_ID_VARIABLE: given or factory_client_id(ops)}
+
+
 def cdktn_deploy(ops: Ops, wheel: Wheel, cdktn: str) -> dict[str, Any]:
     """``cdktn deploy`` of each stack in :func:`infra_steps` order; returns outputs by stack."""
     loaded: dict[str, Any] = {}
@@ -175,6 +207,8 @@ def cdktn_deploy(ops: Ops, wheel: Wheel, cdktn: str) -> dict[str, Any]:
         if step == ADMIT_STEP:
             url = str(loaded[f"c2c-{ops.env}-platform"]["workspace_url"])
             ops.console.print(f"  workspace {url}: signed in as {admit_to_workspace(ops, url)}")
+            env.update(adf_client_id(ops))
+            ops.console.print(f"  the factory's identity: {env[ADF_CLIENT_ID_VARIABLE]}")
             continue
         with tempfile.TemporaryDirectory() as tmp:
             outputs = Path(tmp) / "outputs.json"
@@ -254,6 +288,7 @@ def plan_infra(ops: Ops, wheel: Wheel, cdktn: str, terraform: str, out: Path) ->
     out = out.resolve()
     synth = out / "cdktf.out"
     env = {"C2C_ENV": ops.env, "TF_VAR_etl_wheel": wheel.volume_path(ops.cfg.catalog)}
+    env.update(adf_client_id(ops))  # a plan is of an environment whose platform exists
     code = run_cdktn(cdktn, ["synth", "--output", str(synth)], env)
     if code != 0:
         raise OpsError(Exit.FAILED, f"cdktn synth failed (exit {code})")
