@@ -103,6 +103,24 @@ def test_a_wrong_token_exits_5(fake, capsys):
     assert "Invalid access token" in result.err and "sign in" in result.err
 
 
+def test_a_workspace_ip_access_list_403_is_named_as_a_network_block(fake, capsys):
+    add_sql_warehouse(fake, fixed_executor)
+    message = "Source IP address: 203.0.113.7 is blocked by Databricks IP ACL for workspace: 42"
+    fake.fail("POST", STATEMENTS, 403,
+              body={"error_code": "PERMISSION_DENIED", "message": message})  # fmt: skip
+    result = run_cli(cloud_ops(fake), "history", "silver.users", "--env", "dev", capsys=capsys)
+    assert result.code == Exit.BLOCKED
+    assert "blocked by the Databricks workspace's network rules" in result.err
+
+
+def test_a_permission_403_is_still_a_sign_in_or_role_problem(fake, capsys):
+    add_sql_warehouse(fake, fixed_executor)
+    fake.fail("POST", STATEMENTS, 403, body={"error_code": "PERMISSION_DENIED",
+              "message": "User does not have CAN_USE on warehouse"})  # fmt: skip
+    result = run_cli(cloud_ops(fake), "history", "silver.users", "--env", "dev", capsys=capsys)
+    assert result.code == Exit.AUTH
+
+
 def test_an_unknown_warehouse_exits_6(fake, capsys):
     add_sql_warehouse(fake, fixed_executor)
     ops = cloud_ops(fake)
