@@ -1,5 +1,7 @@
-"""The local HTML dashboard opened in headless Chromium (Debian's), offline: no console error, no
-network request, every chart drawn with data, and a screenshot for a person to look at."""
+"""The local HTML dashboard opened in headless Chromium (Debian's), offline, in a 1280 px wide
+window: no console error, no network request, every chart drawn with data, nothing wider than the
+window, no table cut off, no legend under Plotly's mode bar, and a screenshot for a person to
+look at."""
 
 from __future__ import annotations
 
@@ -32,6 +34,47 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 CHARTS = ("countries", "funnel", "apps", "cohorts", "quality")
+WINDOW = {"width": 1280, "height": 800}
+MIN_LEGEND_FONT_PX = 11
+# What a reader at 1280 px would notice: sideways scroll, a table column past its panel's edge
+# (each table's last header cell), a legend under the mode bar or outside its chart, a legend
+# too small to read.
+LAYOUT = """() => {
+  const rect = el => el.getBoundingClientRect();
+  const overlap = (a, b) => a.width > 0 && b.width > 0 && a.left < b.right && b.left < a.right
+    && a.top < b.bottom && b.top < a.bottom;
+  const cut = [];
+  for (const table of document.querySelectorAll('.panel table')) {
+    const panel = rect(table.closest('.panel'));
+    for (const cell of table.querySelectorAll('th, td')) {
+      const r = rect(cell);
+      if (r.right > panel.right + 0.5 || r.left < panel.left - 0.5) {
+        cut.push(table.closest('.panel').querySelector('h2').textContent + ': ' + cell.textContent);
+        break;
+      }
+    }
+  }
+  const legends = {};
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const legend = plot.querySelector('.legend');
+    if (!legend) continue;
+    const bar = plot.querySelector('.modebar');
+    const sizes = [...legend.querySelectorAll('.legendtext')].map(
+      t => parseFloat(getComputedStyle(t).fontSize));
+    const box = rect(plot), own = rect(legend);
+    legends[plot.id] = {
+      under_mode_bar: bar !== null && overlap(rect(bar), own),
+      outside_chart: own.left < box.left - 0.5 || own.right > box.right + 0.5
+        || own.top < box.top - 0.5 || own.bottom > box.bottom + 0.5,
+      smallest_font: Math.min(...sizes),
+    };
+  }
+  return {
+    sideways: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    cut: cut,
+    legends: legends,
+  };
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +99,7 @@ def browser_run(dashboard, tmp_path_factory):
             executable_path=str(CHROMIUM),
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": 1440, "height": 900},
+            viewport=WINDOW,
         )
         page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -78,9 +121,10 @@ def browser_run(dashboard, tmp_path_factory):
             """() => Object.fromEntries([...document.querySelectorAll('.tile')].map(
                 t => [t.dataset.kpi, t.querySelector('.value').textContent]))"""
         )
+        layout = page.evaluate(LAYOUT)
         page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
         context.close()
-    return errors, requests, failed, points, tiles
+    return errors, requests, failed, points, tiles, layout
 
 
 def test_the_dashboard_is_written_under_the_lake(dashboard, sample_gold):
@@ -92,7 +136,7 @@ def test_the_dashboard_is_written_under_the_lake(dashboard, sample_gold):
 
 
 def test_no_console_error_and_no_network_request(browser_run, dashboard):
-    errors, requests, failed, _, _ = browser_run
+    errors, requests, failed, _, _, _ = browser_run
     assert errors == []
     assert failed == []
     assert [u for u in requests if not u.startswith("file://")] == []
@@ -103,6 +147,23 @@ def test_every_chart_has_data_and_draws_it(browser_run, chart):
     points = browser_run[3][f"chart-{chart}"]
     assert points["data"] > 0, f"{chart} has no data"
     assert points["drawn"] > 0, f"{chart} drew nothing"
+
+
+def test_the_page_fits_a_1280_px_window_without_sideways_scroll(browser_run):
+    assert browser_run[5]["sideways"] <= 0
+
+
+def test_no_table_is_cut_off_at_1280_px(browser_run):
+    assert browser_run[5]["cut"] == []
+
+
+# The charts with more than one series, which Plotly gives a legend.
+@pytest.mark.parametrize("chart", ["countries", "funnel", "apps", "cohorts"])
+def test_legends_are_clear_of_the_mode_bar_inside_their_chart_and_readable(browser_run, chart):
+    legend = browser_run[5]["legends"][f"chart-{chart}"]
+    assert not legend["under_mode_bar"]
+    assert not legend["outside_chart"]
+    assert legend["smallest_font"] >= MIN_LEGEND_FONT_PX
 
 
 def test_kpi_tiles_show_the_gold_figures(browser_run, spark, sample_gold):

@@ -21,14 +21,19 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.config import LakeConfig, local_config
-from c2c_etl.gold.views import VIEWS_BY_NAME
+from c2c_etl.gold.views import MIN_USERS_PER_FIGURE, VIEWS_BY_NAME
 
 DASHBOARD_PATH = Path("reports") / "dashboard.html"
 TOP_COUNTRIES = 15
-MIN_APP_USERS = 30  # countries with fewer users with app data make noisy percentages
 TOP_APP_COUNTRIES = 20  # more bars than this no longer fit their labels
 PALETTE = {"users": "#94a3b8", "buyers": "#2563eb", "sellers": "#f59e0b", "accent": "#0f766e"}
-RELEASE_COLORS = {"all": "#0f172a", "2020": "#2563eb", "2024": "#f59e0b"}
+RELEASE_COLORS = {"2020": "#2563eb", "2024": "#f59e0b"}
+# The three groups of app users: each user with an app is in exactly one, so they stack.
+APP_PLATFORMS = (
+    ("iOS only", "#6366f1"),
+    ("Android only", "#22c55e"),
+    ("iOS and Android", "#0f766e"),
+)
 
 Rows = list[dict[str, Any]]
 
@@ -87,23 +92,12 @@ def collect_dashboard_data(spark: SparkSession, cfg: LakeConfig) -> DashboardDat
         )
         .first()
     )
-    audit = io.read_or_none(spark, cfg, tables.RUN_AUDIT)
-    audit_rows: Rows = []
+    # Row accounting and quarantine from the views analysts read in the cloud (bi_data_quality,
+    # bi_quarantine_by_rule), so this page and theirs show the same figures.
+    audit_rows = _rows(view("bi_data_quality").orderBy("step"))
     last_run = None
+    audit = io.read_or_none(spark, cfg, tables.RUN_AUDIT)
     if audit is not None:
-        files = audit.filter(F.col("source_file").isNotNull())
-        audit_rows = _rows(
-            files.groupBy("step")
-            .agg(
-                F.count(F.lit(1)).alias("files"),
-                F.sum("rows_read").alias("rows_read"),
-                F.sum("rows_to_silver").alias("rows_to_silver"),
-                F.sum("rows_quarantined").alias("rows_quarantined"),
-                F.sum("rows_duplicate").alias("rows_duplicate"),
-                F.count_if(~F.col("balanced")).alias("unbalanced_files"),
-            )
-            .orderBy("step")
-        )
         finished = audit.agg(F.max("finished_at")).first()
         last_run = f"{finished[0]:%Y-%m-%d %H:%M:%S} UTC" if finished and finished[0] else None
     versions: Rows = []
@@ -124,14 +118,15 @@ def collect_dashboard_data(spark: SparkSession, cfg: LakeConfig) -> DashboardDat
         funnel=_rows(view("bi_engagement_funnel").orderBy("release", "stage_order")),
         app_adoption=_rows(
             view("bi_app_adoption")
-            .filter(F.col("users_with_app_data") >= MIN_APP_USERS)
+            .filter(F.col("meets_minimum_users"))
             .orderBy(F.desc("app_adoption_pct"), "country_code")
             .limit(TOP_APP_COUNTRIES)
         ),
-        cohorts=_rows(view("bi_seniority_cohorts").orderBy("release", "seniority_cohort_months")),
-        quarantine_by_rule=_count_by_rule(
-            io.read_or_none(spark, cfg, tables.SILVER_QUARANTINE), "failed_rules"
-        ),
+        cohorts=_rows(view("bi_seniority_cohorts").orderBy("release", "seniority_days")),
+        quarantine_by_rule={
+            r["rule"]: r["rows_quarantined"]
+            for r in view("bi_quarantine_by_rule").orderBy(F.desc("rows_quarantined")).collect()
+        },
         flags_by_rule=_count_by_rule(io.read_or_none(spark, cfg, tables.SILVER_USERS), "dq_flags"),
         reconciliation=_rows(view("bi_reconciliation_status").orderBy("report")),
         audit=audit_rows,
@@ -152,18 +147,36 @@ def _pct(value: float | None) -> str:
 
 
 def _layout(fig: Any, height: int) -> Any:
+    # The legend goes under the plot: Plotly's mode bar sits at the top right, where a legend
+    # above the plot would be hidden behind it.
     fig.update_layout(
         height=height,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         font={"family": "Segoe UI, Helvetica, Arial, sans-serif", "size": 12, "color": "#334155"},
-        legend={"orientation": "h", "y": 1.08, "x": 0},
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "y": -0.12,
+            "yanchor": "top",
+            "font": {"size": 12},
+        },
         hoverlabel={"bgcolor": "white"},
     )
     fig.update_xaxes(gridcolor="#e2e8f0", zeroline=False)
     fig.update_yaxes(gridcolor="#e2e8f0", zeroline=False)
     return fig
+
+
+def _platform_users(row: dict[str, Any], platform: str) -> int:
+    """App users of one group of :data:`APP_PLATFORMS` in a ``bi_app_adoption`` row."""
+    app, ios, android = row["app_users"], row["ios_users"], row["android_users"]
+    return {
+        "iOS only": app - android,
+        "Android only": app - ios,
+        "iOS and Android": ios + android - app,
+    }[platform]
 
 
 def build_figures(data: DashboardData) -> dict[str, Any]:
@@ -184,15 +197,16 @@ def build_figures(data: DashboardData) -> dict[str, Any]:
         )
     figures["countries"] = _layout(fig.update_layout(barmode="group", bargap=0.25), 520)
 
+    # One bar series per release: their stages differ (2024 has no 'active'), never summed.
     fig = go.Figure()
-    for release in ("all", "2020", "2024"):
-        stages = [r for r in data.funnel if r["release"] == release and r["users"] is not None]
+    for release in sorted({r["release"] for r in data.funnel}):
+        stages = [r for r in data.funnel if r["release"] == release]
         if stages:
             fig.add_bar(
                 x=[r["stage"].replace("_", " ") for r in stages],
                 y=[r["users"] for r in stages],
                 name=f"release {release}",
-                marker_color=RELEASE_COLORS[release],
+                marker_color=RELEASE_COLORS.get(release, "#64748b"),
                 text=[f"{r['pct_of_registered']:.0f}%" for r in stages],
                 textposition="outside",
             )
@@ -200,13 +214,10 @@ def build_figures(data: DashboardData) -> dict[str, Any]:
 
     apps = list(reversed(data.app_adoption))
     fig = go.Figure()
-    for key, label, color in (
-        ("ios_adoption_pct", "iOS", "#6366f1"),
-        ("android_adoption_pct", "Android", "#22c55e"),
-    ):
+    for label, color in APP_PLATFORMS:
         fig.add_bar(
             y=[a["country_name"] or a["country_code"] for a in apps],
-            x=[a[key] for a in apps],
+            x=[100.0 * _platform_users(a, label) / a["users_with_app_data"] for a in apps],
             name=label,
             orientation="h",
             marker_color=color,
@@ -217,16 +228,16 @@ def build_figures(data: DashboardData) -> dict[str, Any]:
     fig = go.Figure()
     for release in sorted({c["release"] for c in data.cohorts}):
         rows = [c for c in data.cohorts if c["release"] == release]
-        months = [c["seniority_cohort_months"] for c in rows]
+        days = [c["seniority_days"] for c in rows]
         fig.add_scatter(
-            x=months,
+            x=days,
             y=[c["users"] for c in rows],
             name=f"users {release}",
             mode="lines+markers",
             line={"color": RELEASE_COLORS.get(release, "#64748b")},
         )
         fig.add_scatter(
-            x=months,
+            x=days,
             y=[c["buyer_rate_pct"] for c in rows],
             name=f"buyer rate {release} (%)",
             mode="lines",
@@ -234,7 +245,10 @@ def build_figures(data: DashboardData) -> dict[str, Any]:
             line={"dash": "dot", "color": RELEASE_COLORS.get(release, "#64748b")},
         )
     fig.update_layout(
-        xaxis_title="months since registration",
+        xaxis_title="days since registration",
+        # Registrations come in bursts with long gaps between them: one slot per day that has
+        # users, rather than a line drawn across the empty months.
+        xaxis_type="category",
         yaxis={"title": "users"},
         yaxis2={"title": "buyer rate %", "overlaying": "y", "side": "right", "showgrid": False},
     )
@@ -288,12 +302,14 @@ main{padding:20px 32px;display:grid;grid-template-columns:repeat(12,minmax(0,1fr
 box-shadow:0 1px 2px rgba(15,23,42,.08)}
 .tile .label{font-size:12px;color:#64748b;text-transform:uppercase;letter-spacing:.04em}
 .tile .value{font-size:28px;font-weight:600;margin-top:4px} .tile .sub{font-size:12px;color:#64748b}
-.panel{background:#fff;border-radius:10px;padding:14px 16px;box-shadow:0 1px 2px rgba(15,23,42,.08)}
+.panel{background:#fff;border-radius:10px;padding:14px 16px;box-shadow:0 1px 2px rgba(15,23,42,.08);
+min-width:0}
 .panel h2{font-size:15px;margin:0 0 2px;font-weight:600}
 .panel p.note{margin:0 0 8px;font-size:12px;color:#64748b}
 .w12{grid-column:span 12}.w7{grid-column:span 7}.w6{grid-column:span 6}
 .w5{grid-column:span 5}.w4{grid-column:span 4}
-table{border-collapse:collapse;width:100%;font-size:13px}
+table{border-collapse:collapse;width:100%;font-size:13px} th{white-space:nowrap}
+td{overflow-wrap:anywhere}
 th{text-align:left;color:#64748b;font-weight:600;
 border-bottom:1px solid #e2e8f0;padding:6px 8px} td{padding:6px 8px;border-bottom:1px solid #f1f5f9}
 .ok{color:#15803d;font-weight:600} .bad{color:#b91c1c;font-weight:600}
@@ -366,37 +382,40 @@ def render_dashboard(data: DashboardData) -> str:
         panel(
             "w7",
             "Users, buyers and sellers by country",
-            f"The {TOP_COUNTRIES} countries with most users (gold.bi_country_kpis).",
+            f"The {TOP_COUNTRIES} countries with most users (gold.bi_country_kpis); buyers and "
+            "sellers are among the users, side by side, not stacked.",
             charts["countries"],
         ),
         panel(
             "w5",
             "Engagement funnel",
-            "Nested stages: registered, active within 365 days, liked or wished, bought or sold."
-            " 2024 has no login data, so its 'active' stage is not shown.",
+            "Nested stages, one funnel per release: registered, active within 365 days, liked or"
+            " wished, bought or sold. 2024 has no login data, so it has no 'active' stage.",
             charts["funnel"],
         )
         + panel(
             "w6",
             "App adoption by country",
             f"2020 users; the {TOP_APP_COUNTRIES} countries with the highest adoption among "
-            f"those with {MIN_APP_USERS}+ users with app data.",
+            f"those with {MIN_USERS_PER_FIGURE}+ users with app data. Each app user is in one"
+            " group, so the bar is the country's app adoption.",
             charts["apps"],
         ),
         panel(
             "w6",
             "Seniority cohorts",
-            "Users and buyer rate by whole months since registration, per release.",
+            "Users and buyer rate by registration day (days since registration), per release.",
             charts["cohorts"],
         ),
         panel(
-            "w4",
+            "w6",
             "Data quality: rows per rule",
-            "Quarantined rows (silver.quarantine) and rows kept with a flag (silver.users).",
+            "Quarantined rows (gold.bi_quarantine_by_rule) and rows kept with a flag"
+            " (silver.users).",
             charts["quality"],
         ),
         panel(
-            "w4",
+            "w6",
             "Reconciliation with the publisher's reports",
             "Published figures recomputed from gold (gold.publisher_report_reconciliation). "
             + ("Status: " if recon else "No publisher reports in the input."),
@@ -412,9 +431,9 @@ def render_dashboard(data: DashboardData) -> str:
             ),
         ),
         panel(
-            "w4",
+            "w12",
             "Row accounting",
-            "Rows read = to silver + quarantined + duplicates (silver.run_audit). Status: ",
+            "Rows read = to silver + quarantined + duplicates (gold.bi_data_quality). Status: ",
             status(balanced, "every file balanced", "unbalanced files")
             + _table(
                 data.audit,

@@ -4,8 +4,15 @@
 semantic model and the report of ``reporting/powerbi``. The connection is set per environment by
 ``reporting/powerbi/parameter.yml``: the catalog is ``c2c_<env>``, and the warehouse host and HTTP
 path come from ``C2C_DATABRICKS_HOST`` and ``C2C_WAREHOUSE_HTTP_PATH`` (infra's workspace URL and
-warehouse id), checked here before anything is sent. Credentials are ``DefaultAzureCredential``'s
-(workload identity federation in CI, ``az login`` on a laptop): no secret is read or stored.
+warehouse id), checked here before anything is sent.
+
+Sign-in (:func:`deploy_credential`): in a GitHub Actions job, only the job's own OIDC token,
+exchanged for an Entra ID token whenever one is needed (the identity the rest of the deploy
+uses, ``c2c_ops.context.github_oidc_credential``); never a fallback to whatever Azure CLI session
+the runner has. On a laptop, the operator's ``az login``. No secret is read or stored.
+
+``--unpublish-orphans`` removes only this project's own orphans (items named ``C2CUsers...``
+that the project no longer defines), never the other models and reports of the workspace.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from c2c_reporting.powerbi import POWERBI_DIR
+from azure.core.credentials import TokenCredential
+
+from c2c_reporting.powerbi import POWERBI_DIR, PROJECT
 
 ENVIRONMENTS = ("dev", "test", "prod")
 ITEM_TYPES = ["SemanticModel", "Report"]
@@ -27,6 +36,9 @@ HOST_VAR, HTTP_PATH_VAR = "C2C_DATABRICKS_HOST", "C2C_WAREHOUSE_HTTP_PATH"
 FEATURE_FLAGS = ("enable_environment_variable_replacement",)
 _HOST = re.compile(r"^adb-\d+\.\d+\.azuredatabricks\.net$")
 _HTTP_PATH = re.compile(r"^/sql/1\.0/warehouses/[0-9a-f]+$")
+# fabric-cicd leaves alone the workspace items whose names match this: every item that is not
+# this project's (its items' names start with the project's name).
+OTHER_PROJECTS = rf"^(?!{re.escape(PROJECT)})"
 
 log = logging.getLogger("c2c_reporting.fabric")
 
@@ -48,6 +60,24 @@ def connection_settings(environ: Mapping[str, str]) -> dict[str, str]:
             f"{HTTP_PATH_VAR} must be /sql/1.0/warehouses/<warehouse id>, got {http_path!r}"
         )
     return {HOST_VAR: host, HTTP_PATH_VAR: http_path}
+
+
+def deploy_credential(environ: Mapping[str, str]) -> TokenCredential:
+    """The identity the deploy signs in with: the GitHub job's federated identity in CI (and
+    nothing else there), the operator's Azure CLI sign-in on a laptop."""
+    from c2c_ops.context import github_oidc_credential
+
+    credential = github_oidc_credential(environ)
+    if credential is not None:
+        return credential
+    if environ.get("GITHUB_ACTIONS") == "true":
+        raise DeployConfigError(
+            "in GitHub Actions the deploy signs in only with the job's OIDC token: give the job "
+            "`id-token: write` and set AZURE_CLIENT_ID (or ARM_CLIENT_ID) and AZURE_TENANT_ID"
+        )
+    from azure.identity import AzureCliCredential
+
+    return AzureCliCredential()
 
 
 def build_workspace(
@@ -86,7 +116,7 @@ def deploy(
     workspace = build_workspace(env, workspace_id, credential, repository)
     fabric_cicd.publish_all_items(workspace)
     if unpublish_orphans:
-        fabric_cicd.unpublish_all_orphan_items(workspace)
+        fabric_cicd.unpublish_all_orphan_items(workspace, item_name_exclude_regex=OTHER_PROJECTS)
     return workspace
 
 
@@ -96,17 +126,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workspace-id", required=True, help="Fabric workspace id (a GUID)")
     parser.add_argument("--repository", type=Path, default=POWERBI_DIR)
     parser.add_argument(
-        "--unpublish-orphans", action="store_true", help="delete items no longer in the project"
+        "--unpublish-orphans",
+        action="store_true",
+        help=f"delete this project's items ({PROJECT}...) that it no longer defines",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    from azure.identity import DefaultAzureCredential
-
     try:
         deploy(
             args.env,
             args.workspace_id,
-            DefaultAzureCredential(),
+            deploy_credential(os.environ),
             unpublish_orphans=args.unpublish_orphans,
             repository=args.repository,
         )

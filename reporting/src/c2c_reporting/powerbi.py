@@ -100,16 +100,28 @@ def report_fields(root: Path = POWERBI_DIR) -> list[tuple[str, str, str, str]]:
     """Every field a report visual uses: (visual file, kind Column|Measure, table, name)."""
     found = []
     for path in sorted((root / f"{PROJECT}.Report" / "definition").rglob("visual.json")):
-        stack: list[Any] = [json.loads(path.read_text())]
-        while stack:
-            item = stack.pop()
+        document = json.loads(path.read_text())
+        items: list[Any] = [document]
+        nodes: list[dict[str, Any]] = []
+        while items:
+            item = items.pop()
             if isinstance(item, dict):
-                for kind in ("Column", "Measure"):
-                    ref = item.get(kind)
-                    if isinstance(ref, dict) and "Property" in ref:
-                        entity = ref["Expression"]["SourceRef"]["Entity"]
-                        found.append((str(path), kind, entity, ref["Property"]))
-                stack.extend(item.values())
+                nodes.append(item)
+                items.extend(item.values())
             elif isinstance(item, list):
-                stack.extend(item)
+                items.extend(item)
+        # A filter names its tables once (``From``: alias -> entity) and refers to the alias.
+        aliases = {
+            source["Name"]: source["Entity"]
+            for node in nodes
+            for source in node.get("From", [])
+            if isinstance(source, dict) and "Entity" in source
+        }
+        for node in nodes:
+            for kind in ("Column", "Measure"):
+                ref = node.get(kind)
+                if isinstance(ref, dict) and "Property" in ref:
+                    source = ref["Expression"]["SourceRef"]
+                    entity = source.get("Entity") or aliases[source["Source"]]
+                    found.append((str(path), kind, entity, ref["Property"]))
     return found

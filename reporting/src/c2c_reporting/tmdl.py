@@ -10,7 +10,11 @@ and rejects what it does not understand instead of guessing:
 * properties ``key: value``, flags (``isHidden``), and expression properties ``key = value``;
 * multi-line values: after ``... =`` at depth *d*, the lines at depth *d* + 2 or deeper (blank
   lines inside are kept), as TMDL writes DAX and M expressions;
-* ``///`` description lines before an object.
+* ``///`` description lines before an object;
+* properties are checked against the TMDL reference: each object kind accepts the properties of
+  its Tabular Object Model class (:data:`PROPERTIES`, camel-cased as TMDL writes them), and the
+  enumerated ones only their documented values (:data:`VALUES`); a misspelt or invented property
+  is an error here, as it is when Power BI deserializes the folder.
 """
 
 from __future__ import annotations
@@ -45,6 +49,122 @@ OBJECT_KINDS = frozenset(
         "formatStringDefinition",
     }
 )
+# The properties TMDL serializes for each object kind, from the TMDL reference and the Tabular
+# Object Model classes it maps to (Model, Table, Column, Measure, Partition, Relationship,
+# NamedExpression, ...). Only the kinds this project writes are listed; another kind is accepted
+# with no property check only if it is in OBJECT_KINDS and has none listed here.
+PROPERTIES: dict[str, frozenset[str]] = {
+    "model": frozenset(
+        {
+            "culture",
+            "collation",
+            "dataAccessOptions",
+            "defaultMode",
+            "defaultDataView",
+            "defaultPowerBIDataSourceVersion",
+            "description",
+            "discourageImplicitMeasures",
+            "forceUniqueNames",
+            "sourceQueryCulture",
+            "storageLocation",
+            "valueFilterBehavior",
+        }
+    ),
+    "database": frozenset({"compatibilityLevel", "compatibilityMode", "language", "id", "name"}),
+    "table": frozenset(
+        {
+            "lineageTag",
+            "sourceLineageTag",
+            "dataCategory",
+            "description",
+            "isHidden",
+            "isPrivate",
+            "showAsVariationsOnly",
+            "excludeFromModelRefresh",
+            "alternateSourcePrecedence",
+            "systemManaged",
+        }
+    ),
+    "column": frozenset(
+        {
+            "dataType",
+            "formatString",
+            "lineageTag",
+            "sourceLineageTag",
+            "summarizeBy",
+            "sourceColumn",
+            "expression",
+            "isHidden",
+            "isKey",
+            "isNullable",
+            "isUnique",
+            "isDefaultLabel",
+            "isDefaultImage",
+            "isAvailableInMdx",
+            "isNameInferred",
+            "isDataTypeInferred",
+            "dataCategory",
+            "displayFolder",
+            "sortByColumn",
+            "description",
+            "alignment",
+            "tableDetailPosition",
+            "sourceProviderType",
+            "encodingHint",
+            "keepUniqueRows",
+            "type",
+        }
+    ),
+    "measure": frozenset(
+        {
+            "formatString",
+            "displayFolder",
+            "lineageTag",
+            "sourceLineageTag",
+            "isHidden",
+            "description",
+            "dataCategory",
+            "dataType",
+            "detailRowsDefinition",
+            "isSimpleMeasure",
+            "kpi",
+        }
+    ),
+    "partition": frozenset({"mode", "source", "queryGroup", "dataView", "description"}),
+    "relationship": frozenset(
+        {
+            "fromColumn",
+            "toColumn",
+            "fromCardinality",
+            "toCardinality",
+            "crossFilteringBehavior",
+            "isActive",
+            "joinOnDateBehavior",
+            "relyOnReferentialIntegrity",
+            "securityFilteringBehavior",
+        }
+    ),
+    "expression": frozenset(
+        {"lineageTag", "sourceLineageTag", "queryGroup", "description", "kind"}
+    ),
+    "queryGroup": frozenset({"description", "folder"}),
+    "annotation": frozenset(),
+    "ref": frozenset(),
+}
+# Enumerated properties and the values the reference documents for them.
+VALUES: dict[str, frozenset[str]] = {
+    "dataType": frozenset(
+        {"automatic", "string", "int64", "double", "decimal", "dateTime", "boolean", "binary"}
+    ),
+    "summarizeBy": frozenset(
+        {"default", "none", "sum", "min", "max", "count", "average", "distinctCount"}
+    ),
+    "mode": frozenset({"import", "directQuery", "dual", "default", "push", "directLake"}),
+    "fromCardinality": frozenset({"none", "one", "many"}),
+    "toCardinality": frozenset({"none", "one", "many"}),
+    "crossFilteringBehavior": frozenset({"oneDirection", "bothDirections", "automatic"}),
+    "defaultPowerBIDataSourceVersion": frozenset({"powerBI_V1", "powerBI_V2", "powerBI_V3"}),
+}
 _NAME = r"'(?:[^']|'')*'|[^\s=:'][^=:]*?"
 _OBJECT = re.compile(rf"^(?P<kind>\w+)(?:\s+(?P<name>{_NAME}))?\s*(?:=\s*(?P<value>.*))?$")
 _PROPERTY = re.compile(r"^(?P<key>\w+)\s*:\s*(?P<value>.*)$")
@@ -180,10 +300,28 @@ def parse(text: str, source: str = "<tmdl>") -> list[Node]:
     return roots
 
 
+def check_properties(nodes: list[Node]) -> None:
+    """Raise :class:`TmdlError` on a property its object kind does not have, or an enumerated
+    property with a value the reference does not list."""
+    for root in nodes:
+        for node in root.walk():
+            allowed = PROPERTIES.get(node.kind)
+            if allowed is None:
+                continue
+            for key, value in node.properties.items():
+                if key not in allowed:
+                    raise TmdlError(f"{node.source}: {node.kind} has no property {key!r}")
+                if key in VALUES and value not in VALUES[key]:
+                    raise TmdlError(f"{node.source}: {key}: {value!r} is not one of its values")
+
+
 def parse_file(path: Path) -> list[Node]:
     return parse(path.read_text(encoding="utf-8"), str(path))
 
 
 def parse_folder(definition: Path) -> list[Node]:
-    """Every ``.tmdl`` file under a semantic model's ``definition`` folder, in path order."""
-    return [n for p in sorted(definition.rglob("*.tmdl")) for n in parse_file(p)]
+    """Every ``.tmdl`` file under a semantic model's ``definition`` folder, in path order, with
+    their properties checked (:func:`check_properties`)."""
+    nodes = [n for p in sorted(definition.rglob("*.tmdl")) for n in parse_file(p)]
+    check_properties(nodes)
+    return nodes

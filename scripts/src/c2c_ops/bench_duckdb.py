@@ -461,7 +461,7 @@ def gold_queries() -> dict[str, str]:
     fact, dim = tables.FACT_USERS.name, tables.DIM_COUNTRY.name
     funnel_stages = " UNION ALL ".join(
         f"SELECT release, registered, {i + 1} AS stage_order, '{s}' AS stage, "  # nosec B608  # constants only
-        f"{s}::BIGINT AS users FROM counts"
+        f"{s}::BIGINT AS users FROM stages"
         for i, s in enumerate(FUNNEL_STAGES)
     )
     queries = {
@@ -537,47 +537,52 @@ def gold_queries() -> dict[str, str]:
                     {_count_if("is_buyer")} AS buyers
                 FROM {fact} WHERE has_any_app IS NOT NULL GROUP BY country_code) a
             LEFT JOIN {dim} d USING (country_code)""",  # nosec B608  # constants only
-        # 'active' is unknown (NULL) for a release without login data: the next stages then
-        # continue from 'registered' (coalesce to true), and its count stays NULL.
+        # A release with login data has the four stages (a user whose login is unknown stops
+        # at 'registered'); one without has no 'active' row and continues from 'registered'.
         tables.AGG_ENGAGEMENT_FUNNEL.name: f"""
-            WITH per_release AS (
-                SELECT release, is_active AS a,
-                    coalesce(is_active, true) AND liked_or_wished AS e,
-                    coalesce(is_active, true) AND liked_or_wished AND bought_or_sold AS t
-                FROM {fact}),
-            both_ AS (SELECT * FROM per_release UNION ALL SELECT 'all', a, e, t FROM per_release),
-            counts AS (
-                SELECT release, count(*) AS registered,
-                    CASE WHEN count(a) > 0 THEN {_count_if("a")} END AS active,
-                    {_count_if("e")} AS liked_or_wished,
-                    {_count_if("t")} AS bought_or_sold
-                FROM both_ GROUP BY release),
+            WITH counts AS (
+                SELECT release, count(*) AS registered, count(is_active) > 0 AS has_login,
+                    {_count_if("is_active")} AS active_n,
+                    {_count_if("liked_or_wished")} AS engaged_n,
+                    {_count_if("liked_or_wished AND bought_or_sold")} AS transacting_n,
+                    {_count_if("is_active AND liked_or_wished")} AS active_engaged_n,
+                    {_count_if("is_active AND liked_or_wished AND bought_or_sold")}
+                        AS active_transacting_n
+                FROM {fact} GROUP BY release),
+            stages AS (
+                SELECT release, registered,
+                    CASE WHEN has_login THEN active_n END AS active,
+                    CASE WHEN has_login THEN active_engaged_n ELSE engaged_n END
+                        AS liked_or_wished,
+                    CASE WHEN has_login THEN active_transacting_n ELSE transacting_n END
+                        AS bought_or_sold
+                FROM counts),
             long AS ({funnel_stages})
             SELECT release, stage_order, stage, users,
                 {_pct("users", "registered")} AS pct_of_registered,
                 {_pct("users", "previous")} AS pct_of_previous_stage
             FROM (
-                SELECT *, last_value(users IGNORE NULLS) OVER (
-                    PARTITION BY release ORDER BY stage_order
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous
-                FROM long)
+                SELECT *, lag(users) OVER (PARTITION BY release ORDER BY stage_order)
+                    AS previous
+                FROM long WHERE users IS NOT NULL)
             ORDER BY release, stage_order""",  # nosec B608  # constants only
         tables.AGG_SENIORITY_COHORTS.name: f"""
-            SELECT release, seniority_cohort_months, users, buyers, sellers, active_users,
+            SELECT release, seniority_days, users, buyers, sellers, active_users,
                 products_bought, products_sold,
                 {_round2_mean("followers", "users")} AS mean_followers,
                 {_pct("buyers", "users")} AS buyer_rate_pct,
                 {_pct("sellers", "users")} AS seller_rate_pct
             FROM (
-                SELECT release, seniority_cohort_months, count(*) AS users,
+                SELECT release, seniority_days, count(*) AS users,
                     {_count_if("is_buyer")} AS buyers,
                     {_count_if("is_seller")} AS sellers,
-                    {_count_if("is_active")} AS active_users,
+                    CASE WHEN count(is_active) > 0 THEN {_count_if("is_active")} END
+                        AS active_users,
                     sum(products_bought)::BIGINT AS products_bought,
                     sum(products_sold)::BIGINT AS products_sold,
                     sum(social_nb_followers) AS followers
-                FROM {fact} GROUP BY release, seniority_cohort_months)
-            ORDER BY release, seniority_cohort_months""",  # nosec B608  # constants only
+                FROM {fact} GROUP BY release, seniority_days)
+            ORDER BY release, seniority_days""",  # nosec B608  # constants only
     }
     return {t.name: queries[t.name] for t in GOLD_TABLES}
 

@@ -71,17 +71,68 @@ def test_views_keep_the_totals_of_the_gold_tables(spark, sample_gold, views):
     assert views["bi_dim_country"].count() == fact.select("country_code").distinct().count()
 
 
-def test_funnel_stage_counts_as_the_gold_funnel_does(views):
+@pytest.mark.parametrize("release", ["2020", "2024"])
+def test_funnel_stage_counts_as_the_gold_funnel_does(views, release):
     """Users at stage >= n in bi_fact_user are the gold funnel's nested stage counts."""
-    fact = views["bi_fact_user"]
+    fact = views["bi_fact_user"].filter(F.col("release") == release)
     funnel = {
         r["stage_order"]: r["users"]
-        for r in views["bi_engagement_funnel"].filter("release = 'all'").collect()
+        for r in views["bi_engagement_funnel"].filter(F.col("release") == release).collect()
     }
     assert fact.count() == funnel[1]
     assert fact.filter("funnel_stage >= 3").count() == funnel[3]
     assert fact.filter("funnel_stage >= 4").count() == funnel[4]
-    assert fact.filter("is_active").count() == funnel[2]
+    if release == "2020":
+        assert fact.filter("funnel_stage >= 2").count() == funnel[2]
+    else:
+        assert 2 not in funnel
+
+
+def test_the_funnel_has_one_funnel_per_release_and_nests(views):
+    rows = views["bi_engagement_funnel"].orderBy("release", "stage_order").collect()
+    assert {r["release"] for r in rows} == {"2020", "2024"}
+    for release in ("2020", "2024"):
+        users = [r["users"] for r in rows if r["release"] == release]
+        assert users == sorted(users, reverse=True), release
+
+
+def test_user_segments_sum_to_the_fact(spark, sample_gold, views):
+    fact = views["bi_fact_user"]
+    sums = (
+        views["bi_user_segments"]
+        .agg(F.sum("users"), F.sum("buyers"), F.sum("app_users"), F.sum("products_sold"))
+        .first()
+    )
+    assert list(sums) == [
+        fact.count(),
+        fact.filter("is_buyer").count(),
+        fact.filter("has_any_app").count(),
+        fact.agg(F.sum("products_sold")).first()[0],
+    ]
+
+
+def test_release_dimension_says_which_release_measures_logins_and_apps(views):
+    releases = {r["release"]: r for r in views["bi_dim_release"].collect()}
+    assert set(releases) == {"2020", "2024"}
+    assert releases["2020"]["has_login_data"] and not releases["2024"]["has_login_data"]
+    assert releases["2020"]["has_app_data"] and not releases["2024"]["has_app_data"]
+
+
+def test_data_quality_views_publish_the_row_accounting(views):
+    quality = views["bi_data_quality"].collect()
+    assert quality and all(r["unbalanced_files"] == 0 for r in quality)
+    assert all(
+        r["rows_read"] == r["rows_to_silver"] + r["rows_quarantined"] + r["rows_duplicate"]
+        for r in quality
+    )
+    assert views["bi_quarantine_by_rule"].count() > 0
+
+
+def test_reconciliation_figures_are_the_rows_behind_the_status(views):
+    figures = views["bi_reconciliation_figures"]
+    status = views["bi_reconciliation_status"].agg(F.sum("figures"), F.sum("matching")).first()
+    assert figures.count() == status[0]
+    assert figures.filter("matches").count() == status[1]
 
 
 def test_cloud_views_read_the_env_catalog():
@@ -95,3 +146,8 @@ def test_cloud_views_read_the_env_catalog():
 def test_a_view_naming_a_table_that_is_not_gold_fails():
     with pytest.raises(KeyError, match="users"):
         render(View("bi_x", "user", "SELECT * FROM {users}"), str)
+
+
+def test_only_silver_audit_and_quarantine_are_published_by_views():
+    used = {p for v in VIEWS for p in v.table_placeholders()}
+    assert used - {t.name for t in GOLD} == {"run_audit", "quarantine"}

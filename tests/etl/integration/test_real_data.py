@@ -116,3 +116,26 @@ def test_incremental_runs_give_the_same_gold_as_one_full_run(spark, full_run, re
     assert {r.step: r.status for r in results}["silver_reports"] == "skipped"
     for table in GOLD_TABLES:
         assertDataFrameEqual(io.read(spark, ctx.cfg, table), io.read(spark, full_ctx.cfg, table))
+
+
+def test_the_engagement_funnel_nests_per_release_and_cohorts_carry_information(spark, full_run):
+    """On the real data: each release's funnel shrinks stage by stage (2024 without 'active'),
+    no row sums the releases, and registration-day cohorts give each release many cohorts of
+    hundreds of users."""
+    ctx, _ = full_run
+    funnel = io.read(spark, ctx.cfg, tables.AGG_ENGAGEMENT_FUNNEL).collect()
+    assert {r["release"] for r in funnel} == {"2020", "2024"}
+    for release in ("2020", "2024"):
+        stages = sorted((r["stage_order"], r["users"]) for r in funnel if r["release"] == release)
+        users = [u for _, u in stages]
+        assert users == sorted(users, reverse=True), f"{release}: {stages}"
+        assert [o for o, _ in stages] == ([1, 2, 3, 4] if release == "2020" else [1, 3, 4])
+    fact = io.read(spark, ctx.cfg, tables.FACT_USERS)
+    registered = {r["release"]: r["users"] for r in funnel if r["stage"] == "registered"}
+    assert registered == {
+        r["release"]: r["count"] for r in fact.groupBy("release").count().collect()
+    }
+    cohorts = io.read(spark, ctx.cfg, tables.AGG_SENIORITY_COHORTS)
+    per_release = cohorts.groupBy("release").agg(F.count("*").alias("n"), F.min("users"))
+    for row in per_release.collect():
+        assert row["n"] >= 10 and row["min(users)"] >= 100, row

@@ -147,51 +147,69 @@ FUNNEL_STAGES = ("registered", "active", "liked_or_wished", "bought_or_sold")
 
 
 def aggregate_engagement_funnel(counts: DataFrame) -> DataFrame:
-    """Grain: release ('all' too) x stage. Each stage keeps only users who reached the ones
-    before. 'active' is unknown where a release has no login data (2024): its count is null
-    and the next stages continue from 'registered' (see ``counts._measures``)."""
-    counts = counts
-    both = counts.unionByName(counts.withColumn("release", F.lit("all")))
-    per_release = both.groupBy("release").agg(
-        F.sum("users").cast("long").alias("registered"),
-        F.when(F.sum("users_with_login_data") > 0, F.sum("active_users").cast("long")).alias(
-            "active"
-        ),
-        F.sum("liked_or_wished_users").cast("long").alias("liked_or_wished"),
-        F.sum("bought_or_sold_users").cast("long").alias("bought_or_sold"),
+    """Grain: release x stage, the stages a release measures. Each stage counts the users who
+    reached every stage before it, so the stages nest by construction. A release with login
+    data (2020) has all four, and its users whose login is unknown stop at 'registered'; a
+    release without (2024) has no 'active' row and its later stages count from 'registered'.
+    There is no row for both releases together: their funnels have different stages, so a
+    report picks one release."""
+    per_release = counts.groupBy("release").agg(
+        *_sum(
+            "users",
+            "users_with_login_data",
+            "active_users",
+            "liked_or_wished_users",
+            "bought_or_sold_users",
+            "active_liked_or_wished_users",
+            "active_bought_or_sold_users",
+        )
     )
+    with_login = F.col("users_with_login_data") > 0
+    stage_users = {
+        "registered": F.col("users"),
+        "active": F.when(with_login, F.col("active_users")),
+        "liked_or_wished": F.when(with_login, F.col("active_liked_or_wished_users")).otherwise(
+            F.col("liked_or_wished_users")
+        ),
+        "bought_or_sold": F.when(with_login, F.col("active_bought_or_sold_users")).otherwise(
+            F.col("bought_or_sold_users")
+        ),
+    }
     stages = F.array(
         *[
             F.struct(
                 F.lit(i + 1).alias("stage_order"),
                 F.lit(s).alias("stage"),
-                F.col(s).cast("long").alias("users"),
+                stage_users[s].cast("long").alias("users"),
             )
             for i, s in enumerate(FUNNEL_STAGES)
         ]
     )
-    long = per_release.select("release", "registered", F.inline(stages))
-    previous = Window.partitionBy("release").orderBy("stage_order")
-    prev_known = F.last(F.col("users"), ignorenulls=True).over(
-        previous.rowsBetween(Window.unboundedPreceding, -1)
-    )
+    long = per_release.select(
+        "release", F.col("users").alias("registered"), F.inline(stages)
+    ).filter(F.col("users").isNotNull())
+    previous = F.lag("users").over(Window.partitionBy("release").orderBy("stage_order"))
     return long.select(
         "release",
         "stage_order",
         "stage",
         "users",
         _pct(F.col("users"), F.col("registered")).alias("pct_of_registered"),
-        _pct(F.col("users"), prev_known).alias("pct_of_previous_stage"),
+        _pct(F.col("users"), previous).alias("pct_of_previous_stage"),
     ).orderBy("release", "stage_order")
 
 
 def aggregate_seniority_cohorts(counts: DataFrame) -> DataFrame:
-    """Grain: release x seniority cohort (whole months since registration)."""
-    agg = counts.groupBy("release", "seniority_cohort_months").agg(
+    """Grain: release x registration day (days since registration). A day, not a month: the
+    source's registrations cluster within days, so month cohorts would put nearly every user
+    of a release into one or two. ``active_users`` is NULL where the cohort has no login data
+    (unknown, as everywhere in gold), not 0."""
+    agg = counts.groupBy("release", "seniority_days").agg(
         *_sum(
             "users",
             "buyers",
             "sellers",
+            "users_with_login_data",
             "active_users",
             "products_bought",
             "products_sold",
@@ -204,16 +222,16 @@ def aggregate_seniority_cohorts(counts: DataFrame) -> DataFrame:
     return (
         agg.select(
             "release",
-            "seniority_cohort_months",
+            "seniority_days",
             "users",
             "buyers",
             "sellers",
-            "active_users",
+            F.when(F.col("users_with_login_data") > 0, F.col("active_users")).alias("active_users"),
             "products_bought",
             "products_sold",
             F.round(mean, 2).alias("mean_followers"),
         )
         .withColumn("buyer_rate_pct", _pct(F.col("buyers"), F.col("users")))
         .withColumn("seller_rate_pct", _pct(F.col("sellers"), F.col("users")))
-        .orderBy("release", "seniority_cohort_months")
+        .orderBy("release", "seniority_days")
     )

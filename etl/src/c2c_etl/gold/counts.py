@@ -2,7 +2,8 @@
 change feed instead of recounting every user.
 
 ``gold.agg_user_counts`` has one row per release x country (with its source spelling) x gender x
-seniority cohort, with only counts and sums. Sums add up across rows and across changes, so:
+registration day (``seniority_days``), with only counts and sums. Sums add up across rows and
+across changes, so:
 
 * the country dimension and the country-gender, app-adoption, funnel and seniority tables are
   small aggregates of it (``c2c_etl.gold.model``, ``c2c_etl.gold.aggregates``);
@@ -29,7 +30,7 @@ KEYS = (
     "country_name",
     "country_name_source",
     "gender",
-    "seniority_cohort_months",
+    "seniority_days",
 )
 WEIGHT = "_weight"
 
@@ -44,8 +45,12 @@ def _measures(w: Column) -> dict[str, Column]:
         return F.sum(F.coalesce(F.col(value), F.lit(0)) * w).cast("long")
 
     known_app = F.col("has_any_app").isNotNull()
-    passes_active = F.coalesce(F.col("is_active"), F.lit(True))
-    engaged = passes_active & F.col("liked_or_wished")
+    # The funnel's later stages, counted twice: among every user (the funnel of a release with
+    # no login data) and among active users (the funnel of a release with login data, where a
+    # user whose login is unknown stops at 'registered'). Either way each stage is a subset of
+    # the one before by construction.
+    engaged = F.col("liked_or_wished")
+    active_engaged = F.coalesce(F.col("is_active"), F.lit(False)) & engaged
     return {
         "users": F.sum(w).cast("long"),
         "buyers": count_if(F.col("is_buyer")),
@@ -59,6 +64,8 @@ def _measures(w: Column) -> dict[str, Column]:
         "active_users": count_if(F.col("is_active")),
         "liked_or_wished_users": count_if(engaged),
         "bought_or_sold_users": count_if(engaged & F.col("bought_or_sold")),
+        "active_liked_or_wished_users": count_if(active_engaged),
+        "active_bought_or_sold_users": count_if(active_engaged & F.col("bought_or_sold")),
         "users_with_app_data": count_if(known_app),
         "app_users": count_if(known_app & F.col("has_any_app")),
         "ios_users": count_if(known_app & F.col("has_ios_app")),
@@ -84,6 +91,8 @@ MEASURES = (
     "active_users",
     "liked_or_wished_users",
     "bought_or_sold_users",
+    "active_liked_or_wished_users",
+    "active_bought_or_sold_users",
     "users_with_app_data",
     "app_users",
     "ios_users",

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from c2c_etl import tables
+from c2c_etl.gold.model import ENGAGEMENT_LEVELS, RECENCY_BUCKETS
 
 PREFIX = "bi_"
 
@@ -36,15 +37,27 @@ class View:
 GOLD_TABLES: dict[str, tables.Table] = {
     t.name: t for t in tables.ALL_TABLES if t.layer == tables.GOLD
 }
+# Silver tables whose aggregates a view publishes (row accounting and rules, no user values):
+# analysts read the view, never the table. In Unity Catalog a view runs with its owner's
+# rights, so reading it needs no grant on silver.
+PUBLISHED_SILVER_TABLES: dict[str, tables.Table] = {
+    t.name: t for t in (tables.RUN_AUDIT, tables.SILVER_QUARANTINE)
+}
+SOURCE_TABLES: dict[str, tables.Table] = {**GOLD_TABLES, **PUBLISHED_SILVER_TABLES}
 
-# The deepest nested funnel stage a user reached (see aggregates.aggregate_engagement_funnel):
-# 1 registered, 2 active, 3 liked or wished, 4 bought or sold. A release without login data
-# (2024) skips 'active': its users go on from 'registered'.
+# The smallest number of users behind a published percentage by country: below it a single
+# user moves the figure by several points. Every dashboard filters on the views' flag.
+MIN_USERS_PER_FIGURE = 30
+
+# The deepest nested funnel stage a user reached, as aggregates.aggregate_engagement_funnel
+# counts them: 1 registered, 2 active, 3 liked or wished, 4 bought or sold. In a release with
+# login data a user whose login is unknown stops at 1; a release without (2024) has no stage 2
+# and its users go on from 'registered'.
 _FUNNEL_STAGE = """CASE
-      WHEN coalesce(is_active, true) AND liked_or_wished AND bought_or_sold THEN 4
-      WHEN coalesce(is_active, true) AND liked_or_wished THEN 3
-      WHEN is_active THEN 2
-      ELSE 1
+      WHEN release_has_login_data AND NOT coalesce(is_active, false) THEN 1
+      WHEN NOT liked_or_wished THEN CASE WHEN release_has_login_data THEN 2 ELSE 1 END
+      WHEN NOT bought_or_sold THEN 3
+      ELSE 4
     END"""
 
 DIM_COUNTRY = View(
@@ -90,7 +103,82 @@ FACT_USER = View(
   social_nb_followers,
   days_since_last_login,
   seniority_days
-FROM {{fact_users}}""",  # nosec B608  # static SQL; only _FUNNEL_STAGE is inlined
+FROM (
+  SELECT *, max(is_active IS NOT NULL) OVER (PARTITION BY release) AS release_has_login_data
+  FROM {{fact_users}}
+)""",  # nosec B608  # static SQL; only _FUNNEL_STAGE is inlined
+)
+
+DIM_RELEASE = View(
+    f"{PREFIX}dim_release",
+    "users release",
+    """SELECT
+  release,
+  CAST(release AS INT) AS release_order,
+  sum(users) AS users,
+  sum(users_with_login_data) > 0 AS has_login_data,
+  sum(users_with_app_data) > 0 AS has_app_data
+FROM {agg_user_counts}
+GROUP BY release""",
+)
+
+
+def _order(column: str, labels: list[str]) -> str:
+    """A SQL expression giving each label of ``column`` its position (1, 2, ...): the order a
+    report sorts the labels by, instead of alphabetically."""
+    whens = " ".join(f"WHEN '{label}' THEN {i}" for i, label in enumerate(labels, 1))
+    return f"CASE {column} {whens} END"
+
+
+_SEGMENT_ORDERS = {
+    "buyer_segment": ["non-buyer", "buyer", "top buyer"],
+    "seller_segment": ["non-seller", "lister", "seller", "top seller"],
+    "activity_recency": [label for _, label in RECENCY_BUCKETS]
+    + [f"over {RECENCY_BUCKETS[-1][0]} days", "unknown"],
+    "engagement_level": ["none"] + [label for _, label in reversed(ENGAGEMENT_LEVELS)],
+}
+_ORDER_COLUMNS = ",\n  ".join(
+    f"{_order(c, labels)} AS {c}_order" for c, labels in _SEGMENT_ORDERS.items()
+)
+
+# The user-level fact summed over the attributes the report slices by: what an Import model
+# holds instead of one row per user (personal data stays in the lakehouse). Counts whose
+# attribute is unknown for every user of a cell (login, app) are NULL there, not 0.
+USER_SEGMENTS = View(
+    f"{PREFIX}user_segments",
+    "release x country x gender x buyer, seller, recency and engagement segment",
+    f"""SELECT
+  release,
+  country_code,
+  gender,
+  buyer_segment,
+  seller_segment,
+  activity_recency,
+  engagement_level,
+  {_ORDER_COLUMNS},
+  count(*) AS users,
+  count_if(is_buyer) AS buyers,
+  count_if(is_top_buyer) AS top_buyers,
+  count_if(is_seller) AS sellers,
+  count_if(is_top_seller) AS top_sellers,
+  count_if(is_active IS NOT NULL) AS users_with_login_data,
+  CASE WHEN count_if(is_active IS NOT NULL) > 0 THEN count_if(is_active) END AS active_users,
+  count_if(has_any_app IS NOT NULL) AS users_with_app_data,
+  CASE WHEN count_if(has_any_app IS NOT NULL) > 0 THEN count_if(has_any_app) END AS app_users,
+  CASE WHEN count_if(has_any_app IS NOT NULL) > 0 THEN count_if(has_ios_app) END AS ios_users,
+  CASE WHEN count_if(has_any_app IS NOT NULL) > 0 THEN count_if(has_android_app) END
+    AS android_users,
+  count_if(is_buyer AND has_any_app IS NOT NULL) AS buyers_with_app_data,
+  CASE WHEN count_if(has_any_app IS NOT NULL) > 0 THEN count_if(is_buyer AND has_any_app) END
+    AS app_buyers,
+  CAST(sum(products_bought) AS BIGINT) AS products_bought,
+  CAST(sum(products_sold) AS BIGINT) AS products_sold,
+  CAST(sum(products_listed) AS BIGINT) AS products_listed,
+  CAST(sum(social_nb_followers) AS BIGINT) AS followers,
+  count(social_nb_followers) AS users_with_followers
+FROM {{fact_users}}
+GROUP BY release, country_code, gender, buyer_segment, seller_segment, activity_recency,
+  engagement_level""",  # nosec B608  # static SQL; only the order CASEs are inlined
 )
 
 COUNTRY_KPIS = View(
@@ -128,13 +216,14 @@ APP_ADOPTION = View(
   android_adoption_pct,
   buyers,
   app_buyers,
-  app_share_of_buyers_pct
-FROM {agg_app_adoption}""",
+  app_share_of_buyers_pct,
+  users_with_app_data >= MIN_USERS AS meets_minimum_users
+FROM {agg_app_adoption}""".replace("MIN_USERS", str(MIN_USERS_PER_FIGURE)),
 )
 
 ENGAGEMENT_FUNNEL = View(
     f"{PREFIX}engagement_funnel",
-    "release ('all' too) x stage",
+    "release x stage the release measures",
     """SELECT
   release,
   stage_order,
@@ -147,10 +236,10 @@ FROM {agg_engagement_funnel}""",
 
 SENIORITY_COHORTS = View(
     f"{PREFIX}seniority_cohorts",
-    "release x seniority in whole months",
+    "release x registration day",
     """SELECT
   release,
-  seniority_cohort_months,
+  seniority_days,
   users,
   buyers,
   sellers,
@@ -176,21 +265,70 @@ FROM {publisher_report_reconciliation}
 GROUP BY report""",
 )
 
+RECONCILIATION_FIGURES = View(
+    f"{PREFIX}reconciliation_figures",
+    "publisher figure (report x country x sex x metric)",
+    """SELECT
+  report,
+  country,
+  sex,
+  metric,
+  published_value,
+  computed_value,
+  computed_value - published_value AS difference,
+  tolerance,
+  matches
+FROM {publisher_report_reconciliation}""",
+)
+
+# Row accounting and freshness per step (silver.run_audit's file rows), and quarantined rows
+# per rule: published for analysts, who cannot read silver.
+DATA_QUALITY = View(
+    f"{PREFIX}data_quality",
+    "pipeline step",
+    """SELECT
+  step,
+  count(*) AS files,
+  sum(rows_read) AS rows_read,
+  sum(rows_to_silver) AS rows_to_silver,
+  sum(rows_quarantined) AS rows_quarantined,
+  sum(rows_duplicate) AS rows_duplicate,
+  count_if(NOT balanced) AS unbalanced_files,
+  max(finished_at) AS last_finished_at
+FROM {run_audit}
+WHERE source_file IS NOT NULL
+GROUP BY step""",
+)
+
+QUARANTINE_BY_RULE = View(
+    f"{PREFIX}quarantine_by_rule",
+    "quality rule",
+    """SELECT rule, count(*) AS rows_quarantined
+FROM {quarantine}
+LATERAL VIEW explode(failed_rules) AS rule
+GROUP BY rule""",
+)
+
 VIEWS: tuple[View, ...] = (
     DIM_COUNTRY,
+    DIM_RELEASE,
     FACT_USER,
+    USER_SEGMENTS,
     COUNTRY_KPIS,
     APP_ADOPTION,
     ENGAGEMENT_FUNNEL,
     SENIORITY_COHORTS,
     RECONCILIATION_STATUS,
+    RECONCILIATION_FIGURES,
+    DATA_QUALITY,
+    QUARANTINE_BY_RULE,
 )
 VIEWS_BY_NAME: dict[str, View] = {v.name: v for v in VIEWS}
 
 
 def render(view: View, table_name: Callable[[tables.Table], str]) -> str:
-    """The view's SELECT with each gold placeholder replaced by ``table_name(table)``."""
-    return view.sql.format_map({n: table_name(GOLD_TABLES[n]) for n in view.table_placeholders()})
+    """The view's SELECT with each table placeholder replaced by ``table_name(table)``."""
+    return view.sql.format_map({n: table_name(SOURCE_TABLES[n]) for n in view.table_placeholders()})
 
 
 def create_statement(

@@ -1,19 +1,27 @@
 """A small DAX evaluator for the measures of the semantic model, so tests can check them.
 
 Power BI cannot run here, so the measures' DAX is evaluated in Python over the rows of the
-table they live on (the ``bi_fact_user`` view, read from the local gold tables). It covers the
-subset the model uses and raises :class:`DaxError` on anything else:
+model's tables (the gold views, read from the local gold tables). It follows the engine where
+the measures depend on it, and raises :class:`DaxError` on anything outside this subset:
 
 * literals (numbers, strings), ``TRUE()``, ``FALSE()``, ``BLANK()``;
 * ``'table'[column]`` / ``table[column]`` in a row context, ``[Measure]`` references;
-* ``+ - * /``, comparisons ``= <> < <= > >=``, ``&&``, ``||``, ``NOT``, ``ISBLANK``;
-* ``COUNTROWS(table)``, ``SUM``/``AVERAGE``/``MIN``/``MAX``/``DISTINCTCOUNT(table[column])``;
-* ``CALCULATE(expression, filter, ...)`` with boolean filters over one table's columns (filters
-  are added to the context; no filter removal or ``ALL``);
+* ``+ - * /``, comparisons ``= <> < <= > >=``, ``&&``, ``||``, ``NOT``, ``ISBLANK``, ``IF``;
+* ``COUNTROWS(table)``, ``SUM``/``AVERAGE``/``MIN``/``MAX``/``DISTINCTCOUNT(table[column])``,
+  ``HASONEVALUE(table[column])``;
+* ``CALCULATE(expression, filter, ...)``: a boolean filter over columns of one table *replaces*
+  the filters on those columns (as the engine does without ``KEEPFILTERS``);
+  ``REMOVEFILTERS(table)``, ``REMOVEFILTERS(table[column], ...)`` and ``ALL(...)`` as modifiers
+  remove them;
+* relationships: a filter on the one side of a many-to-one relationship filters the many side
+  (single direction, as the model's relationships are); never the other way;
 * ``DIVIDE(numerator, denominator[, alternate])``.
 
-BLANK follows DAX: aggregates over no value are BLANK, comparing BLANK with a number, boolean or
-string compares 0, FALSE or "", and ``BLANK = TRUE()`` is false.
+The filter context is a set of column filters; the rows of a table a measure sees are those
+that pass the filters on its own columns and whose related rows pass theirs.
+
+BLANK follows DAX: aggregates over no value are BLANK (``None``), never 0; comparing BLANK with
+a number, boolean or string compares 0, FALSE or "", and ``BLANK = TRUE()`` is false.
 """
 
 from __future__ import annotations
@@ -188,17 +196,39 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+@dataclass(frozen=True)
+class ColumnFilter:
+    """A filter on some columns of one table: a row passes when ``predicate(row)`` holds."""
+
+    table: str
+    columns: frozenset[str]
+    predicate: Predicate
+
+
+Context = tuple[ColumnFilter, ...]
+
+
+def where(table: str, column: str, *values: Any) -> ColumnFilter:
+    """The filter a slicer or a visual's filter puts on one column: its value is one of these."""
+    return ColumnFilter(table, frozenset({column}), lambda row: row[column] in values)
+
+
 @dataclass
 class Model:
-    """Tables (rows as mappings) and measures (DAX text) to evaluate against."""
+    """Tables (rows as mappings), measures (DAX text) and many-to-one relationships
+    ``("many_table.column", "one_table.column")`` to evaluate against."""
 
     tables: dict[str, Sequence[Row]]
     measures: dict[str, str]
+    relationships: Sequence[tuple[str, str]] = ()
     _parsed: dict[str, Ast] = field(default_factory=dict)
 
-    def measure(self, name: str, filters: Sequence[tuple[str, Predicate]] = ()) -> Any:
-        """A measure's value, optionally under filters ``(table, row predicate)``."""
-        return self._eval(self._ast(name), list(filters), None)
+    def measure(self, name: str, filters: Sequence[ColumnFilter] = ()) -> Any:
+        """A measure's value under a filter context (slicers, a visual's axis and filters)."""
+        context: Context = ()
+        for f in filters:
+            context = self._replace(context, f)
+        return self._eval(self._ast(name), context, None)
 
     def _ast(self, name: str) -> Ast:
         if name not in self.measures:
@@ -207,15 +237,38 @@ class Model:
             self._parsed[name] = parse(self.measures[name])
         return self._parsed[name]
 
-    def _rows(self, table: str, filters: list[tuple[str, Predicate]]) -> list[Row]:
+    @staticmethod
+    def _replace(context: Context, new: ColumnFilter) -> Context:
+        kept = tuple(f for f in context if f.table != new.table or not (f.columns & new.columns))
+        return (*kept, new)
+
+    def _rows(self, table: str, context: Context) -> list[Row]:
+        """The rows of ``table`` the context lets through, relationships followed."""
         if table not in self.tables:
             raise DaxError(f"no table {table!r}")
-        keep = [p for t, p in filters if t == table]
-        if len(keep) != len([t for t, _ in filters]):
-            raise DaxError("filters on other tables need relationships, which are not supported")
-        return [r for r in self.tables[table] if all(p(r) for p in keep)]
+        own = [f.predicate for f in context if f.table == table]
+        related: list[tuple[str, set[Any]]] = []
+        for many, one in self.relationships:
+            many_table, many_column = many.split(".")
+            one_table, one_column = one.split(".")
+            if many_table == table and any(f.table == one_table for f in context):
+                keys = {r[one_column] for r in self._rows(one_table, context)}
+                related.append((many_column, keys))
+        return [
+            r
+            for r in self.tables[table]
+            if all(p(r) for p in own) and all(r[c] in keys for c, keys in related)
+        ]
 
-    def _filter(self, node: Ast) -> tuple[str, Predicate]:
+    def _modifier(self, node: Ast, context: Context) -> Context:
+        """``context`` after one CALCULATE filter argument."""
+        if node.kind == "call" and node.value in ("REMOVEFILTERS", "ALL"):
+            if len(node.args) == 1 and node.args[0].kind == "table":
+                return tuple(f for f in context if f.table != node.args[0].value)
+            if not node.args or any(a.kind != "col" for a in node.args):
+                raise DaxError(f"{node.value} takes a table or columns")
+            removed = {a.value for a in node.args}
+            return tuple(f for f in context if not any((f.table, c) in removed for c in f.columns))
         cols, measures, _ = references(node)
         names = {t for t, _ in cols}
         if len(names) != 1 or measures:
@@ -223,16 +276,16 @@ class Model:
         table = names.pop()
 
         def predicate(row: Row) -> bool:
-            return bool(self._eval(node, [], (table, row)))
+            return bool(self._eval(node, (), (table, row)))
 
-        return table, predicate
+        return self._replace(context, ColumnFilter(table, frozenset(c for _, c in cols), predicate))
 
-    def _eval(self, node: Ast, filters: list[tuple[str, Predicate]], row: Any) -> Any:
+    def _eval(self, node: Ast, context: Context, row: Any) -> Any:
         kind = node.kind
         if kind in ("num", "str"):
             return node.value
         if kind == "measure":
-            return self._eval(self._ast(node.value), filters, None)
+            return self._eval(self._ast(node.value), context, None)
         if kind == "col":
             table, column = node.value
             if row is None or row[0] != table:
@@ -241,13 +294,13 @@ class Model:
                 raise DaxError(f"no column {table}[{column}]")
             return row[1][column]
         if kind == "op":
-            return self._op(node, filters, row)
+            return self._op(node, context, row)
         if kind == "call":
-            return self._call(node, filters, row)
+            return self._call(node, context, row)
         raise DaxError(f"cannot evaluate {node}")
 
-    def _op(self, node: Ast, filters: list[tuple[str, Predicate]], row: Any) -> Any:
-        values = [self._eval(a, filters, row) for a in node.args]
+    def _op(self, node: Ast, context: Context, row: Any) -> Any:
+        values = [self._eval(a, context, row) for a in node.args]
         op = node.value
         if op == "neg":
             return None if values[0] is None else -values[0]
@@ -271,21 +324,30 @@ class Model:
             raise DaxError("division by zero: use DIVIDE")
         return a / b
 
-    def _call(self, node: Ast, filters: list[tuple[str, Predicate]], row: Any) -> Any:
+    def _column_values(self, node: Ast, context: Context) -> list[Any]:
+        if node.kind != "col":
+            raise DaxError("this function takes a column")
+        table, _ = node.value
+        return [self._eval(node, context, (table, r)) for r in self._rows(table, context)]
+
+    def _call(self, node: Ast, context: Context, row: Any) -> Any:
         name, args = node.value, node.args
         if name in ("TRUE", "FALSE", "BLANK") and not args:
             return {"TRUE": True, "FALSE": False, "BLANK": None}[name]
         if name == "NOT" and len(args) == 1:
-            return not self._eval(args[0], filters, row)
+            return not self._eval(args[0], context, row)
         if name == "ISBLANK" and len(args) == 1:
-            return self._eval(args[0], filters, row) is None
+            return self._eval(args[0], context, row) is None
+        if name == "IF" and len(args) in (2, 3):
+            if self._eval(args[0], context, row):
+                return self._eval(args[1], context, row)
+            return self._eval(args[2], context, row) if len(args) == 3 else None
         if name == "COUNTROWS" and len(args) == 1 and args[0].kind == "table":
-            return len(self._rows(args[0].value, filters)) or None
+            return len(self._rows(args[0].value, context)) or None
+        if name == "HASONEVALUE" and len(args) == 1:
+            return len(set(self._column_values(args[0], context))) == 1
         if name in ("SUM", "AVERAGE", "MIN", "MAX", "DISTINCTCOUNT") and len(args) == 1:
-            if args[0].kind != "col":
-                raise DaxError(f"{name} takes a column")
-            table, _column = args[0].value
-            values = [self._eval(args[0], filters, (table, r)) for r in self._rows(table, filters)]
+            values = self._column_values(args[0], context)
             present = [v for v in values if v is not None]
             if name == "DISTINCTCOUNT":
                 return len(set(values)) or None
@@ -297,11 +359,13 @@ class Model:
                 return sum(present) / len(present)
             return min(present) if name == "MIN" else max(present)
         if name == "CALCULATE" and args:
-            added = [self._filter(f) for f in args[1:]]
-            return self._eval(args[0], [*filters, *added], None)
+            inner = context
+            for f in args[1:]:
+                inner = self._modifier(f, inner)
+            return self._eval(args[0], inner, None)
         if name == "DIVIDE" and len(args) in (2, 3):
-            num, den = (self._eval(a, filters, row) for a in args[:2])
+            num, den = (self._eval(a, context, row) for a in args[:2])
             if den is None or den == 0:
-                return self._eval(args[2], filters, row) if len(args) == 3 else None
+                return self._eval(args[2], context, row) if len(args) == 3 else None
             return None if num is None else num / den
         raise DaxError(f"{name} with {len(args)} argument(s) is not supported")
