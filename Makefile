@@ -13,7 +13,7 @@ SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
 
-.PHONY: run test sync node chromium lint format typecheck wheel bench clean synth checkov adf lint-workflows \
+.PHONY: run test test-fast sync node chromium lint format typecheck wheel bench clean synth checkov adf lint-workflows \
 	security audit
 
 $(UV):
@@ -49,9 +49,16 @@ chromium:
 	@test -x "$(C2C_CHROMIUM)" || ($(SUDO) apt-get update -q && \
 		$(SUDO) apt-get install -y -q --no-install-recommends chromium)
 
-## make test: lint, type check, then every test (unit, integration on the real data when present).
+## make test: lint, type check, then every test (unit, integration on the real data when present)
+## under coverage.py, then the branch coverage of the five packages.
 test: sync node chromium lint typecheck
-	$(UV) run pytest
+	$(UV) run coverage run -m pytest
+	$(UV) run coverage report
+
+## make test-fast: every test that needs no JVM (marker nojvm: no Spark, no pipeline run, no
+## browser, Azurite, cluster or real data), for the edit loop.
+test-fast: sync node
+	$(UV) run pytest -m nojvm -q
 
 lint: sync
 	$(UV) run ruff check .
@@ -62,7 +69,7 @@ format: sync
 	$(UV) run ruff check --fix .
 
 typecheck: sync
-	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src reporting/src
+	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src reporting/src scripts/bench_duckdb.py
 
 ## make bench [BENCH_ARGS="--quick"]: the benchmark suite (scripts/bench.py, hours long; see
 ## docs/performance.md): real data, 1M and 10M synthetic users, incremental runs, raw-copy and

@@ -241,8 +241,7 @@ def duckdb_gold(landing: Path, out: Path) -> dict[str, Any]:
     threads = str(os.cpu_count() or 1)
     m = measure(
         py(
-            "-m",
-            "c2c_ops.bench_duckdb",
+            str(REPO / "scripts" / "bench_duckdb.py"),
             "--input",
             str(landing),
             "--out",

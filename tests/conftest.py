@@ -1,17 +1,100 @@
-"""Shared fixtures: one local Spark session with Delta for the whole test run."""
+"""Shared fixtures (one local Spark session with Delta for the whole test run) and the markers
+every test gets from the fixtures it uses, so that no test can be marked by hand, or wrongly:
+
+- ``spark``: needs a JVM (the ``spark`` session, or ``jvm`` for a child process that starts one);
+- ``pipeline``: uses a fixture that runs the whole pipeline;
+- ``system``: needs something beyond this process and Spark (a browser, Azurite, a Spark
+  cluster or Spark Connect server, the real dataset);
+- ``nojvm``: none of these (``make test-fast``). A ``nojvm`` test that starts Spark fails: its
+  ``SPARK_HOME`` points at a spark-submit that refuses to start and says why.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "c2c-fashion-store"
+
+# The fixtures each derived marker stands for. Every name must be a fixture that exists (the
+# collection fails otherwise), so renaming one cannot quietly unmark its tests.
+SPARK_FIXTURES = frozenset({"spark", "jvm"})
+PIPELINE_FIXTURES = frozenset(
+    {"sample_gold", "full_run", "corpus_run", "sample_lake", "clean", "duck_real", "duck_corpus"}
+)
+SYSTEM_FIXTURES = frozenset({"browser_run", "emulator", "delta_jars", "connect_url", "real_data"})
+DERIVED = {"spark": SPARK_FIXTURES, "pipeline": PIPELINE_FIXTURES, "system": SYSTEM_FIXTURES}
+NO_JVM = "nojvm"
+FIXTURE_DEF = re.compile(r"^@pytest\.fixture\b.*\n(?:@.*\n)*def (\w+)\(", re.M)
+
+REFUSE_SPARK_SUBMIT = """#!/bin/sh
+echo "this test is marked nojvm (it uses none of the spark, jvm or pipeline fixtures) but \\
+started Spark: give it the spark fixture, or jvm for a child process" >&2
+exit 1
+"""
+
+
+def derived_markers(fixturenames: Iterable[str]) -> list[str]:
+    """The markers of a test that uses these fixtures (directly or through other fixtures: the
+    pipeline fixtures use ``spark``, so their tests are ``spark`` tests too)."""
+    used = set(fixturenames)
+    return [marker for marker, names in DERIVED.items() if used & names] or [NO_JVM]
+
+
+def defined_fixtures() -> set[str]:
+    """The names of the fixtures defined in the tests' sources."""
+    found: set[str] = set()
+    for path in Path(__file__).parent.rglob("*.py"):
+        found.update(FIXTURE_DEF.findall(path.read_text()))
+    return found
+
+
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    missing = sorted(set().union(*DERIVED.values()) - defined_fixtures())
+    if missing:
+        raise pytest.UsageError(
+            f"tests/conftest.py derives markers from missing fixtures: {missing}"
+        )
+    for item in items:
+        hand_marked = {m.name for m in item.iter_markers()} & {*DERIVED, NO_JVM}
+        if hand_marked:
+            raise pytest.UsageError(
+                f"{item.nodeid} is marked {sorted(hand_marked)} by hand: these markers come "
+                "from the fixtures a test uses (tests/conftest.py)"
+            )
+        for marker in derived_markers(getattr(item, "fixturenames", ())):
+            item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def refusing_spark_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("no-spark-home")
+    submit = home / "bin" / "spark-submit"
+    submit.parent.mkdir()
+    submit.write_text(REFUSE_SPARK_SUBMIT)
+    submit.chmod(0o755)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def _nojvm_tests_cannot_start_spark(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker(NO_JVM):
+        home = request.getfixturevalue("refusing_spark_home")
+        request.getfixturevalue("monkeypatch").setenv("SPARK_HOME", str(home))
+
+
+@pytest.fixture(scope="session")
+def jvm() -> dict[str, str]:
+    """For a test whose child process starts Spark itself: the environment to give it (this
+    one). Using it marks the test ``spark``, as the ``spark`` fixture does."""
+    return dict(os.environ)
 
 
 @pytest.fixture(scope="session")

@@ -105,7 +105,6 @@ def test_missing_parameters_and_unsupported_expressions_are_errors(tmp_path: Pat
     assert resolve("run @{pipeline().RunId} of @{pipeline().Pipeline}", scope) == "run r1 of PL_X"
 
 
-@pytest.mark.integration
 def test_orchestrate_runs_the_etl_jobs_on_local_spark(spark: Any, tmp_path: Path) -> None:
     """The whole chain on the generator's sample: ADF copy, then bronze, silver, gold."""
     from c2c_adf.local import spark_job_runner
@@ -124,11 +123,11 @@ def test_orchestrate_runs_the_etl_jobs_on_local_spark(spark: Any, tmp_path: Path
     assert (tmp_path / "lake" / "gold").is_dir() and (tmp_path / "lake" / "silver").is_dir()
 
 
-@pytest.mark.integration
 def test_the_local_command_prints_the_pipeline_summary(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """What ``make run`` calls: PL_Orchestrate on a sample folder, then the ETL summary."""
+    """What ``make run`` calls: PL_Orchestrate on a sample folder, then the ETL summary (its
+    session is the test run's: the command takes the one already started)."""
     from c2c_adf import local as local_module
     from c2c_etl import generator
 

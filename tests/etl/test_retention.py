@@ -34,7 +34,6 @@ def test_each_policy_keeps_at_least_what_vacuum_requires(layer: str) -> None:
     assert MIN_RETENTION_HOURS <= files <= log
 
 
-@pytest.mark.integration
 def test_tables_are_created_with_their_layers_retention_and_vacuum_uses_it(
     spark: SparkSession, tmp_path: Path
 ) -> None:

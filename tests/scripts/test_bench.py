@@ -146,7 +146,7 @@ def test_the_report_shows_the_small_runs_median_time_per_step(bench):
     assert "Median small run: 90.0 s (bronze 12.5, gold 30.0); fresh load: 80.0 s." in text
 
 
-def test_the_floors_write_every_user_and_merge_the_delivery_into_both_tables(bench, tmp_path):
+def test_the_floors_write_every_user_and_merge_the_delivery_into_both_tables(bench, jvm, tmp_path):
     # A raw copy of a small generated base, then the two floors on it. The full floor writes
     # silver (typed) and gold with every user of both releases. The incremental floor's
     # delivery lands in bronze whole, and each MERGE target gets the new users and keeps one
@@ -207,7 +207,7 @@ def _tuning(bench, name: str):
     return next(t for t in bench.TUNINGS if t.name == name)
 
 
-def test_each_tuning_run_starts_spark_with_that_choice_the_other_way(bench):
+def test_each_tuning_run_starts_spark_with_that_choice_the_other_way(bench, jvm):
     # Every tuning's settings together, in a Spark session started the way a pipeline run
     # starts one (c2c_etl.spark.local_spark, with the bench's environment): the session and
     # its JVM must have them, instead of the pipeline's own (c2c_etl.spark.LOCAL_CONF).
@@ -227,7 +227,7 @@ def test_each_tuning_run_starts_spark_with_that_choice_the_other_way(bench):
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, **bench.spark_conf_env(undone)},
+        env={**jvm, **bench.spark_conf_env(undone)},
         timeout=300,
     ).stdout
     seen = json.loads(out.strip().splitlines()[-1])
@@ -299,7 +299,7 @@ def test_the_report_shows_what_each_tuning_is_worth(bench):
     assert "The pipeline's own runs: [96, 104] s; their spread, fastest to slowest, is 8.0%" in text
 
 
-def test_the_schema_read_reads_the_users_files_both_ways(bench, tmp_path):
+def test_the_schema_read_reads_the_users_files_both_ways(bench, jvm, tmp_path):
     from c2c_etl.generator import generate, split_users
 
     generate(tmp_path, *split_users(2000), seed=3)

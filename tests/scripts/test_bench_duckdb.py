@@ -10,12 +10,14 @@ same silver and gold, but for the one documented difference (a quoted line break
 The building blocks are pinned too: the rules are silver's own (names, policies, order), text is
 typed as Spark's ``try_cast`` types it, and percentages round as Spark rounds them, not as
 DuckDB's ``round`` would. Silver is compared on every column but the record hash, which DuckDB
-cannot compute as Spark does (see c2c_ops.bench_duckdb).
+cannot compute as Spark does (see scripts/bench_duckdb.py).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,14 +30,29 @@ from c2c_etl import io, tables
 from c2c_etl.silver.quality import FLAG_RULES_COL
 from c2c_etl.silver.users import BUSINESS_COLUMNS, user_rules
 from c2c_etl.sources import USERS_KINDS
-from c2c_ops import bench_duckdb
-from c2c_ops.bench_duckdb import GOLD_TABLES, SILVER_USERS, compute, gold_with_duckdb, rules_for
 from tests.etl.corpus.build import FILES as CORPUS_FILES
 from tests.etl.corpus.build import write_generated
 from tests.etl.integration.conftest import USERS_2020_FILE, USERS_2024_FILE, land, run_pipeline
 
-pytestmark = pytest.mark.integration
 
+def _load_bench_duckdb():
+    """scripts/bench_duckdb.py, a benchmark script beside bench.py, not part of any package."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "bench_duckdb.py"
+    spec = importlib.util.spec_from_file_location("bench_duckdb", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_duckdb"] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+bench_duckdb = _load_bench_duckdb()
+GOLD_TABLES, SILVER_USERS = bench_duckdb.GOLD_TABLES, bench_duckdb.SILVER_USERS
+compute, gold_with_duckdb, rules_for = (
+    bench_duckdb.compute,
+    bench_duckdb.gold_with_duckdb,
+    bench_duckdb.rules_for,
+)
 SILVER_COMPARED = (*BUSINESS_COLUMNS, FLAG_RULES_COL, "source_file")
 # DuckDB type names as Spark names them.
 SPARK_TYPE = {
@@ -118,7 +135,7 @@ def sample(spark, sample_gold):
 
 
 @pytest.fixture(scope="module")
-def real(spark, real_data, tmp_path_factory):
+def duck_real(spark, real_data, tmp_path_factory):
     """Both real users files through the Spark pipeline and through DuckDB."""
     root = tmp_path_factory.mktemp("duck-real")
     land(real_data, root / "landing", USERS_2020_FILE, USERS_2024_FILE)
@@ -162,8 +179,8 @@ def test_the_cli_prints_each_stage_and_the_total(sample, capsys):
         assert label in out
 
 
-def test_real_data_gives_the_same_silver_and_gold(spark, real):
-    ctx, con = real
+def test_real_data_gives_the_same_silver_and_gold(spark, duck_real):
+    ctx, con = duck_real
     users = assert_silver_equal(spark, ctx, con)
     counts = assert_gold_equal(spark, ctx, con)
     assert counts[tables.FACT_USERS.name] == users > 100_000
@@ -249,7 +266,7 @@ QUOTED_LINE_BREAK = "quoted_newline"
 
 
 @pytest.fixture(scope="module")
-def corpus(spark, tmp_path_factory):
+def duck_corpus(spark, tmp_path_factory):
     """The bad-input corpus (tests/etl/corpus) through the Spark pipeline and through DuckDB,
     all but the case of a quoted line break."""
     root = tmp_path_factory.mktemp("duck-corpus")
@@ -263,8 +280,8 @@ def corpus(spark, tmp_path_factory):
     con.close()
 
 
-def test_the_bad_input_corpus_gives_the_same_silver_and_gold(spark, corpus):
-    ctx, con = corpus
+def test_the_bad_input_corpus_gives_the_same_silver_and_gold(spark, duck_corpus):
+    ctx, con = duck_corpus
     assert assert_silver_equal(spark, ctx, con) > 20
     assert_gold_equal(spark, ctx, con)
 

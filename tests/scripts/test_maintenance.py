@@ -22,7 +22,6 @@ from tests.scripts.lakes import (
     table_path,
 )
 
-pytestmark = pytest.mark.integration
 TABLE = TOP_BUYERS
 
 

@@ -20,8 +20,6 @@ from tests.scripts.fake_databricks import FakeDatabricks
 from tests.scripts.harness import run_cli
 from tests.scripts.lakes import cloud_ops, local_ops, spark_warehouse
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def sample_lake(spark, tmp_path_factory) -> Path:

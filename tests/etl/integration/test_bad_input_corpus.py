@@ -26,8 +26,6 @@ from c2c_etl.jobs.common import RunContext, new_run_id
 from tests.etl.corpus.build import COMMITTED, FILES, GENERATED, write_generated
 from tests.etl.integration.conftest import versions
 
-pytestmark = pytest.mark.integration
-
 CORPUS = Path(__file__).parents[1] / "corpus"
 CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text())["case"]
 

@@ -15,8 +15,6 @@ from c2c_etl.config import local_config
 from c2c_etl.jobs.common import utc_now
 from c2c_etl.tables import RUN_STEPS, SILVER_QUARANTINE, SILVER_USERS
 
-pytestmark = pytest.mark.integration
-
 MB = 1 << 20
 
 

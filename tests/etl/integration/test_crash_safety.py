@@ -30,8 +30,6 @@ from c2c_etl.jobs import gold, pipeline
 from c2c_etl.jobs.common import RunContext, new_run_id
 from c2c_etl.runlock import EXIT_LOCKED
 
-pytestmark = pytest.mark.integration
-
 # Columns that say which run wrote a row, or when: they differ between any two runs.
 RUN_SPECIFIC = {
     "_run_id",

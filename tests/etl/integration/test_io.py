@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from c2c_etl import io
 from c2c_etl.config import local_config
 from c2c_etl.tables import SILVER_USERS
-
-pytestmark = pytest.mark.integration
 
 
 def test_only_a_committed_delta_table_exists(spark, tmp_path):

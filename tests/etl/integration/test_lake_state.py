@@ -13,8 +13,6 @@ from c2c_etl.config import local_config
 from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.jobs import pipeline
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def started(monkeypatch):

@@ -659,7 +659,7 @@ def gold_with_duckdb(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m c2c_ops.bench_duckdb --input <folder> [--threads N] [--out <folder>]``."""
+    """``python scripts/bench_duckdb.py --input <folder> [--threads N] [--out <folder>]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--input", type=Path, required=True, help="folder of source CSV files")
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
