@@ -13,7 +13,7 @@ SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
 
-.PHONY: run test test-fast sync node chromium lint format typecheck wheel bench clean synth checkov adf lint-workflows \
+.PHONY: run test test-fast mutants sync node chromium lint format typecheck wheel bench clean synth checkov adf lint-workflows \
 	security audit
 
 $(UV):
@@ -60,6 +60,12 @@ test: sync node chromium lint typecheck
 test-fast: sync node
 	$(UV) run pytest -m nojvm -q
 
+## make mutants [MUTANTS="<name>" ...]: harmful single edits to infra/ and adf_pipelines/ (an open
+## firewall, a writable landing location, a secret shown in run monitoring...), each applied,
+## its tests run, the file restored; fails unless every edit fails a test (scripts/mutants.py).
+mutants: sync
+	$(UV) run python scripts/mutants.py $(MUTANTS)
+
 lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
@@ -69,7 +75,8 @@ format: sync
 	$(UV) run ruff check --fix .
 
 typecheck: sync
-	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src reporting/src scripts/bench_duckdb.py
+	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src reporting/src scripts/bench_duckdb.py \
+		scripts/mutants.py
 
 ## make bench [BENCH_ARGS="--quick"]: the benchmark suite (scripts/bench.py, hours long; see
 ## docs/performance.md): real data, 1M and 10M synthetic users, incremental runs, raw-copy and

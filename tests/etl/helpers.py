@@ -48,7 +48,8 @@ def bronze_users(
     sha: str = "sha-1",
     ingested_at: datetime = datetime(2026, 1, 1),
 ) -> DataFrame:
-    """Bronze rows of ``kind``: each dict overrides fields of a valid user."""
+    """Bronze rows of ``kind``: each dict overrides fields of a valid user, and may give the
+    row its own ``_source_file`` and ``_source_sha256`` (one DataFrame for many cases)."""
     fields = [StructField(c, StringType()) for c in kind.columns] + [
         StructField(CORRUPT_COLUMN, StringType()),
         StructField("_source_file", StringType()),
@@ -64,8 +65,8 @@ def bronze_users(
             (
                 *tuple(row.get(c) for c in kind.columns),
                 row.get(CORRUPT_COLUMN),
-                source_file,
-                sha,
+                row.get("_source_file", source_file),
+                row.get("_source_sha256", sha),
                 kind.release,
                 "run-1",
                 ingested_at,

@@ -28,6 +28,9 @@ from tests.scripts.tls import Certificate
 REPO = Path(__file__).resolve().parents[2]
 AZURITE = REPO / "node_modules" / ".bin" / "azurite-blob"
 ACCOUNT = "devstoreaccount1"
+# How long Azurite may take to listen before it counts as hung: generous, as a busy machine
+# starts Node.js slowly.
+START_TIMEOUT = 180.0
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -83,7 +86,7 @@ def azurite(folder: Path, certificate: Certificate) -> Iterator[Azurite]:
         command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NODE_NO_WARNINGS": "1"}
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"Azurite exited: {(folder / 'azurite.log').read_text()}")
@@ -92,7 +95,7 @@ def azurite(folder: Path, certificate: Certificate) -> Iterator[Azurite]:
                     break
             time.sleep(0.1)
         else:
-            raise RuntimeError("Azurite did not start listening within 30 s")
+            raise RuntimeError(f"Azurite did not start listening within {START_TIMEOUT:.0f} s")
         yield Azurite(f"https://127.0.0.1:{port}/{ACCOUNT}")
     finally:
         process.terminate()

