@@ -32,6 +32,8 @@ PIPELINE_FIXTURES = frozenset(
 SYSTEM_FIXTURES = frozenset({"browser_run", "emulator", "delta_jars", "connect_url", "real_data"})
 DERIVED = {"spark": SPARK_FIXTURES, "pipeline": PIPELINE_FIXTURES, "system": SYSTEM_FIXTURES}
 NO_JVM = "nojvm"
+# The hand-written marker the derived ones replace: still registered, so that using it says why.
+RETIRED = "integration"
 FIXTURE_DEF = re.compile(r"^@pytest\.fixture\b.*\n(?:@.*\n)*def (\w+)\(", re.M)
 
 REFUSE_SPARK_SUBMIT = """#!/bin/sh
@@ -63,7 +65,7 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
             f"tests/conftest.py derives markers from missing fixtures: {missing}"
         )
     for item in items:
-        hand_marked = {m.name for m in item.iter_markers()} & {*DERIVED, NO_JVM}
+        hand_marked = {m.name for m in item.iter_markers()} & {*DERIVED, NO_JVM, RETIRED}
         if hand_marked:
             raise pytest.UsageError(
                 f"{item.nodeid} is marked {sorted(hand_marked)} by hand: these markers come "

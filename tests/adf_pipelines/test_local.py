@@ -162,7 +162,6 @@ def _comparable(spark: Any, lake: Path) -> dict[str, list[tuple[Any, ...]]]:
     return tables
 
 
-@pytest.mark.integration
 def test_a_run_failed_in_transform_and_rerun_gives_the_tables_of_a_clean_run(
     spark: Any, tmp_path: Path
 ) -> None:
