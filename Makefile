@@ -64,7 +64,7 @@ test: sync node chromium lint typecheck
 test-fast: sync node
 	$(UV) run pytest -m nojvm -q
 
-## make mutants [MUTANTS="<name>" ...]: harmful single edits to infra/ and adf_pipelines/ (an open
+## make mutants [MUTANTS='"<name>" ...']: harmful single edits to infra/ and adf_pipelines/ (an open
 ## firewall, a writable landing location, a secret shown in run monitoring...), each applied,
 ## its tests run, the file restored; fails unless every edit fails a test (scripts/mutants.py).
 mutants: sync

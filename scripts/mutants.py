@@ -228,8 +228,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "lake linked service on the default runtime",
         FACTORY,
-        "url=cfg.lake_url,",
-        "url=cfg.lake_url,\n                connect_via=None,",
+        'managed identity",\n                connect_via=runtime(),\n            )\n'
+        "        ),\n        LS_SOURCE",
+        'managed identity",\n                connect_via=None,\n            )\n'
+        "        ),\n        LS_SOURCE",
         ADF_TESTS,
     ),
 )
