@@ -218,7 +218,9 @@ APP_ADOPTION = View(
   app_buyers,
   app_share_of_buyers_pct,
   users_with_app_data >= MIN_USERS AS meets_minimum_users
-FROM {agg_app_adoption}""".replace("MIN_USERS", str(MIN_USERS_PER_FIGURE)),
+FROM {agg_app_adoption}""".replace(  # nosec B608  # static SQL; only an int is inlined
+        "MIN_USERS", str(MIN_USERS_PER_FIGURE)
+    ),
 )
 
 ENGAGEMENT_FUNNEL = View(
