@@ -65,6 +65,12 @@ TARGET_INCREMENTAL_OVER_FULL = 0.15
 TARGET_NOOP_BEYOND_STARTUP_S = 10.0
 TARGET_FILES_RATIO = 2.0
 TARGET_PEAK_GB = 4.0
+# Targets of the runner (scenario "runner"): what a run costs against what its data costs.
+TARGET_SMALL_SQL_EXECUTIONS = 80
+TARGET_SMALL_OVER_FLOOR = 3.0
+TARGET_NOOP_MAKE_RUN_OVER_FLOOR = 0.5
+TARGET_REAL_FULL_OVER_COPY = 3.0
+TARGET_LAST_OVER_FIRST = 1.15
 
 
 # --- measuring one process --------------------------------------------------------------
@@ -186,7 +192,7 @@ def pipeline(
 ) -> dict[str, Any]:
     """One ``c2c-pipeline`` run: process figures and the summary's time per step."""
     args = ["--env", "local", "--input", str(landing), "--lake", str(lake), *extra]
-    m = measure(py("-m", "c2c_etl.jobs.pipeline", *args), env=env)
+    m = measure(py("-m", "c2c_etl.runner", *args), env=env)
     steps: dict[str, float] = {}
     statuses: dict[str, str] = {}
     for line in m.stdout.splitlines():
@@ -780,6 +786,123 @@ def small_runs(real: Path, work: Path, n_runs: int, rows: int, scratch: Path) ->
     }
 
 
+# How the event log's lines for a SQL execution's and a job's start begin.
+SQL_EXECUTION_START = '{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart"'
+JOB_START = '{"Event":"SparkListenerJobStart"'
+
+
+def sql_executions(event_dir: Path) -> dict[str, int]:
+    """Spark SQL executions and jobs of the runs whose event logs are in ``event_dir``."""
+    executions = jobs = 0
+    for log in event_dir.iterdir():
+        with open(log, encoding="utf-8") as events:
+            for line in events:
+                if line.startswith(SQL_EXECUTION_START):
+                    executions += 1
+                elif line.startswith(JOB_START):
+                    jobs += 1
+    return {"sql_executions": executions, "spark_jobs": jobs}
+
+
+def event_log_env(event_dir: Path) -> dict[str, str]:
+    event_dir.mkdir(parents=True, exist_ok=True)
+    return spark_conf_env({"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(event_dir)})
+
+
+def make_run(source: Path, lake: Path) -> dict[str, Any]:
+    """What ``make run INPUT=<source>`` runs (the Data Factory local executor), measured."""
+    m = measure(py("-m", "c2c_adf.local", "--input", str(source), "--lake", str(lake)))
+    return {**_figures(m), "output": m.stdout[-2000:]}
+
+
+def runner_scenario(
+    real: Path, work: Path, n_runs: int, rows: int, scratch: Path
+) -> dict[str, Any]:
+    """What a run costs against what its data costs, on the real data: a full run against the
+    raw copy of the same CSVs; ``make run`` with no new input; ``n_runs`` deliveries of
+    ``rows`` users each, one per run, each counted in Spark SQL executions (from the run's
+    event log) and timed against the small floor (Spark start-up and a plain append of the
+    first delivery's CSV to a Delta table)."""
+    landing = landing_of(real)
+    copy = raw_copy(landing, scratch / "runner-copy")
+    lake = scratch / "runner-lake"
+    full = pipeline(landing, lake)
+    noop = make_run(landing, lake)
+    deliveries = []
+    for i in range(n_runs):
+        release = "2020" if i % 2 == 0 else "2024"
+        target = work / f"runner-{rows}-users_{release}_part_{i:04d}.csv"
+        earlier = next(real.glob("6M-0K-99K*.csv" if release == "2020" else "*2024*.csv"))
+        if not target.exists():
+            delivery(target, release, rows, seed=900 + i, update_from=earlier)
+        (landing / target.name).symlink_to(target)
+        events = scratch / f"runner-events-{i}"
+        run = pipeline(landing, lake, env=event_log_env(events))
+        deliveries.append(
+            {"wall_s": run["wall_s"], "steps_s": run["steps_s"], **sql_executions(events)}
+        )
+        shutil.rmtree(events)
+        print(f"delivery {i + 1}/{n_runs}: {deliveries[-1]}", flush=True)
+    first = work / f"runner-{rows}-users_2020_part_0000.csv"
+    small_floor = raw_copy(landing_of(first), scratch / "runner-small-floor")
+    shutil.rmtree(landing)
+    shutil.rmtree(lake)
+    return {
+        "raw_copy": copy,
+        "full": full,
+        "noop_make_run": noop,
+        "small_floor": small_floor,
+        "deliveries": deliveries,
+        "rows_per_delivery": rows,
+    }
+
+
+def runner_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runner's targets against its scenario's figures."""
+    floor = r["small_floor"]["wall_s"]
+    first = r["deliveries"][0] if r["deliveries"] else None
+    checks = [
+        {
+            "target": "full run of the real data / raw copy of the same CSVs (wall, both with "
+            "Spark start-up)",
+            "measured": round(r["full"]["wall_s"] / r["raw_copy"]["wall_s"], 2),
+            "limit": TARGET_REAL_FULL_OVER_COPY,
+        },
+        {
+            "target": "`make run` with no new input / small floor (wall)",
+            "measured": round(r["noop_make_run"]["wall_s"] / floor, 3),
+            "limit": TARGET_NOOP_MAKE_RUN_OVER_FLOOR,
+        },
+    ]
+    if first:
+        checks.append(
+            {
+                "target": f"a {r['rows_per_delivery']:,}-user delivery into the real-data lake: "
+                "Spark SQL executions",
+                "measured": first["sql_executions"],
+                "limit": TARGET_SMALL_SQL_EXECUTIONS,
+            }
+        )
+        checks.append(
+            {
+                "target": f"a {r['rows_per_delivery']:,}-user delivery / small floor (wall)",
+                "measured": round(first["wall_s"] / floor, 2),
+                "limit": TARGET_SMALL_OVER_FLOOR,
+            }
+        )
+    if len(r["deliveries"]) > 1:
+        checks.append(
+            {
+                "target": f"delivery {len(r['deliveries'])} / delivery 1 (wall)",
+                "measured": round(r["deliveries"][-1]["wall_s"] / first["wall_s"], 2)
+                if first
+                else 0.0,
+                "limit": TARGET_LAST_OVER_FIRST,
+            }
+        )
+    return checks
+
+
 # --- report -------------------------------------------------------------------------------
 
 
@@ -800,8 +923,8 @@ def machine() -> dict[str, object]:
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 7's targets against the measured figures (work time excludes Spark start-up)."""
-    checks = []
+    """The targets against the measured figures (work time excludes Spark start-up)."""
+    checks = runner_targets(report["runner"]) if report.get("runner") else []
     startup = report["spark_startup"]["median_wall_s"]
     if report.get("scales"):
         big = report["scales"][-1]
@@ -1000,6 +1123,19 @@ def markdown(report: dict[str, Any]) -> str:
             f"{per_s} | {steps} |"
         )
 
+    runner = report.get("runner")
+    if runner:
+        out.append(row("real data (runner)", "raw copy", runner["raw_copy"]))
+        out.append(row("real data (runner)", "full", runner["full"]))
+        out.append(row("real data (runner)", "`make run`, no new input", runner["noop_make_run"]))
+        out.append(row("first delivery's CSV", "small floor", runner["small_floor"]))
+        for i, d in enumerate(runner["deliveries"]):
+            label = f"delivery {i + 1} ({runner['rows_per_delivery']:,} users)"
+            steps = ", ".join(f"{k} {v}" for k, v in d["steps_s"].items())
+            out.append(
+                f"| {label} | {d['sql_executions']} SQL executions, {d['spark_jobs']} jobs | "
+                f"{d['wall_s']} |  |  |  | {steps} |"
+            )
     real = report.get("real")
     if real:
         for i, r in enumerate(real["runs"]):
@@ -1110,6 +1246,12 @@ def main() -> None:
     schema = sub.add_parser("schema", help="(internal) the CSV read, explicit schema or inferred")
     schema.add_argument("--input", required=True)
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
+    parser.add_argument(
+        "--runner-only",
+        action="store_true",
+        help="only Spark start-up and the runner's scenario (about half an hour)",
+    )
+    parser.add_argument("--runner-runs", type=int, default=30, help="deliveries, one per run")
     parser.add_argument("--scales", default="1000000,10000000", help="users, comma-separated")
     parser.add_argument("--increment-share", type=float, default=0.01)
     parser.add_argument("--small-runs", type=int, default=30)
@@ -1145,6 +1287,7 @@ def main() -> None:
         return cmd_schema(args)
     if args.quick:
         args.scales, args.small_runs, args.small_rows, args.repeat = "20000,50000", 3, 200, 1
+        args.runner_runs = min(args.runner_runs, 3)
         args.tunings_users = min(args.tunings_users, 20_000)
         args.tunings_only = args.tunings_only or "shuffle partitions"  # one, to check it runs
     try:
@@ -1177,7 +1320,16 @@ def main() -> None:
         print(f"spark start-up: {report['spark_startup']}", flush=True)
         save()
         has_real = (args.real / "6M-0K-99K.users.dataset.public.csv").exists()
-        if has_real:
+        if has_real and args.runner_runs:
+            report["runner"] = runner_scenario(
+                args.real, args.work, args.runner_runs, args.small_rows, scratch
+            )
+            print("runner: done", flush=True)
+            save()
+        if args.runner_only:
+            args.repeat = args.small_runs = args.tunings_users = 0
+            args.scales = ""
+        if has_real and args.repeat:
             report["real"] = real_data(args.real, args.repeat, scratch)
             print("real data: done", flush=True)
             save()

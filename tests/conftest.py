@@ -139,11 +139,11 @@ def sample_gold(spark, tmp_path_factory) -> Iterator:
     session views, and other tests' runs may point them at another lake."""
     from c2c_etl.config import local_config
     from c2c_etl.generator import generate
-    from c2c_etl.jobs import pipeline
     from c2c_etl.jobs.common import RunContext, new_run_id
+    from tests.etl.helpers import run_pipeline
 
     root = tmp_path_factory.mktemp("sample-gold")
     generate(root / "landing", 3000, 800, seed=7)
     ctx = RunContext(local_config(root / "landing", root / "lake"), new_run_id())
-    pipeline.run(spark, ctx)
+    run_pipeline(spark, ctx)
     yield ctx

@@ -17,7 +17,7 @@ import pytest
 
 from c2c_adf.config import adf_config
 from c2c_etl.entrypoints import COMMON_PARAMETERS, ENTRY_POINTS
-from c2c_etl.jobs.common import build_parser
+from c2c_etl.runner import build_parser
 from tests.adf_pipelines.conftest import activities
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -10,21 +10,29 @@ import pytest
 
 from c2c_adf.config import adf_config
 from c2c_adf.factory import build_factory
-from c2c_adf.local import Bindings, LocalExecutionError, LocalFactory, PipelineRun, Scope, resolve
+from c2c_adf.local import (
+    Bindings,
+    JobRun,
+    LocalExecutionError,
+    LocalFactory,
+    PipelineRun,
+    Scope,
+    resolve,
+)
 
 CFG = adf_config("dev")
 
 
 class Recorder:
     def __init__(self, fail_on: str | None = None) -> None:
-        self.jobs: list[tuple[str, list[str]]] = []
+        self.jobs: list[JobRun] = []
         self.web: list[tuple[str, str, Any]] = []
         self.fail_on = fail_on
 
-    def job(self, entry_point: str, arguments: list[str]) -> None:
-        self.jobs.append((entry_point, arguments))
-        if entry_point == self.fail_on:
-            raise RuntimeError(f"{entry_point} failed")
+    def job(self, job: JobRun) -> None:
+        self.jobs.append(job)
+        if self.fail_on in job.tasks:
+            raise RuntimeError(f"{self.fail_on} failed")
 
     def call(self, method: str, url: str, body: Any) -> dict[str, Any]:
         self.web.append((method, url, body))
@@ -49,11 +57,12 @@ def test_orchestrate_copies_new_csvs_and_runs_the_job_tasks(tmp_path: Path) -> N
     assert run.status == "Succeeded"
     landing = tmp_path / "lake" / "landing" / "runs" / run.run_id
     assert sorted(p.name for p in landing.iterdir()) == ["a.csv", "b.CSV"]
-    assert [e for e, _ in recorder.jobs] == ["c2c-bronze", "c2c-silver", "c2c-gold"]
-    arguments = recorder.jobs[0][1]
-    assert arguments[:4] == ["--env", "local", "--lake", str(tmp_path / "lake")]
-    assert arguments[arguments.index("--input") + 1] == str(landing)
-    assert arguments[arguments.index("--run-id") + 1] == run.run_id
+    (job,) = recorder.jobs
+    assert job.tasks == ("c2c-bronze", "c2c-silver", "c2c-gold")
+    assert job.input == landing and job.run_id == run.run_id
+    # What Databricks would receive: the landing volume path, the catalog, this run's id.
+    assert job.parameters["input"] == f"{CFG.landing_volume}/runs/{run.run_id}"
+    assert job.parameters["run_id"] == run.run_id
     assert {n: a.status for n, a in run.activities.items()} == {
         "EP_Ingest": "Succeeded",
         "EP_Transform": "Succeeded",
@@ -89,10 +98,7 @@ def test_the_event_triggers_transform_runs_on_a_landing_folder(tmp_path: Path) -
     recorder = Recorder()
     run = local(tmp_path, recorder).run("PL_Transform", {"inputFolder": "drops/partner-x"})
     assert run.status == "Succeeded"
-    arguments = recorder.jobs[0][1]
-    assert arguments[arguments.index("--input") + 1] == str(
-        tmp_path / "lake" / "landing" / "drops" / "partner-x"
-    )
+    assert recorder.jobs[0].input == tmp_path / "lake" / "landing" / "drops" / "partner-x"
 
 
 def test_missing_parameters_and_unsupported_expressions_are_errors(tmp_path: Path) -> None:
@@ -107,14 +113,17 @@ def test_missing_parameters_and_unsupported_expressions_are_errors(tmp_path: Pat
 
 def test_orchestrate_runs_the_etl_jobs_on_local_spark(spark: Any, tmp_path: Path) -> None:
     """The whole chain on the generator's sample: ADF copy, then bronze, silver, gold."""
-    from c2c_adf.local import spark_job_runner
+    from c2c_adf.local import etl_job_runner
     from c2c_etl import generator
 
     source = tmp_path / "source" / CFG.source_folder
     generator.main(["--output", str(source), "--users-2020", "300", "--users-2024", "100"])
     recorder = Recorder()
     bindings = Bindings(
-        tmp_path / "source", tmp_path / "lake", spark_job_runner(spark), recorder.call
+        tmp_path / "source",
+        tmp_path / "lake",
+        etl_job_runner(tmp_path / "lake", spark),
+        recorder.call,
     )
     run = LocalFactory(build_factory(CFG), CFG, bindings).run("PL_Orchestrate")
     assert run.status == "Succeeded", run.activities

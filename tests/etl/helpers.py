@@ -73,3 +73,12 @@ def bronze_users(
             )
         )
     return spark.createDataFrame(data, StructType(fields))
+
+
+def run_pipeline(spark: SparkSession, ctx: Any) -> list[Any]:
+    """Every step of the pipeline on ``spark`` through the one runner, as a full check (the
+    "nothing changed" shortcut off, so a rerun's steps report what they found); the steps'
+    results, compaction last."""
+    from c2c_etl.runner import RunRequest, run
+
+    return run(RunRequest(ctx.cfg, ctx.run_id, full_check=True), spark).results

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from c2c_adf.artifacts import documents
@@ -28,7 +28,20 @@ from c2c_adf.config import AdfConfig, adf_config
 from c2c_adf.expressions import ExpressionError, Literal, Member, Node, parse_expression
 from c2c_adf.factory import PL_ORCHESTRATE, Factory, build_factory
 
-JobRunner = Callable[[str, list[str]], None]
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of the Databricks job as a DatabricksJob activity asks for it, typed: its tasks
+    (entry point names, in order), the landing folder on this machine, the run id, and the job
+    parameters exactly as the activity sends them to Databricks."""
+
+    tasks: tuple[str, ...]
+    input: Path
+    run_id: str
+    parameters: dict[str, str]
+
+
+JobRunner = Callable[[JobRun], None]
 WebCaller = Callable[[str, str, Any], dict[str, Any]]
 
 
@@ -232,25 +245,26 @@ class LocalFactory:
     def _databricks_job(self, props: dict[str, Any], scope: Scope) -> Any:
         from c2c_etl.entrypoints import JOB_TASKS
 
-        values = resolve(props.get("jobParameters", {}), scope)
-        arguments = self.local_arguments(values)
-        for task in JOB_TASKS:
-            self.bindings.job_runner(task.name, arguments)
-        return {"tasks": [t.name for t in JOB_TASKS], "arguments": arguments}
+        values = {k: str(v) for k, v in resolve(props.get("jobParameters", {}), scope).items()}
+        job = JobRun(
+            tasks=tuple(t.name for t in JOB_TASKS),
+            input=self.local_landing(values["input"]),
+            run_id=values.get("run_id") or scope.run.run_id,
+            parameters=values,
+        )
+        self.bindings.job_runner(job)
+        return {"tasks": list(job.tasks), "jobParameters": values}
 
-    def local_arguments(self, values: dict[str, Any]) -> list[str]:
-        """The job's task arguments for a local run: ``--env local --lake``, no catalog, and the
-        landing volume path mapped to the local landing folder."""
-        volume = self.cfg.landing_volume
-        arguments = ["--env", "local", "--lake", str(self.bindings.lake_root)]
-        for name, value in values.items():
-            if name in ("env", "catalog"):
-                continue
-            text = str(value)
-            if name == "input" and text.startswith(volume):
-                text = str(self.bindings.lake_root / "landing") + text[len(volume) :]
-            arguments += [f"--{name.replace('_', '-')}", text]
-        return arguments
+    def local_landing(self, path: str) -> Path:
+        """The folder on this machine behind a landing volume path of the job's parameters."""
+        volume = PurePosixPath(self.cfg.landing_volume)
+        try:
+            relative = PurePosixPath(path).relative_to(volume)
+        except ValueError as error:
+            raise LocalExecutionError(
+                f"job input {path!r} is not under the landing volume {volume}"
+            ) from error
+        return self.bindings.lake_root.joinpath("landing", *relative.parts)
 
     def _run_activity(self, activity: dict[str, Any], scope: Scope) -> ActivityRun:
         name, kind = activity["name"], activity["type"]
@@ -365,84 +379,103 @@ class LocalFactory:
         return False
 
 
-def spark_job_runner(spark: Any, record: list[tuple[Any, Any]] | None = None) -> JobRunner:
-    """Run a job task in-process on a local Spark session: the entry point's ``run`` function,
-    with the arguments parsed by the same parser the wheel's entry point uses. ``record`` gets
-    each task's (run context, step results)."""
-    from c2c_etl.entrypoints import JOB_TASKS
-    from c2c_etl.jobs.bronze import run as run_bronze
-    from c2c_etl.jobs.common import build_parser, context_from_args
-    from c2c_etl.jobs.gold import run as run_gold
-    from c2c_etl.jobs.silver import run as run_silver
+def etl_job_runner(
+    lake_root: Path, spark: Any = None, outcomes: list[Any] | None = None
+) -> JobRunner:
+    """Run the job's tasks in-process through the ETL's one runner (c2c_etl.runner), on a
+    local lake: the same steps a Databricks job run does, on ``spark`` or a local session the
+    runner starts. The caller holds the lake's lock. ``outcomes`` gets each run's outcome."""
+    from c2c_etl import pipeline, runner
+    from c2c_etl.config import local_config
 
-    runs: dict[str, Callable[[Any, Any], object]] = {
-        "c2c-bronze": run_bronze,
-        "c2c-silver": run_silver,
-        "c2c-gold": run_gold,
-    }
-    tasks = {t.name: t for t in JOB_TASKS}
+    def run(job: JobRun) -> None:
+        unknown = [t for t in job.tasks if t not in pipeline.TASK_STEPS]
+        if unknown:
+            raise LocalExecutionError(f"job task(s) {unknown} have no steps in c2c_etl.pipeline")
+        steps = tuple(s for t in job.tasks for s in pipeline.TASK_STEPS[t])
+        request = runner.RunRequest(
+            cfg=local_config(job.input, lake_root),
+            run_id=job.run_id,
+            steps=steps,
+            app_name="c2c-adf-local",
+        )
+        outcome = runner.run(request, spark, lock=False)
+        if outcomes is not None:
+            outcomes.append(outcome)
 
-    def runner(entry_point: str, arguments: list[str]) -> None:
-        if entry_point not in runs or entry_point not in tasks:
-            raise LocalExecutionError(f"job task {entry_point!r} has no local runner")
-        ctx = context_from_args(build_parser(tasks[entry_point].description).parse_args(arguments))
-        result = runs[entry_point](spark, ctx)
-        if record is not None:
-            record.append((ctx, result))
-
-    return runner
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m c2c_adf.local --input <source CSVs> --lake <folder>``: run ``PL_Orchestrate``
-    locally (the input folder stands for the source export folder), then print the summary."""
+    locally (the input folder stands for the source export folder), then print the summary.
+
+    Holding the lake's run lock, it first asks the runner whether the input would change
+    anything (c2c_etl.runner.unchanged): when not, it says so without copying a file or
+    starting Spark. Exit codes: 0 done, 1 a failed activity, 2 a missing input folder, 75 the
+    lake locked by another run."""
     parser = argparse.ArgumentParser(description="Run the Data Factory pipelines locally")
     parser.add_argument("--input", required=True, type=Path, help="folder of source CSVs")
     parser.add_argument("--lake", required=True, type=Path)
     parser.add_argument("--env", default="dev", help="whose pipeline definitions to run")
     parser.add_argument("--pipeline", default=PL_ORCHESTRATE)
+    parser.add_argument(
+        "--wait-for-lock",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run's lock on the lake (default: fail at once)",
+    )
+    parser.add_argument(
+        "--full-check",
+        action="store_true",
+        help="run the pipeline even when the input, the tables and the code are as the last "
+        "successful run left them",
+    )
     args = parser.parse_args(argv)
-    from c2c_etl.jobs.common import configure_logging
-    from c2c_etl.runlock import EXIT_LOCKED, LakeLocked, lake_lock
+    from c2c_etl import runner
+    from c2c_etl.bronze.ingest import list_landing
+    from c2c_etl.config import local_config
+    from c2c_etl.jobs.common import configure_logging, new_run_id
+    from c2c_etl.summary import format_unchanged
 
-    configure_logging()
-    # One run at a time on a lake, as c2c-pipeline: the job tasks run in-process, so the lock
-    # is held here for the whole pipeline run.
+    source, lake = args.input.absolute(), args.lake.absolute()
+    cfg = local_config(source, lake)
     try:
-        with lake_lock(str(args.lake.resolve()), f"{args.pipeline} (local executor)"):
-            return _run_locally(args)
-    except LakeLocked as locked:
-        print(locked, file=sys.stderr)
-        return EXIT_LOCKED
+        runner.check_input(cfg)
+    except runner.InputMissing as missing:
+        print(f"make run: {missing} (INPUT=<folder of source CSVs>)", file=sys.stderr)
+        return runner.EXIT_USAGE
+    configure_logging()
+    with runner.exclusive(cfg, f"{args.pipeline} (local executor)", args.wait_for_lock):
+        start = time.perf_counter()
+        last = None if args.full_check else runner.unchanged(cfg, list_landing(source))
+        if last is not None:
+            ctx = runner.RunContext(cfg, new_run_id())
+            print(format_unchanged(ctx, last, time.perf_counter() - start))
+            return 0
+        return _run_locally(args.env, args.pipeline, source, lake, start)
 
 
-def _run_locally(args: argparse.Namespace) -> int:
-    from c2c_etl.spark import get_spark
-    from c2c_etl.summary import format_summary, lake_summary
-
-    source = args.input.resolve()
-    cfg = adf_config(args.env).with_deployment(source_folder=source.name)
-    start = time.perf_counter()
-    spark = get_spark(True, "c2c-adf-local")
-    startup = time.perf_counter() - start
-    record: list[tuple[Any, Any]] = []
-    bindings = Bindings(source.parent, args.lake.resolve(), spark_job_runner(spark, record))
-    run = LocalFactory(build_factory(cfg), cfg, bindings).run(args.pipeline)
-    total = time.perf_counter() - start
+def _run_locally(env: str, pipeline: str, source: Path, lake: Path, start: float) -> int:
+    cfg = adf_config(env).with_deployment(source_folder=source.name)
+    outcomes: list[Any] = []
+    bindings = Bindings(source.parent, lake, etl_job_runner(lake, outcomes=outcomes))
+    run = LocalFactory(build_factory(cfg), cfg, bindings).run(pipeline)
     for name, activity in run.activities.items():
         print(f"{run.pipeline} {name}: {activity.status} {activity.error}".rstrip())
-    if run.status != "Succeeded" or not record:
+    if run.status != "Succeeded" or not outcomes:
         print(f"{run.pipeline} run {run.run_id}: {run.status}", file=sys.stderr)
         return 1
-    results = [
-        step for _, result in record for step in (result if isinstance(result, list) else [result])
-    ]
-    ctx = record[-1][0]
-    print(format_summary(ctx, lake_summary(spark, ctx, results), results, startup, total))
-    if ctx.cfg.is_local:
-        from c2c_reporting.dashboard import write_dashboard
+    outcome = outcomes[-1]
+    outcome.total_s = time.perf_counter() - start
+    print(outcome.report())
+    from c2c_etl.spark import get_spark
+    from c2c_reporting.dashboard import write_dashboard
 
-        print(f"Dashboard: {write_dashboard(spark, ctx.cfg)} (open it in a browser; works offline)")
+    spark = get_spark(True, "c2c-adf-local")
+    page = write_dashboard(spark, outcome.ctx.cfg)
+    print(f"Dashboard: {page} (open it in a browser; works offline)")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Compaction of the small files a run leaves behind, once at the end of a job (issue 7).
+"""Compaction of the small files runs leave behind, at the end of a run, when a table needs it.
 
 Each run appends a few small files to the bronze tables, the quarantine, the run audit and the
 step log, and a MERGE adds a few to silver users and gold fact_users. Left alone, a table's file
@@ -7,10 +7,13 @@ count grows with every run and every read of it slows down.
 Delta's own auto compaction (the ``delta.autoOptimize.autoCompact`` table property) is not used:
 in Delta 4.0 it runs an ``OPTIMIZE`` after every write that leaves two small files, because
 its ``minNumFiles`` threshold applies only with partition early-skipping. A small run then made
-about 20 extra commits, and a 10M-user bronze load rewrote its whole table right after writing
-it (docs/benchmark.md). Instead, at the end of a job, each table the job wrote is compacted
-once, and only when small files dominate it:
+many extra commits, and a large first load rewrote its whole table right after writing it.
+Instead, at the end of a run, a table the run wrote is compacted only when small files
+dominate it, which is looked at only once enough commits have piled up:
 
+- the table has :data:`COMMITS_BETWEEN_CHECKS` commits or more since its last compaction (or
+  its creation), counted from its history (locally the Delta log's files, no query): a run
+  adds one or two commits to a table, so most runs look at nothing;
 - the table existed before the run: a table the run created (a first load) is left as the
   run wrote it;
 - its active files are two or more and average under :data:`SMALL_FILE_BYTES` (``DESCRIBE
@@ -46,6 +49,10 @@ MIN_FILE_SIZE_CONF = "spark.databricks.delta.optimize.minFileSize"
 MAX_FILE_SIZE_CONF = "spark.databricks.delta.optimize.maxFileSize"
 # The table property of Delta's auto compaction, which tables created before this module have.
 AUTO_COMPACT_PROPERTY = "delta.autoOptimize.autoCompact"
+# A table is looked at for compaction once it has this many commits since its last one. Each
+# commit of a run adds at most a few files, so a table never holds more than a few dozen small
+# files between compactions, and a run that has nothing to compact costs no query.
+COMMITS_BETWEEN_CHECKS = 10
 
 
 @dataclass(frozen=True)
@@ -97,19 +104,36 @@ def compact_table(
     return Compacted(str(table), files, files - removed + added, time.perf_counter() - start)
 
 
+def commits_since_compaction(spark: SparkSession, cfg: LakeConfig, table: Table) -> int:
+    """Commits to ``table`` since its last OPTIMIZE (or its creation), counting up to
+    :data:`COMMITS_BETWEEN_CHECKS` (from its history: the Delta log only)."""
+    recent = io.history(spark, cfg, table, limit=COMMITS_BETWEEN_CHECKS)
+    for n, commit in enumerate(recent):
+        if commit["operation"] == "OPTIMIZE":
+            return n
+    return len(recent)
+
+
+def due(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
+    """Whether ``table`` has piled up enough commits to be looked at for compaction."""
+    return commits_since_compaction(spark, cfg, table) >= COMMITS_BETWEEN_CHECKS
+
+
 def compact_written(
     spark: SparkSession, cfg: LakeConfig, since: datetime | None = None
 ) -> list[Compacted]:
     """Compact the tables this process wrote since the last call, but those created at or
     after ``since`` (naive UTC, the run's start).
 
-    A table the run created holds only that run's writes, laid out as Spark wrote them: on a
-    first load of 1M users, compacting bronze, silver users and fact_users took 77 s of a
-    325 s run (a Spark event log on a loaded machine, issue 7). Compaction is for what
-    accumulates over runs. The tables are compacted side by side (``io.parallel``):
-    on the small log tables an OPTIMIZE is mostly driver latency.
+    Only tables with :data:`COMMITS_BETWEEN_CHECKS` commits since their last compaction are
+    looked at. A table the run created holds only that run's writes, laid out as Spark wrote
+    them: compaction is for what accumulates over runs. The tables are compacted side by side
+    (``io.parallel``): on the small log tables an OPTIMIZE is mostly driver latency.
     """
     written = [t for t in io.WRITES.take(cfg) if t not in STAGING_TABLES]
+    written = [t for t in written if due(spark, cfg, t)]
+    if not written:
+        return []
     sizes = {MIN_FILE_SIZE_CONF: str(SMALL_FILE_BYTES), MAX_FILE_SIZE_CONF: str(TARGET_FILE_BYTES)}
     with io.session_conf(spark, sizes):
         results = io.parallel(lambda table: compact_table(spark, cfg, table, since), written)

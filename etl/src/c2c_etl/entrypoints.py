@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Parameters every job accepts (see c2c_etl.jobs.common.build_parser).
+# Parameters every job accepts (see c2c_etl.runner.build_parser).
 COMMON_PARAMETERS = ("--env", "--input", "--lake", "--catalog", "--run-id")
 
 
@@ -22,14 +22,14 @@ class EntryPoint:
 
 
 BRONZE = EntryPoint(
-    "c2c-bronze", "c2c_etl.jobs.bronze:main", "Ingest new landing files into bronze"
+    "c2c-bronze", "c2c_etl.runner:bronze_main", "Ingest new landing files into bronze"
 )
 SILVER = EntryPoint(
-    "c2c-silver", "c2c_etl.jobs.silver:main", "Conform, check and merge into silver"
+    "c2c-silver", "c2c_etl.runner:silver_main", "Conform, check and merge into silver"
 )
-GOLD = EntryPoint("c2c-gold", "c2c_etl.jobs.gold:main", "Rebuild gold tables from silver")
+GOLD = EntryPoint("c2c-gold", "c2c_etl.runner:gold_main", "Rebuild gold tables from silver")
 PIPELINE = EntryPoint(
-    "c2c-pipeline", "c2c_etl.jobs.pipeline:main", "Bronze, silver and gold in one Spark session"
+    "c2c-pipeline", "c2c_etl.runner:pipeline_main", "Bronze, silver and gold in one Spark session"
 )
 GENERATE = EntryPoint(
     "c2c-generate",
@@ -41,3 +41,4 @@ GENERATE = EntryPoint(
 ENTRY_POINTS: tuple[EntryPoint, ...] = (BRONZE, SILVER, GOLD, PIPELINE, GENERATE)
 # The job tasks a Databricks workflow runs, in order.
 JOB_TASKS: tuple[EntryPoint, ...] = (BRONZE, SILVER, GOLD)
+ENTRY_POINTS_BY_NAME = {e.name: e for e in ENTRY_POINTS}

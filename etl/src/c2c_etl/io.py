@@ -12,21 +12,23 @@ session, on Spark Connect and on Databricks serverless compute (tests/etl/cluste
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import uuid4
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from c2c_etl.config import LakeConfig
+from c2c_etl.crashpoints import commit_made
 from c2c_etl.gold.views import VIEWS, View, create_statement
 from c2c_etl.retention import table_properties
 from c2c_etl.table_features import table_features
@@ -70,19 +72,22 @@ WRITES = WriteLog()
 
 
 def _certainly_missing(cfg: LakeConfig, table: Table) -> bool:
-    """Locally, a table folder without ``_delta_log`` holds no table: known without asking
-    Spark, whose answer for a missing table is an error that costs tens of milliseconds (a
-    first run asks often). The local lake is always on this machine's file system."""
+    """Locally, a table folder without a commit in its ``_delta_log`` holds no table: known
+    without asking Spark, whose answer for a missing table is an error that costs a query."""
     if not cfg.is_local:
         return False
-    return not (Path(cfg.table_path(table.layer, table.name)) / "_delta_log").is_dir()
+    log = Path(cfg.table_path(table.layer, table.name)) / "_delta_log"
+    try:
+        return not any(COMMIT_FILE.match(p.name) for p in log.iterdir())
+    except FileNotFoundError:
+        return True
 
 
 def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
     """Whether the table exists: a committed Delta table at its path (local), or a Unity
     Catalog table. One catalog call for both, by the table's SQL name."""
-    if _certainly_missing(cfg, table):
-        return False
+    if cfg.is_local:
+        return not _certainly_missing(cfg, table)
     try:
         return spark.catalog.tableExists(sql_name(cfg, table))
     except AnalysisException as error:
@@ -154,13 +159,55 @@ def read_or_none(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFram
     return read(spark, cfg, table) if exists(spark, cfg, table) else None
 
 
+def _local_history(cfg: LakeConfig, table: Table, limit: int | None) -> list[dict[str, Any]]:
+    """The newest ``limit`` commits (or all) of a local table, read from its ``_delta_log``
+    commit files: the ``commitInfo`` action Delta writes into every commit, which is what
+    ``DESCRIBE HISTORY`` itself reports, with the same field names. Read by Python, it costs
+    no Spark query; a run asks for history often (idempotent writes, crash recovery, gold's
+    inputs), and each ``DESCRIBE HISTORY`` is a query with a snapshot behind it."""
+    log = Path(cfg.table_path(table.layer, table.name)) / "_delta_log"
+    try:
+        numbers = sorted(
+            (int(p.name[:-5]) for p in log.iterdir() if COMMIT_FILE.match(p.name)), reverse=True
+        )
+    except FileNotFoundError:
+        return []
+    found = []
+    for number in numbers[:limit] if limit is not None else numbers:
+        info: dict[str, Any] = {}
+        with open(log / f"{number:020d}.json", encoding="utf-8") as commit:
+            for line in commit:
+                action = json.loads(line)
+                if "commitInfo" in action:
+                    info = action["commitInfo"]
+                    break
+        found.append(
+            {
+                "version": number,
+                "timestamp": datetime.fromtimestamp(info.get("timestamp", 0) / 1000, UTC).replace(
+                    tzinfo=None
+                ),
+                "operation": info.get("operation"),
+                "userMetadata": info.get("userMetadata"),
+                "operationMetrics": info.get("operationMetrics") or {},
+            }
+        )
+    return found
+
+
+# A Delta commit file: its version, zero-padded to 20 digits.
+COMMIT_FILE = re.compile(r"^\d{20}\.json$")
+
+
 def history(
     spark: SparkSession, cfg: LakeConfig, table: Table, limit: int | None = None
-) -> list[Row]:
-    """The table's ``DESCRIBE HISTORY`` rows, newest first (the last ``limit`` commits, or
-    all); none when the table does not exist yet. Reads the Delta log only, no data files."""
-    if _certainly_missing(cfg, table):
-        return []
+) -> list[dict[str, Any]]:
+    """The table's commits, newest first (the last ``limit``, or all): version, timestamp
+    (UTC), operation, userMetadata, operationMetrics; none when the table does not exist yet.
+    Reads the Delta log only, no data files: locally its commit files, in the cloud
+    ``DESCRIBE HISTORY``."""
+    if cfg.is_local:
+        return _local_history(cfg, table, limit)
     statement = f"DESCRIBE HISTORY {sql_name(cfg, table)}"
     if limit is not None:
         statement += f" LIMIT {int(limit)}"
@@ -168,7 +215,7 @@ def history(
     # table costs one lookup instead of two. Collected as is: a select() on the command's
     # result would be one more query.
     try:
-        return spark.sql(statement).collect()
+        return [r.asDict() for r in spark.sql(statement).collect()]
     except AnalysisException as error:
         if error.getCondition() in NO_DELTA_TABLE:
             return []
@@ -219,6 +266,7 @@ def _write(
     else:
         writer.saveAsTable(cfg.table_name(table.layer, table.name))
     WRITES.note(cfg, table)
+    commit_made()
 
 
 def _commit_options(
@@ -378,6 +426,7 @@ def upsert(
         with session_conf(spark, settings):
             spark.sql(merge_statement(sql_name(cfg, table), view, key, update_condition))
         WRITES.note(cfg, table)
+        commit_made()
     finally:
         spark.catalog.dropTempView(view)
 

@@ -1,20 +1,21 @@
 """A local rerun that would change nothing, recognised without starting Spark.
 
-A successful run leaves nothing pending: bronze has logged every landing file, silver has
+A successful run leaves nothing pending: bronze has logged every input file, silver has
 processed every ingested file and gold is built from the current silver versions. So a run
-that finds the same landing files (by content hash), the same commit version of every table
-and the same code would only read the lake to find nothing to do: 16 s beyond Spark start-up
-on the 10M-user lake, most of it the session's first Delta queries (README, Performance).
+whose input files are all contents the lake already knows, on tables no one has committed to
+since, with the same code, would only start Spark to find nothing to do.
 
-After each successful run of ``c2c-pipeline`` (env local), :func:`record` writes what the run
-left behind to ``<lake>/_c2c_last_run.json``: the package's code digest, the landing folder
-and its files' hashes, and each Delta table's newest commit version (the highest numbered
-commit file of its ``_delta_log``). The next run compares (:func:`unchanged_since_last_run`)
-before Spark starts. Any difference sends it the whole way: a new, changed or removed file,
-any commit to any table (a failed run's, an operator's OPTIMIZE, DELETE or RESTORE), an
-edited or upgraded ``c2c_etl``, a missing or unreadable state file. The file holds no secret
-and no data, only names, hashes and version numbers, so an operator can read why a run did
-or did not start Spark.
+After each successful whole-pipeline run (env local), :func:`record` writes what the run left
+behind to ``<lake>/_c2c_last_run.json``: the package's code digest, the content hashes the
+ingestion log knows (as bronze read and extended it) and each Delta table's newest commit
+version (the highest numbered commit file of its ``_delta_log``). The next run compares
+(:func:`unchanged_since_last_run`) before Spark starts. Any difference sends it the whole way: a
+file with new content, any commit to any table (a failed run's, an operator's OPTIMIZE, DELETE
+or RESTORE), an edited or upgraded ``c2c_etl``, a missing or unreadable state file. Names and
+folders do not matter: bronze identifies a file by its content, so the same files copied to a
+new landing folder (each Data Factory run has its own) change nothing. The file holds no secret
+and no data, only hashes and version numbers, so an operator can read why a run did or did not
+start Spark.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from c2c_etl.bronze.ingest import LandedFile
 from c2c_etl.config import LakeConfig
+from c2c_etl.jobs.common import StepResult
 
 STATE_FILE = "_c2c_last_run.json"
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
@@ -54,17 +57,6 @@ def table_versions(lake_root: str) -> dict[str, int]:
     return versions
 
 
-def lake_state(cfg: LakeConfig, landed: list[LandedFile]) -> dict[str, Any]:
-    """What a run's outcome depends on, besides the Spark configuration: the code, the landing
-    files and the lake's tables."""
-    return {
-        "code": code_digest(),
-        "landing": cfg.landing_path,
-        "files": sorted([f.name, f.sha256] for f in landed),
-        "tables": table_versions(str(cfg.lake_root)),
-    }
-
-
 def _recorded(cfg: LakeConfig) -> dict[str, Any] | None:
     try:
         recorded = json.loads((Path(str(cfg.lake_root)) / STATE_FILE).read_text())
@@ -73,23 +65,39 @@ def _recorded(cfg: LakeConfig) -> dict[str, Any] | None:
     return recorded if isinstance(recorded, dict) else None
 
 
-def unchanged_since_last_run(cfg: LakeConfig, landed: list[LandedFile]) -> str | None:
-    """The run id of the last successful run when the lake, the landing files and the code are
-    exactly as it left them (a run now would change nothing), else None."""
+def unchanged_since_last_run(cfg: LakeConfig, files: Sequence[LandedFile]) -> str | None:
+    """The run id of the last successful run when the code and every table are as it left
+    them and every one of ``files`` holds content the lake already knows (a run now would
+    change nothing), else None."""
     recorded = _recorded(cfg)
-    if recorded is None or recorded.get("state") != lake_state(cfg, landed):
+    if recorded is None or not isinstance(recorded.get("known_sha256"), list):
+        return None
+    if recorded.get("code") != code_digest():
+        return None
+    if recorded.get("tables") != table_versions(str(cfg.lake_root)):
+        return None
+    known = set(recorded["known_sha256"])
+    if any(f.sha256 not in known for f in files):
         return None
     return str(recorded.get("run_id"))
 
 
-def record(cfg: LakeConfig, run_id: str, landed: list[LandedFile]) -> None:
-    """Write what a successful run left behind (``landed``: the files its bronze step saw).
-    Written to a temporary file and renamed, so a reader never sees half of it."""
+def record(
+    cfg: LakeConfig, run_id: str, files: Sequence[LandedFile], results: Sequence[StepResult]
+) -> None:
+    """Write what a successful whole run left behind: the contents the ingestion log knows
+    (bronze's figure, else the run's ``files``), the code and the tables' versions. Written to
+    a temporary file and renamed, so a reader never sees half of it."""
+    known: set[str] = {f.sha256 for f in files}
+    for r in results:
+        known.update(r.details.get("known_sha256", ()))
     path = Path(str(cfg.lake_root)) / STATE_FILE
     content = {
         "run_id": run_id,
         "recorded_at": datetime.now(UTC).isoformat(),
-        "state": lake_state(cfg, landed),
+        "code": code_digest(),
+        "tables": table_versions(str(cfg.lake_root)),
+        "known_sha256": sorted(known),
     }
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(content, indent=1))

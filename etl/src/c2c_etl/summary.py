@@ -1,89 +1,81 @@
-"""The end-of-run summary: rows per layer, quarantine per rule, reconciliation, time per step."""
+"""The end-of-run summary, made of what the steps already computed: no table is read for it.
+
+Every input file is accounted for (ingested with its row figures, rejected with its reason,
+a duplicate delivery, empty), with the publisher reconciliation as gold left it and the time
+per step. Totals over the whole lake (rows per table, quarantine per rule) are the dashboard's
+and ``c2c-ops quality``'s: counting them here would scan the lake at every run.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from c2c_etl import io, tables
 from c2c_etl.jobs.common import RunContext, StepResult
 
+# The longest reason a summary line shows; the ingestion log and the dead-letter folder keep
+# the whole text.
+REASON_CHARS = 160
 
-def _count_by_rule(df: DataFrame | None, rules_column: str) -> dict[str, int]:
-    """Rows per rule name found in an array column of rule names."""
-    if df is None:
-        return {}
-    counts = df.select(F.explode(rules_column).alias("rule")).groupBy("rule").count().collect()
-    return {r["rule"]: r["count"] for r in counts}
+
+def short(reason: str | None, limit: int = REASON_CHARS) -> str:
+    """A reason on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(str(reason or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _details(results: list[StepResult], step: str) -> dict[str, Any]:
+    for r in results:
+        if r.step == step:
+            return r.details
+    return {}
 
 
 def changed_nothing(results: list[StepResult]) -> bool:
-    """Whether every step of the run found nothing to do (a rerun with no new input): no
-    table got a new version, so the lake is as the previous run's summary described it."""
+    """Whether every step found nothing to do: no table got a new version."""
     return all(r.status == "skipped" for r in results)
 
 
-def lake_summary(spark: SparkSession, ctx: RunContext, results: list[StepResult]) -> dict[str, Any]:
-    """Facts about the lake after a run (table row counts read from Delta metadata).
-
-    After a run that changed nothing, the lake is not read again: counting every table and
-    the rules over all users took 10 to 15 s of a 35 s no-op rerun on the real data (Spark
-    event log, issue 7), to print the figures the previous run printed.
-    """
-    if changed_nothing(results):
-        return {"unchanged": True, "audit": []}
-
-    def count(table: tables.Table) -> int | None:
-        df = io.read_or_none(spark, ctx.cfg, table)
-        return df.count() if df is not None else None
-
-    counts = io.parallel(count, tables.ALL_TABLES)
-    rows = {str(t): n for t, n in zip(tables.ALL_TABLES, counts, strict=True)}
-    per_rule = _count_by_rule(
-        io.read_or_none(spark, ctx.cfg, tables.SILVER_QUARANTINE), "failed_rules"
-    )
-    flags = _count_by_rule(io.read_or_none(spark, ctx.cfg, tables.SILVER_USERS), "dq_flags")
-    recon = io.read_or_none(spark, ctx.cfg, tables.RECONCILIATION)
-    reconciliation: dict[str, tuple[int, int]] = {}
-    if recon is not None:
-        reconciliation = {
-            r["report"]: (r["matched"], r["total"])
-            for r in recon.groupBy("report")
-            .agg(
-                F.sum(F.col("matches").cast("long")).alias("matched"),
-                F.count(F.lit(1)).alias("total"),
+def file_lines(results: list[StepResult]) -> list[str]:
+    """One line per input file: what became of it in bronze, and its silver row figures."""
+    bronze = _details(results, "bronze").get("files", [])
+    figures: dict[str, dict[str, Any]] = {}
+    for step in ("silver_users", "silver_reports"):
+        figures.update(_details(results, step).get("files", {}))
+    lines = []
+    for f in bronze:
+        name, status = f["file"], f["status"]
+        if status == "ingested":
+            fig = figures.get(name)
+            if fig is None:
+                lines.append(f"  {name}: ingested, {f['rows']} rows (silver has not run)")
+                continue
+            ok = "balanced" if fig["balanced"] else "NOT BALANCED"
+            lines.append(
+                f"  {name}: {fig['rows_read']} rows = {fig['rows_to_silver']} to silver + "
+                f"{fig['rows_quarantined']} quarantined + {fig['rows_duplicate']} duplicates  {ok}"
             )
-            .collect()
-        }
-    audit = io.read_or_none(spark, ctx.cfg, tables.RUN_AUDIT)
-    this_run = []
-    if audit is not None:
-        this_run = [
-            r.asDict()
-            for r in audit.filter(
-                (F.col("run_id") == ctx.run_id) & F.col("source_file").isNotNull()
+        else:
+            label = {
+                "rejected": "REJECTED",
+                "empty": "empty",
+                "duplicate_delivery": "duplicate delivery",
+                "skipped": "skipped",
+            }.get(status, status)
+            lines.append(f"  {name}: {label}: {short(f.get('reason'))}")
+    # Files bronze ingested in an earlier run that silver processed in this one (a rerun after
+    # a failed silver step, or the Databricks silver task on its own).
+    listed = {f["file"] for f in bronze}
+    for name, fig in figures.items():
+        if name not in listed:
+            ok = "balanced" if fig["balanced"] else "NOT BALANCED"
+            lines.append(
+                f"  {name}: {fig['rows_read']} rows = {fig['rows_to_silver']} to silver + "
+                f"{fig['rows_quarantined']} quarantined + {fig['rows_duplicate']} duplicates  {ok}"
             )
-            .orderBy("step", "source_file")
-            .collect()
-        ]
-    return {
-        "rows": rows,
-        "quarantine_by_rule": per_rule,
-        "flags_by_rule": flags,
-        "reconciliation": reconciliation,
-        "audit": this_run,
-    }
+    return lines
 
 
-def format_summary(
-    ctx: RunContext,
-    summary: dict[str, Any],
-    results: list[StepResult],
-    startup: float,
-    total: float,
-) -> str:
+def format_summary(ctx: RunContext, results: list[StepResult], startup: float, total: float) -> str:
     lines = [_heading(ctx), ""]
     lines.append("Time per step:")
     lines.append(f"  {'spark start-up':<16}{startup:7.1f} s")
@@ -91,41 +83,32 @@ def format_summary(
         lines.append(f"  {r.step:<16}{r.seconds:7.1f} s  {r.status}")
     lines.append(f"  {'total':<16}{total:7.1f} s")
     lines.append("")
-    tables_line = _tables_line(ctx)
-    if summary.get("unchanged"):
-        lines.append("No new input: no table changed (the previous run's summary still holds).")
+    files = file_lines(results)
+    if files:
+        lines.append("Files in this run (rows read = to silver + quarantined + duplicates):")
+        lines.extend(files)
+        rejected = _details(results, "bronze").get("dead_letter")
+        if rejected:
+            lines.append(f"  rejected files are copied, with their reasons, to {rejected}")
+    elif changed_nothing(results):
+        lines.append("No new input: no table changed.")
+    else:
+        lines.append("No new files.")
+    gold = _details(results, "gold")
+    recon = gold.get("reconciliation")
+    if recon:
         lines.append("")
-        lines.append(tables_line)
-        return "\n".join(lines)
-    lines.append("Files in this run (rows read = to silver + quarantined + duplicates):")
-    if not summary["audit"]:
-        lines.append("  no new files: nothing to do")
-    for a in summary["audit"]:
-        ok = "balanced" if a["balanced"] else "NOT BALANCED"
-        lines.append(
-            f"  {a['step']:<15}{a['source_file']:<50}{a['rows_read']:>9} = {a['rows_to_silver']}"
-            f" + {a['rows_quarantined']} + {a['rows_duplicate']}  {ok}"
-        )
+        lines.append("Publisher report reconciliation (figures matching / published or computed):")
+        for report, r in sorted(recon.items()):
+            matched, n = r["matched"], r["total"]
+            lines.append(
+                f"  {report:<40}{matched:>6} / {n:<6} {'OK' if matched == n else 'MISMATCH'}"
+            )
+    elif gold.get("reason"):
+        lines.append("")
+        lines.append(f"Gold: {gold['reason']}.")
     lines.append("")
-    lines.append("Rows per table:")
-    for name, n in summary["rows"].items():
-        if n is not None:
-            lines.append(f"  {name:<45}{n:>10}")
-    lines.append("")
-    lines.append("Quarantined rows per rule (all runs):")
-    for rule, n in sorted(summary["quarantine_by_rule"].items()) or [("none", 0)]:
-        lines.append(f"  {rule:<30}{n:>8}")
-    lines.append("Rows kept with a flag, per rule:")
-    for rule, n in sorted(summary["flags_by_rule"].items()) or [("none", 0)]:
-        lines.append(f"  {rule:<30}{n:>8}")
-    lines.append("")
-    lines.append("Publisher report reconciliation (figures matching / published or computed):")
-    if not summary["reconciliation"]:
-        lines.append("  no publisher reports in the input")
-    for report, (matched, n) in sorted(summary["reconciliation"].items()):
-        lines.append(f"  {report:<40}{matched:>6} / {n:<6} {'OK' if matched == n else 'MISMATCH'}")
-    lines.append("")
-    lines.append(tables_line)
+    lines.append(_tables_line(ctx))
     return "\n".join(lines)
 
 
@@ -140,7 +123,7 @@ def _tables_line(ctx: RunContext) -> str:
 
 
 def format_unchanged(ctx: RunContext, last_run: str, seconds: float) -> str:
-    """The summary of a local run that found the lake, the landing files and the code as the
+    """The summary of a local run that found the lake, the input files and the code as the
     last successful run left them, and so did not start Spark (c2c_etl.lake_state)."""
     return "\n".join(
         [
@@ -150,7 +133,7 @@ def format_unchanged(ctx: RunContext, last_run: str, seconds: float) -> str:
             f"  {'state check':<16}{seconds:7.1f} s  unchanged",
             f"  {'total':<16}{seconds:7.1f} s",
             "",
-            f"No new input: the landing files, every table and the code are as run {last_run} "
+            f"No new input: every input file, every table and the code are as run {last_run} "
             "left them, so a run would change nothing and Spark was not started "
             "(--full-check starts it anyway).",
             "",

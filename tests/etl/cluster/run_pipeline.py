@@ -16,12 +16,12 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 import c2c_etl
-from c2c_etl.jobs import pipeline
+from c2c_etl import runner
 
 
 def main(argv: list[str]) -> None:
     facts_file, job_args = Path(argv[0]), argv[1:]
-    pipeline.main(job_args)
+    runner.main("c2c-pipeline", job_args)
     spark = SparkSession.getActiveSession()
     assert spark is not None, "the pipeline left no active session"
     facts = {

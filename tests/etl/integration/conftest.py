@@ -7,8 +7,8 @@ import pytest
 
 from c2c_etl import io, tables
 from c2c_etl.config import local_config
-from c2c_etl.jobs import pipeline
 from c2c_etl.jobs.common import RunContext, StepResult, new_run_id
+from tests.etl import helpers
 
 USERS_2020_FILE = "6M-0K-99K.users.dataset.public.csv"
 USERS_2024_FILE = "users.6M0xxK.2024.public.csv"
@@ -28,7 +28,7 @@ def land(source: Path, landing: Path, *names: str) -> None:
 
 def run_pipeline(spark, landing: Path, lake: Path) -> tuple[RunContext, list[StepResult]]:
     ctx = RunContext(local_config(landing, lake), new_run_id())
-    return ctx, pipeline.run(spark, ctx)
+    return ctx, helpers.run_pipeline(spark, ctx)
 
 
 def versions(spark, ctx: RunContext) -> dict[str, int | None]:

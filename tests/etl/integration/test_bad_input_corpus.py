@@ -43,7 +43,8 @@ class CorpusRun:
 def _run(spark, landing: Path, lake: Path) -> RunContext:
     ctx = RunContext(local_config(landing, lake), new_run_id())
     bronze.run(spark, ctx)
-    silver.run(spark, ctx)
+    silver.run_users(spark, ctx)
+    silver.run_reports(spark, ctx)
     return ctx
 
 

@@ -1,6 +1,6 @@
-"""The end-of-job compaction (c2c_etl.compaction) on real Delta tables: the tables a job wrote
-are compacted once, only when small files dominate them, and their big files are never
-rewritten."""
+"""The end-of-run compaction (c2c_etl.compaction) on real Delta tables: the tables a run wrote
+are looked at once enough commits have piled up, compacted only when small files dominate
+them, and their big files are never rewritten."""
 
 from __future__ import annotations
 
@@ -36,7 +36,35 @@ def _files(spark, cfg, table) -> set[str]:
     return set(io.read(spark, cfg, table).inputFiles())
 
 
-def test_a_job_compacts_each_table_it_wrote_once_and_nothing_else(spark, tmp_path):
+@pytest.fixture
+def look_after_two_commits(monkeypatch):
+    """Tables are looked at from their second commit on: the tests below are about what a
+    compaction does, the policy's own threshold has its own test."""
+    monkeypatch.setattr(compaction, "COMMITS_BETWEEN_CHECKS", 2)
+
+
+def test_a_table_is_looked_at_only_once_its_commits_pile_up(spark, tmp_path):
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    io.WRITES.take(cfg)
+    rows = spark.createDataFrame([("a", 1)], "k STRING, n INT")
+    for _ in range(compaction.COMMITS_BETWEEN_CHECKS - 1):
+        io.append(cfg, RUN_STEPS, rows)
+    assert compact_written(spark, cfg) == []  # small files, but not enough commits yet
+    assert io.history(spark, cfg, RUN_STEPS, limit=1)[0]["operation"] == "WRITE"
+
+    io.append(cfg, RUN_STEPS, rows)
+    (done,) = compact_written(spark, cfg)
+    n = compaction.COMMITS_BETWEEN_CHECKS
+    assert (done.files_before, done.files_after) == (n, 1)
+    # The count starts again after the compaction.
+    io.append(cfg, RUN_STEPS, rows)
+    assert compaction.commits_since_compaction(spark, cfg, RUN_STEPS) == 1
+    assert compact_written(spark, cfg) == []
+
+
+def test_a_job_compacts_each_table_it_wrote_once_and_nothing_else(
+    spark, tmp_path, look_after_two_commits
+):
     cfg = local_config(tmp_path / "landing", tmp_path / "lake")
     io.WRITES.take(cfg)
     rows = spark.createDataFrame([("a", 1)], "k STRING, n INT")
@@ -60,7 +88,7 @@ def test_a_job_compacts_each_table_it_wrote_once_and_nothing_else(spark, tmp_pat
     assert compact_written(spark, cfg) == []
 
 
-def test_a_table_created_by_the_run_is_left_as_it_wrote_it(spark, tmp_path):
+def test_a_table_created_by_the_run_is_left_as_it_wrote_it(spark, tmp_path, look_after_two_commits):
     """A first load is laid out as Spark wrote it; what earlier runs left is compacted."""
     cfg = local_config(tmp_path / "landing", tmp_path / "lake")
     io.WRITES.take(cfg)
@@ -81,7 +109,7 @@ def test_a_table_created_by_the_run_is_left_as_it_wrote_it(spark, tmp_path):
     assert len(_files(spark, cfg, RUN_STEPS)) == 3
 
 
-def test_big_files_are_never_rewritten(spark, tmp_path, monkeypatch):
+def test_big_files_are_never_rewritten(spark, tmp_path, monkeypatch, look_after_two_commits):
     """With a 2 KB "small" size: two files of about 20 KB stay as they are, the tiny ones are
     packed into one."""
     monkeypatch.setattr(compaction, "SMALL_FILE_BYTES", 2048)
@@ -101,7 +129,9 @@ def test_big_files_are_never_rewritten(spark, tmp_path, monkeypatch):
     assert io.read(spark, cfg, SILVER_USERS).count() == 640
 
 
-def test_delta_auto_compaction_is_removed_from_an_older_table(spark, tmp_path):
+def test_delta_auto_compaction_is_removed_from_an_older_table(
+    spark, tmp_path, look_after_two_commits
+):
     """Tables created before the jobs compacted themselves carry Delta's auto compaction, which
     compacts after every write: the first job to write one removes it."""
     cfg = local_config(tmp_path / "landing", tmp_path / "lake")

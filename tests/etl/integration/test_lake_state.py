@@ -5,31 +5,35 @@ sends it the whole way (c2c_etl.lake_state)."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
-from c2c_etl import io, lake_state, tables
+from c2c_etl import io, lake_state, runner, tables
+from c2c_etl.bronze.ingest import sha256_of
 from c2c_etl.config import local_config
 from c2c_etl.generator import generate, generate_delivery
-from c2c_etl.jobs import pipeline
+from c2c_etl.jobs import silver as silver_jobs
 
 
 @pytest.fixture
 def started(monkeypatch):
-    """The names of the runs that started Spark (``pipeline.get_spark`` calls)."""
+    """The names of the runs that started Spark (``runner.get_spark`` calls)."""
     calls: list[str] = []
-    real = pipeline.get_spark
+    real = runner.get_spark
 
     def spy(*args, **kwargs):
         calls.append(args[1] if len(args) > 1 else "")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "get_spark", spy)
+    monkeypatch.setattr(runner, "get_spark", spy)
     return calls
 
 
 def _main(landing, lake, *extra: str) -> None:
-    pipeline.main(["--env", "local", "--input", str(landing), "--lake", str(lake), *extra])
+    runner.main(
+        "c2c-pipeline", ["--env", "local", "--input", str(landing), "--lake", str(lake), *extra]
+    )
 
 
 def _versions(lake) -> dict[str, int]:
@@ -47,9 +51,9 @@ def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
     run_id = first.split()[1]
     recorded = json.loads((lake / lake_state.STATE_FILE).read_text())
     assert recorded["run_id"] == run_id
-    assert {name for name, _sha in recorded["state"]["files"]} >= {"users_2020.csv"}
-    assert recorded["state"]["tables"] == _versions(lake)
-    assert recorded["state"]["tables"]["silver/users"] >= 0
+    assert set(recorded["known_sha256"]) >= {sha256_of(landing / "users_2020.csv")}
+    assert recorded["tables"] == _versions(lake)
+    assert recorded["tables"]["silver/users"] >= 0
 
     # Nothing new: no Spark, no commit, and the summary says why.
     before = _versions(lake)
@@ -64,6 +68,16 @@ def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
     assert len(started) == 2
     assert "No new input: no table changed" in capsys.readouterr().out
     assert _versions(lake) == before
+
+    # The same contents under other names, in another folder (each Data Factory run copies
+    # its delivery to a folder of its own): still nothing to do.
+    elsewhere = tmp_path / "runs" / "another-run"
+    elsewhere.mkdir(parents=True)
+    for f in landing.iterdir():
+        shutil.copy(f, elsewhere / ("copy-of-" + f.name))
+    _main(elsewhere, lake)
+    assert len(started) == 2
+    assert "Spark was not started" in capsys.readouterr().out
 
     # A commit to any table, by anyone: the next run starts Spark (and changes nothing).
     cfg = local_config(landing, lake)
@@ -103,16 +117,13 @@ def test_a_run_that_failed_records_nothing_and_its_rerun_finishes_the_work(
     generate_delivery(landing / "users_2024_part_0002.csv", "2024", 40, seed=9, dirty_rate=0.0)
 
     # The next run dies after bronze has committed the new file, before silver.
-    real_run = pipeline.run
-
-    def dies_after_bronze(spark_session, ctx):
-        pipeline.bronze.run(spark_session, ctx)
+    def dies(*_args):
         raise RuntimeError("killed after bronze")
 
-    monkeypatch.setattr(pipeline, "run", dies_after_bronze)
-    with pytest.raises(RuntimeError, match="killed after bronze"):
-        _main(landing, lake)
-    monkeypatch.setattr(pipeline, "run", real_run)
+    with monkeypatch.context() as patch:
+        patch.setattr(silver_jobs, "pending_files", dies)  # silver's first look at the lake
+        with pytest.raises(RuntimeError, match="killed after bronze"):
+            _main(landing, lake)
     assert (lake / lake_state.STATE_FILE).read_text() == recorded
     capsys.readouterr()
 
@@ -122,6 +133,4 @@ def test_a_run_that_failed_records_nothing_and_its_rerun_finishes_the_work(
     assert len(started) == 3
     out = capsys.readouterr().out
     assert "users_2024_part_0002.csv" in out and "balanced" in out
-    assert json.loads((lake / lake_state.STATE_FILE).read_text())["state"]["tables"] == (
-        _versions(lake)
-    )
+    assert json.loads((lake / lake_state.STATE_FILE).read_text())["tables"] == _versions(lake)

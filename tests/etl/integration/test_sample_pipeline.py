@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from c2c_etl import io, tables
-from c2c_etl.compaction import needs_compaction
+from c2c_etl import io, runner, tables
 from c2c_etl.config import local_config
 from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.gold.counts import count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 from c2c_etl.gold.reconciliation import reconcile
-from c2c_etl.jobs import bronze, pipeline, silver
+from c2c_etl.jobs import bronze, silver
 from c2c_etl.jobs.common import RunContext, new_run_id
 from c2c_etl.jobs.gold import build_from_counts, build_gold, published_reports
 from c2c_etl.table_features import STATS_COLUMNS
@@ -157,15 +156,9 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
     bronze = io.read(spark, ctx.cfg, tables.BRONZE_USERS_2024)
     one_file = bronze.filter(F.col("_source_sha256") == delivery["source_sha256"])
     assert one_file.count() == delivery["rows_read"] == 100
-    # The run compacted what it wrote: no table is left dominated by small files, and the
-    # step log (written at every step's start and end) is one file again. The MERGEs' staging
-    # tables are scratch, replaced at each MERGE: never compacted.
-    assert str(tables.RUN_STEPS) in steps["compact"].details
-    assert not {str(t) for t in tables.STAGING_TABLES} & set(steps["compact"].details)
-    for table in tables.ALL_TABLES:
-        if table not in tables.STAGING_TABLES and io.exists(spark, ctx.cfg, table):
-            d = spark.sql(f"DESCRIBE DETAIL {io.sql_name(ctx.cfg, table)}").first()
-            assert not needs_compaction(d["numFiles"], d["sizeInBytes"]), (table, d["numFiles"])
+    # Two runs leave too few commits on any table for the compaction to look at it: it
+    # reads no table's details and rewrites nothing (test_compaction.py: what it does then).
+    assert steps["compact"].status == "skipped" and steps["compact"].details == {}
 
 
 def _file_stats(cfg, table) -> list[dict]:
@@ -367,16 +360,16 @@ def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(spark, tmp_
 def test_main_prints_the_run_summary(spark, tmp_path, capsys):
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     generate(landing, 1000, 200, seed=2, dirty_rate=0.02)
-    pipeline.main(["--env", "local", "--input", str(landing), "--lake", str(lake)])
+    runner.main("c2c-pipeline", ["--env", "local", "--input", str(landing), "--lake", str(lake)])
     out = capsys.readouterr().out
     for expected in (
         "Time per step:",
         "spark start-up",
         "silver_users",
         "balanced",
-        "Rows per table:",
-        "silver.users",
-        "Quarantined rows per rule",
+        "Files in this run",
+        "users_2020.csv: ",
+        "to silver",
         "Publisher report reconciliation",
         f"Tables: {lake}",
     ):
@@ -385,11 +378,14 @@ def test_main_prints_the_run_summary(spark, tmp_path, capsys):
     # A rerun with no new input says so instead of recounting a lake it did not change:
     # without starting Spark (test_lake_state.py), or, made to start it, after each step
     # found nothing to do.
-    pipeline.main(["--env", "local", "--input", str(landing), "--lake", str(lake)])
+    runner.main("c2c-pipeline", ["--env", "local", "--input", str(landing), "--lake", str(lake)])
     rerun = capsys.readouterr().out
     assert "No new input" in rerun and "Spark was not started" in rerun
-    assert "Rows per table:" not in rerun
-    pipeline.main(["--env", "local", "--input", str(landing), "--lake", str(lake), "--full-check"])
+    assert "Files in this run" not in rerun
+    runner.main(
+        "c2c-pipeline",
+        ["--env", "local", "--input", str(landing), "--lake", str(lake), "--full-check"],
+    )
     rerun = capsys.readouterr().out
     assert "No new input: no table changed" in rerun
-    assert "Rows per table:" not in rerun and "skipped" in rerun
+    assert "Files in this run" not in rerun and "skipped" in rerun

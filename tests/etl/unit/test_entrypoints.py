@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 import pytest
 
 from c2c_etl.entrypoints import COMMON_PARAMETERS, ENTRY_POINTS, JOB_TASKS
-from c2c_etl.jobs.common import build_parser
+from c2c_etl.runner import build_parser
 
 
 def test_package_metadata_declares_exactly_the_registry():

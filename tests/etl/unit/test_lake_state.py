@@ -5,6 +5,7 @@ from __future__ import annotations
 from c2c_etl import lake_state
 from c2c_etl.bronze.ingest import LandedFile
 from c2c_etl.config import local_config
+from c2c_etl.jobs.common import StepResult
 
 
 def _commit(lake, table: str, *names: str) -> None:
@@ -36,7 +37,7 @@ def test_only_the_same_files_tables_and_code_count_as_unchanged(tmp_path, monkey
     _commit(lake, "bronze/users_2020", "00000000000000000000.json")
     files = [LandedFile("/x/users_2020.csv", "users_2020.csv", "ab" * 32, 10)]
     assert lake_state.unchanged_since_last_run(cfg, files) is None  # nothing recorded
-    lake_state.record(cfg, "run-1", files)
+    lake_state.record(cfg, "run-1", files, [])
     assert lake_state.unchanged_since_last_run(cfg, files) == "run-1"
 
     other = [LandedFile("/x/users_2020.csv", "users_2020.csv", "cd" * 32, 10)]
@@ -44,11 +45,16 @@ def test_only_the_same_files_tables_and_code_count_as_unchanged(tmp_path, monkey
     assert lake_state.unchanged_since_last_run(cfg, [*files, *other]) is None
     _commit(lake, "bronze/users_2020", "00000000000000000001.json")
     assert lake_state.unchanged_since_last_run(cfg, files) is None  # a new commit
-    lake_state.record(cfg, "run-2", files)
+    lake_state.record(cfg, "run-2", files, [])
     assert lake_state.unchanged_since_last_run(cfg, files) == "run-2"
     monkeypatch.setattr(lake_state, "code_digest", lambda: "0" * 64)
     assert lake_state.unchanged_since_last_run(cfg, files) is None  # other code
     monkeypatch.undo()
+    # Contents the ingestion log knew (bronze's figure), under any name: nothing to do.
+    bronze = StepResult("bronze", "succeeded", details={"known_sha256": ["cd" * 32]})
+    lake_state.record(cfg, "run-3", files, [bronze])
+    renamed = [LandedFile("/y/delivery.csv", "delivery.csv", "cd" * 32, 10)]
+    assert lake_state.unchanged_since_last_run(cfg, [*files, *renamed]) == "run-3"
     (lake / lake_state.STATE_FILE).write_text("{not json")
     assert lake_state.unchanged_since_last_run(cfg, files) is None
     assert not list(lake.glob("*.partial"))

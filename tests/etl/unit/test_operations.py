@@ -11,8 +11,9 @@ import sys
 import pytest
 
 from c2c_etl import crashpoints
-from c2c_etl.jobs.common import LOG_CONTEXT, JsonFormatter, build_parser
+from c2c_etl.jobs.common import LOG_CONTEXT, JsonFormatter
 from c2c_etl.runlock import LakeLocked, lake_lock
+from c2c_etl.runner import build_parser
 
 
 def test_a_json_log_line_carries_the_run_id_the_step_and_extra_fields(monkeypatch):

@@ -22,11 +22,9 @@ from c2c_etl.bronze.ingest import (
 )
 from c2c_etl.bronze.inspect import ContentCheck, explain_unknown_header, inspect_blocks
 from c2c_etl.crashpoints import crash_point
-from c2c_etl.entrypoints import BRONZE
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
-    job_main,
     log,
     run_step,
     step_started,
@@ -201,7 +199,7 @@ def _reject(ctx: RunContext, f: LandedFile, check: ContentCheck, reason: str) ->
 
 
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
-    with run_step(spark, ctx, "bronze") as result:
+    with run_step(ctx, "bronze") as result:
         landed = ctx.landed if ctx.landed is not None else list_landing(ctx.cfg.landing_path)
         known, rejected_before = _logged_sha256(spark, ctx)
         new, duplicates = select_new(landed, known)
@@ -224,7 +222,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             else:
                 by_kind.setdefault(kind, []).append((f, check))
         if by_kind or log_rows:
-            step_started(spark, ctx, result)
+            step_started(result)
         # Kinds go to different tables, so they are ingested side by side.
         for rows in io.parallel(lambda item: _ingest(spark, ctx, *item), by_kind.items()):
             log_rows.extend(rows)
@@ -238,19 +236,14 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             result.status = "skipped"
         result.details = {
             "files_in_landing": len(landed),
-            "files_ingested": {r[0]: r[7] for r in log_rows if r[5] == "ingested"},
-            "files_rejected": sum(1 for r in log_rows if r[5] == "rejected"),
-            "duplicate_deliveries": len(duplicates),
+            "files": [
+                {"file": r[0], "status": r[5], "rows": r[7], "reason": r[6]} for r in log_rows
+            ],
+            # Every content the ingestion log now knows: what the next run's shortcut compares
+            # its input against (c2c_etl.lake_state).
+            "known_sha256": sorted(known | rejected_before | {r[1] for r in log_rows}),
             "dead_letter": ctx.cfg.dead_letter_path(ctx.run_id)
             if any(r[5] == "rejected" for r in log_rows)
             else None,
         }
     return result
-
-
-def main() -> None:
-    job_main(BRONZE, run)
-
-
-if __name__ == "__main__":
-    main()

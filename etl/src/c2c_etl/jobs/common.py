@@ -1,15 +1,14 @@
-"""What every job shares: its arguments, its run context and its step results."""
+"""What every step shares: the run context, step results and their records, logging."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,9 +28,7 @@ from pyspark.sql.types import (
 from c2c_etl import io, tables
 from c2c_etl.bronze.ingest import LandedFile
 from c2c_etl.compaction import compact_written
-from c2c_etl.config import ENVIRONMENTS, LakeConfig, cloud_config, local_config
-from c2c_etl.entrypoints import EntryPoint
-from c2c_etl.runlock import EXIT_LOCKED, LakeLocked, lake_lock
+from c2c_etl.config import LakeConfig
 
 log = logging.getLogger("c2c_etl")
 
@@ -85,9 +82,13 @@ class RunContext:
     cfg: LakeConfig
     run_id: str
     started_at: datetime = field(default_factory=utc_now)
-    # The landing files, listed and hashed before the run (c2c-pipeline, env local): bronze
-    # ingests these, and the run's recorded state names them. None: bronze lists the folder.
+    # The input files, listed and hashed by the runner before the run (env local): bronze
+    # ingests these. None: bronze lists the folder itself.
     landed: list[LandedFile] | None = None
+    # Every step this run has entered, in order: the runner records them when the run ends.
+    steps: list[StepResult] = field(default_factory=list, compare=False)
+    # What a step read from the lake's ledger and a later step of the same run reuses.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -96,24 +97,39 @@ class StepResult:
     status: str  # succeeded | skipped | failed
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
-    started_at: datetime | None = None  # set when the step recorded its ``started`` row
+    started_at: datetime | None = None  # set once the step knows it has work to do
+    finished_at: datetime | None = None
+    error: str | None = None
 
 
-def _record_step(spark: SparkSession, ctx: RunContext, rows: list[tuple]) -> None:
-    io.append(ctx.cfg, tables.RUN_STEPS, spark.createDataFrame(rows, RUN_STEPS_SCHEMA))
+def step_started(result: StepResult) -> None:
+    """Note that a step has work to do: it will be recorded in ``silver.run_steps``.
 
-
-def step_started(spark: SparkSession, ctx: RunContext, result: StepResult) -> None:
-    """Record that a step has work to do (a ``started`` row in ``silver.run_steps``).
-
-    Called only once the step knows it will write, so a run with no new input still changes
-    no table. A ``started`` row with no ``succeeded`` or ``failed`` row of the same run is a
-    run that was killed in that step.
+    Called only once the step knows it will write, so a run with no new input records
+    nothing and changes no table.
     """
     result.started_at = utc_now()
-    _record_step(
-        spark, ctx, [(ctx.run_id, result.step, "started", result.started_at, None, None, None)]
-    )
+
+
+def record_steps(spark: SparkSession, ctx: RunContext) -> None:
+    """Record the steps of this run that had work, or failed, in ``silver.run_steps``: one
+    append for the whole run, after its data commits. A run killed before its end records
+    none; its rerun finds its pending work and does it (each step's writes are idempotent)."""
+    rows = [
+        (
+            ctx.run_id,
+            r.step,
+            r.status,
+            r.started_at or r.finished_at,
+            r.finished_at,
+            r.error,
+            to_json(r.details),
+        )
+        for r in ctx.steps
+        if r.started_at is not None or r.status == "failed"
+    ]
+    if rows:
+        io.append(ctx.cfg, tables.RUN_STEPS, spark.createDataFrame(rows, RUN_STEPS_SCHEMA))
 
 
 @contextmanager
@@ -130,14 +146,14 @@ def caches() -> Iterator[list[DataFrame]]:
 
 
 @contextmanager
-def run_step(spark: SparkSession, ctx: RunContext, step: str) -> Iterator[StepResult]:
-    """Time a step, tag its log lines and record its outcome in ``silver.run_steps``.
+def run_step(ctx: RunContext, step: str) -> Iterator[StepResult]:
+    """Time a step, tag its log lines and keep its outcome in the run's context.
 
-    A step that ran records ``succeeded`` (after its own commits); a step that raised records
-    ``failed`` with the error and re-raises, so the process exits non-zero. A skipped step
-    records nothing.
+    A step that raised is marked ``failed`` with the error, and the error propagates, so the
+    process exits non-zero. The runner records the run's steps (:func:`record_steps`).
     """
     result = StepResult(step=step, status="succeeded")
+    ctx.steps.append(result)
     start = time.perf_counter()
     previous = LOG_CONTEXT.get("step")
     LOG_CONTEXT["step"] = step
@@ -147,46 +163,14 @@ def run_step(spark: SparkSession, ctx: RunContext, step: str) -> Iterator[StepRe
     except Exception as error:
         result.seconds = time.perf_counter() - start
         result.status = "failed"
+        result.finished_at = utc_now()
+        result.error = f"{type(error).__name__}: {error}"[:4000]
         log.exception("step %s: failed after %.1f s", step, result.seconds)
-        message = f"{type(error).__name__}: {error}"[:4000]
-        try:
-            _record_step(
-                spark,
-                ctx,
-                [
-                    (
-                        ctx.run_id,
-                        step,
-                        "failed",
-                        result.started_at or utc_now(),
-                        utc_now(),
-                        message,
-                        to_json(result.details),
-                    )
-                ],
-            )
-        except Exception:  # the original error matters more than a lost status row
-            log.exception("step %s: could not record its failed status", step)
         raise
     finally:
         LOG_CONTEXT["step"] = previous
     result.seconds = time.perf_counter() - start
-    if result.started_at is not None:
-        _record_step(
-            spark,
-            ctx,
-            [
-                (
-                    ctx.run_id,
-                    step,
-                    result.status,
-                    result.started_at,
-                    utc_now(),
-                    None,
-                    to_json(result.details),
-                )
-            ],
-        )
+    result.finished_at = utc_now()
     log.info("step %s: %s in %.1f s", step, result.status, result.seconds)
 
 
@@ -200,7 +184,7 @@ def compact_step(spark: SparkSession, ctx: RunContext) -> StepResult:
     Timed and logged like a step, but recorded in ``silver.run_steps`` only when it fails: a
     ``succeeded`` row would itself be a new small file. Nothing written: skipped, at no cost.
     """
-    with run_step(spark, ctx, COMPACT_STEP) as result:
+    with run_step(ctx, COMPACT_STEP) as result:
         done = compact_written(spark, ctx.cfg, since=ctx.started_at)
         if not done:
             result.status = "skipped"
@@ -214,104 +198,6 @@ def compact_step(spark: SparkSession, ctx: RunContext) -> StepResult:
                 c.seconds,
             )
     return result
-
-
-def build_parser(description: str, whole_pipeline: bool = False) -> argparse.ArgumentParser:
-    """The parameters every job accepts (c2c_etl.entrypoints.COMMON_PARAMETERS), plus the
-    optional operator flags (log format, run-lock wait; ``--full-check`` for the whole
-    pipeline)."""
-    parser = argparse.ArgumentParser(description=description)
-    if whole_pipeline:
-        parser.add_argument(
-            "--full-check",
-            action="store_true",
-            help="env local: start Spark and read the lake even when the landing files, the "
-            "tables and the code are as the last successful run left them",
-        )
-    parser.add_argument("--env", choices=ENVIRONMENTS, default="local")
-    parser.add_argument("--input", required=True, help="landing folder with the source CSVs")
-    parser.add_argument("--lake", help="local lake folder (env local)")
-    parser.add_argument("--catalog", help="Unity Catalog catalog (cloud envs), default c2c_<env>")
-    parser.add_argument("--run-id", default=None, help="run id (Data Factory passes its own)")
-    parser.add_argument(
-        "--log-format",
-        choices=LOG_FORMATS,
-        default=None,
-        help=f"text (default) or json: one JSON object per line (or ${LOG_FORMAT_ENV})",
-    )
-    parser.add_argument(
-        "--wait-for-lock",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="env local: wait this long for another run's lock on the lake (default: fail at once)",
-    )
-    parser.add_argument(
-        "--spark-remote",
-        default=None,
-        metavar="URL",
-        help="run on this Spark Connect server, e.g. sc://host:15002 (or $SPARK_REMOTE); with "
-        "--env local its lake and landing paths must be the server's too",
-    )
-    return parser
-
-
-def context_from_args(args: argparse.Namespace) -> RunContext:
-    if args.env == "local":
-        if not args.lake:
-            raise SystemExit("--lake is required with --env local")
-        cfg = local_config(args.input, args.lake)
-    else:
-        cfg = cloud_config(args.env, args.input, args.catalog)
-    return RunContext(cfg=cfg, run_id=args.run_id or new_run_id())
-
-
-@contextmanager
-def exclusive_run(ctx: RunContext, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold the lake's run lock for a local run; exit with ``EXIT_LOCKED`` (75) naming the
-    holder when another run has it. Cloud runs are serialised by the Databricks job
-    (``max_concurrent_runs=1``), so they take no lock here."""
-    if not ctx.cfg.is_local or not ctx.cfg.lake_root:
-        yield
-        return
-    try:
-        with lake_lock(ctx.cfg.lake_root, ctx.run_id, wait_seconds):
-            yield
-    except LakeLocked as locked:
-        log.error("%s", locked)
-        raise SystemExit(EXIT_LOCKED) from locked
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    """How a job runs, besides what it runs on: the operator flags of its command line."""
-
-    wait_for_lock: float = 0.0
-    spark_remote: str | None = None  # a Spark Connect URL; None: $SPARK_REMOTE or no server
-    full_check: bool = False  # the whole pipeline only: see c2c_etl.lake_state
-
-
-def start_job(
-    description: str, argv: list[str] | None = None, whole_pipeline: bool = False
-) -> tuple[RunContext, JobOptions]:
-    """Parse the shared parameters and set up logging for the run: (context, options)."""
-    args = build_parser(description, whole_pipeline).parse_args(argv)
-    ctx = context_from_args(args)
-    configure_logging(args.log_format, ctx.run_id)
-    full_check = whole_pipeline and args.full_check
-    return ctx, JobOptions(args.wait_for_lock, args.spark_remote, full_check)
-
-
-def job_main(entry: EntryPoint, run: Callable[[SparkSession, RunContext], object]) -> None:
-    """What every entry point does: parse the shared parameters, take the lake's run lock,
-    get the session, run. An error propagates, so the process exits non-zero."""
-    ctx, options = start_job(entry.description)
-    with exclusive_run(ctx, options.wait_for_lock):
-        from c2c_etl.spark import get_spark  # imported late: Databricks brings its own session
-
-        spark = get_spark(ctx.cfg.is_local, entry.name, options.spark_remote)
-        run(spark, ctx)
-        compact_step(spark, ctx)
 
 
 # What every log line carries besides its message: set once per run, and per step by run_step.
@@ -373,13 +259,18 @@ def audit_rows(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame:
     )
 
 
-def processed_sha256(spark: SparkSession, cfg: LakeConfig, step: str) -> set[str]:
-    """Content hashes of the files a step has already processed successfully."""
+def processed_sha256(spark: SparkSession, cfg: LakeConfig, steps: set[str]) -> dict[str, set[str]]:
+    """Content hashes of the files each of ``steps`` has already processed successfully (one
+    read of the run audit for all of them)."""
+    found: dict[str, set[str]] = {step: set() for step in steps}
     audit = io.read_or_none(spark, cfg, tables.RUN_AUDIT)
     if audit is None:
-        return set()
-    done = audit.filter((F.col("step") == step) & (F.col("status") == "succeeded"))
-    return {r[0] for r in done.select("source_sha256").distinct().collect() if r[0]}
+        return found
+    done = audit.filter(F.col("step").isin(*sorted(steps)) & (F.col("status") == "succeeded"))
+    for step, sha in done.select("step", "source_sha256").distinct().collect():
+        if sha:
+            found[step].add(sha)
+    return found
 
 
 def to_json(value: Any) -> str:

@@ -28,7 +28,6 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.crashpoints import crash_point
-from c2c_etl.entrypoints import GOLD
 from c2c_etl.gold.aggregates import (
     aggregate_app_adoption,
     aggregate_by_country_gender,
@@ -51,7 +50,6 @@ from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
     audit_rows,
-    job_main,
     log,
     run_step,
     step_started,
@@ -292,7 +290,7 @@ def build_from_counts(counts: DataFrame) -> dict[tables.Table, DataFrame]:
 
 
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
-    with run_step(spark, ctx, STEP) as result:
+    with run_step(ctx, STEP) as result:
         versions = _input_versions(spark, ctx)
         if versions[str(tables.SILVER_USERS)] is None:
             result.status = "skipped"
@@ -305,7 +303,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             if not ctx.cfg.is_local and io.views_missing(spark, ctx.cfg):
                 result.details["views"] = io.create_views(spark, ctx.cfg)
             return result
-        step_started(spark, ctx, result)
+        step_started(result)
         started = utc_now()
         done = _already_built(spark, ctx, versions)
         if done:
@@ -420,11 +418,3 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         )
         result.details = details
     return result
-
-
-def main() -> None:
-    job_main(GOLD, run)
-
-
-if __name__ == "__main__":
-    main()

@@ -21,13 +21,11 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.crashpoints import crash_point
-from c2c_etl.entrypoints import SILVER
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
     audit_rows,
     caches,
-    job_main,
     log,
     processed_sha256,
     run_step,
@@ -58,18 +56,33 @@ def pending_files(
     spark: SparkSession, ctx: RunContext, kinds: set[str], step: str
 ) -> dict[str, list[Row]]:
     """Files of ``kinds`` in bronze that ``step`` has not processed yet, per source kind (from
-    the small ingestion log, so finding that there is nothing to do scans no data)."""
-    log = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
-    if log is None:
-        return {}
-    done = processed_sha256(spark, ctx.cfg, step)
+    the small ingestion log and run audit, so finding that there is nothing to do scans no
+    data). Both silver steps' pending files are found at once, by one read of each, and kept
+    for the run: neither step changes what the other has pending."""
+    if PENDING not in ctx.memo:
+        ctx.memo[PENDING] = _pending(spark, ctx)
     pending: dict[str, list[Row]] = {}
-    for row in (
-        log.filter(F.col("status") == "ingested").orderBy("ingested_at", "source_file").collect()
-    ):
-        if row["source_kind"] in kinds and row["source_sha256"] not in done:
+    for row in ctx.memo[PENDING][step]:
+        if row["source_kind"] in kinds:
             pending.setdefault(row["source_kind"], []).append(row)
     return pending
+
+
+PENDING = "silver_pending"
+
+
+def _pending(spark: SparkSession, ctx: RunContext) -> dict[str, list[Row]]:
+    steps = (USERS_STEP, REPORTS_STEP)
+    logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
+    if logged is None:
+        return {step: [] for step in steps}
+    done = processed_sha256(spark, ctx.cfg, set(steps))
+    ingested = (
+        logged.filter(F.col("status") == "ingested").orderBy("ingested_at", "source_file").collect()
+    )
+    return {
+        step: [row for row in ingested if row["source_sha256"] not in done[step]] for step in steps
+    }
 
 
 def _bronze_rows(
@@ -328,12 +341,12 @@ def _process_users(
 
 
 def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
-    with run_step(spark, ctx, USERS_STEP) as result:
+    with run_step(ctx, USERS_STEP) as result:
         files = pending_files(spark, ctx, {k.name for k in USERS_KINDS}, USERS_STEP)
         if not files:
             result.status = "skipped"
             return result
-        step_started(spark, ctx, result)
+        step_started(result)
         started = utc_now()
         all_files = [f for fs in files.values() for f in fs]
         figures = merged_unaudited(spark, ctx, all_files)
@@ -467,12 +480,12 @@ def _report_outcome(
 def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
     """Replace each silver report by its newest delivered file (older pending files are
     counted as superseded, i.e. duplicates)."""
-    with run_step(spark, ctx, REPORTS_STEP) as result:
+    with run_step(ctx, REPORTS_STEP) as result:
         files = pending_files(spark, ctx, {k.name for k in REPORT_KINDS}, REPORTS_STEP)
         if not files:
             result.status = "skipped"
             return result
-        step_started(spark, ctx, result)
+        step_started(result)
         started = utc_now()
         with caches() as held:
             outcomes = [
@@ -501,19 +514,12 @@ def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
                 tables.RUN_AUDIT,
                 audit_rows(spark, [{**r, "finished_at": finished} for r in records]),
             )
-            result.details = {"files": [r["source_file"] for r in records]}
+            result.details = {
+                "files": {
+                    str(r["source_file"]): {k: r[k] for k in ("rows_read", *FIGURES, "balanced")}
+                    for r in records
+                }
+            }
             if not all(r["balanced"] for r in records):
                 raise RuntimeError(f"report row accounting does not balance: {records}")
     return result
-
-
-def run(spark: SparkSession, ctx: RunContext) -> list[StepResult]:
-    return [run_users(spark, ctx), run_reports(spark, ctx)]
-
-
-def main() -> None:
-    job_main(SILVER, run)
-
-
-if __name__ == "__main__":
-    main()
