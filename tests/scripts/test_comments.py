@@ -53,20 +53,6 @@ RULES = {
     "who ran what": re.compile(r"\bof mine\b|\b(?:I|we)\s+(?:ran|measured|tried)\b"),
 }
 
-# Files the ETL orchestration's rewrite is replacing: their comments are cleaned with it. An
-# entry that still exists must still have a finding (the next test), so the list only shrinks.
-PENDING_REWRITE = frozenset(
-    {
-        "etl/src/c2c_etl/compaction.py",
-        "etl/src/c2c_etl/io.py",
-        "etl/src/c2c_etl/jobs/gold.py",
-        "etl/src/c2c_etl/jobs/silver.py",
-        "etl/src/c2c_etl/lake_state.py",
-        "etl/src/c2c_etl/spark.py",
-        "etl/src/c2c_etl/summary.py",
-    }
-)
-
 
 def python_comments(text: str) -> list[tuple[int, str]]:
     """Every ``#`` comment and every module, class and function docstring, with its line."""
@@ -119,19 +105,9 @@ def name(path: Path) -> str:
     return str(path.relative_to(REPO))
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in product_files() if name(p) not in PENDING_REWRITE], ids=name
-)
+@pytest.mark.parametrize("path", product_files(), ids=name)
 def test_product_comments_carry_no_history(path: Path) -> None:
     assert findings(path) == []
-
-
-@pytest.mark.parametrize("pending", sorted(PENDING_REWRITE))
-def test_a_file_awaiting_the_rewrite_leaves_the_list_once_clean(pending: str) -> None:
-    """A file the rewrite removes has nothing left to clean; one it keeps must not stay exempt
-    once its comments are clean."""
-    path = REPO / pending
-    assert not path.exists() or findings(path), f"{pending} is clean: drop it from the list"
 
 
 @pytest.mark.parametrize(

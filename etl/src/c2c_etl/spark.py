@@ -61,31 +61,30 @@ def _write_manifest(cache: Path, coordinate: str) -> None:
 LOCAL_CONF: dict[str, str] = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-    # Few shuffle partitions for one machine's two cores: with Spark's 200, a run on 1M users
-    # took 1.15 times as long (make bench, its tunings). Adaptive execution is Spark's default,
-    # set here as it is; the bench shows no benefit from it on this machine (README, Performance).
+    # Few shuffle partitions for one machine's two cores: Spark's 200 are for clusters and make
+    # a local run slower (make bench, its tunings). Adaptive execution is Spark's default, set
+    # here as it is; the bench shows no benefit from it on one machine (docs/performance.md).
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.adaptive.enabled": "true",
     "spark.default.parallelism": "4",
     # Delta replays its log with this many partitions; the default (50) is for clusters.
     "spark.databricks.delta.snapshotPartitions": "2",
     # Delta keeps each table's log and snapshot (with the plans of its log replay) in memory
-    # for an hour, up to 10,000 tables, whatever the heap. A lake has 28 tables; the
-    # test session's one JVM touched hundreds, and the heap left after a full GC reached 1.4 GB
-    # of the 2 GB within half the suite (issue 7).
+    # for an hour, up to 10,000 tables, whatever the heap. A lake has a few dozen tables; a
+    # test session's one JVM touches hundreds, and their snapshots would fill its heap.
     "spark.databricks.delta.delta.log.cacheSize": "100",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",
     # The heap of the one local JVM. Its resident memory runs about 1 GB above this (metaspace,
-    # code cache, threads, Parquet buffers): with 3g the run's process tree peaked at 4.1 GB on
-    # 1M users (make bench), over issue 7's 4 GB budget; caches and shuffles spill to disk.
+    # code cache, threads, Parquet buffers), and a run is meant to fit in 4 GB (make bench
+    # checks its peak); caches and shuffles spill to disk.
     "spark.driver.memory": "2g",
     # The JIT: both compilers (the JVM's default), and huge methods compiled too. The code
     # Spark generates for silver's conform-and-check stage has methods over HotSpot's
-    # 8,000-byte limit, which it otherwise leaves interpreted. C1 alone (this setting until
-    # issue 7's scale runs) made short runs faster and long ones slower. The code cache is
-    # raised so neither compiler fills it. Measured: README, Performance.
+    # 8,000-byte limit, which it otherwise leaves interpreted. C1 alone makes short runs faster
+    # and long ones slower. The code cache is raised so neither compiler fills it. Measured:
+    # docs/performance.md.
     "spark.driver.extraJavaOptions": (
         "-Dlog4j2.level=WARN -XX:-DontCompileHugeMethods -XX:ReservedCodeCacheSize=512m"
     ),

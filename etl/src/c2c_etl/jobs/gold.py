@@ -313,7 +313,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 len(done),
             )
         # Not cached: each table reads only the silver columns it needs from Parquet, which
-        # measured cheaper than caching the whole table first (make bench, issue 7).
+        # is cheaper than caching the whole table first (docs/performance.md).
         users = io.read(spark, ctx.cfg, tables.SILVER_USERS)
         built = build_gold(users)
         metadata = {"step": STEP, "run_id": ctx.run_id, "silver_versions": versions}

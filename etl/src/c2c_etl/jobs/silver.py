@@ -241,8 +241,9 @@ def refuse_other_schema(target: DataFrame, rows: DataFrame) -> None:
     """Raise when silver users (``target``) has columns of other types than this version's
     ``rows``: the MERGE would cast them, or fail on a cast, half-way through a run.
 
-    Issue 7 changed ``record_hash`` from a SHA-256 string to a 64-bit integer, so a lake that an
-    earlier version built is refused here with what to do, before anything is written.
+    A release that changes a column's type (``record_hash`` became a 64-bit integer, for one)
+    finds a lake an earlier version built refused here with what to do, before anything is
+    written.
     """
     ours = dict(rows.dtypes)
     differ = {c: (t, ours[c]) for c, t in target.dtypes if c in ours and ours[c] != t}
@@ -259,10 +260,9 @@ def refuse_other_schema(target: DataFrame, rows: DataFrame) -> None:
 
 
 # Above this many rows, a batch's checked rows are written to a staging table rather than
-# cached (issue 7). The cache of 10M users' rows did not fit the local 2 GB driver: some of it
-# went to disk, and filling it took 52 to 73 s, where writing the same rows to Parquet took 42
-# to 46 s and the repeated identifiers' query read them in half the time (7.5 s against 14 s;
-# docs/benchmark.md). A small batch is cached: a table write would add a commit to each run.
+# cached. A large batch's cache does not fit a small driver and spills to disk, which is slower
+# to fill and to read than the same rows written to Parquet (docs/performance.md). A small
+# batch is cached: a table write would add a commit to each run.
 STAGE_TABLE_MIN_ROWS = 2_000_000
 
 
