@@ -794,7 +794,9 @@ JOB_START = '{"Event":"SparkListenerJobStart"'
 def sql_executions(event_dir: Path) -> dict[str, int]:
     """Spark SQL executions and jobs of the runs whose event logs are in ``event_dir``."""
     executions = jobs = 0
-    for log in event_dir.iterdir():
+    for log in event_dir.rglob("*"):
+        if not log.is_file() or log.name.startswith("."):
+            continue
         with open(log, encoding="utf-8") as events:
             for line in events:
                 if line.startswith(SQL_EXECUTION_START):
@@ -806,7 +808,15 @@ def sql_executions(event_dir: Path) -> dict[str, int]:
 
 def event_log_env(event_dir: Path) -> dict[str, str]:
     event_dir.mkdir(parents=True, exist_ok=True)
-    return spark_conf_env({"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(event_dir)})
+    return spark_conf_env(
+        {
+            "spark.eventLog.enabled": "true",
+            "spark.eventLog.dir": str(event_dir),
+            # One plain JSON-lines file, which sql_executions reads line by line.
+            "spark.eventLog.compress": "false",
+            "spark.eventLog.rolling.enabled": "false",
+        }
+    )
 
 
 def make_run(source: Path, lake: Path) -> dict[str, Any]:

@@ -33,8 +33,9 @@ SILVER_REPORTS = (
     t.SILVER_REPORT_TOP_SELLERS,
 )
 GOLD_TABLES = tuple(table for table in t.ALL_TABLES if table.layer == t.GOLD)
-# Every step records its outcome in the run's ledger tables.
-LEDGER = (t.RUN_STEPS, t.RUN_AUDIT)
+# A step records what it consumed, file by file, in the run audit; the runner itself records
+# the run's steps in silver.run_steps.
+LEDGER = (t.RUN_AUDIT,)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ STEPS: tuple[Step, ...] = (
         "bronze",
         bronze.run,
         reads=(t.INGESTION_LOG,),
-        writes=(*BRONZE_TABLES, t.INGESTION_LOG, t.RUN_STEPS),
+        writes=(*BRONZE_TABLES, t.INGESTION_LOG),
     ),
     Step(
         "silver_users",
