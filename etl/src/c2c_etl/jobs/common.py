@@ -111,6 +111,11 @@ def step_started(result: StepResult) -> None:
     result.started_at = utc_now()
 
 
+# Details a step hands the runner that are not worth a row: bronze's list of every content hash
+# the lake knows (for the state record).
+UNRECORDED_DETAILS = frozenset({"known_sha256"})
+
+
 def record_steps(spark: SparkSession, ctx: RunContext) -> None:
     """Record the steps of this run that had work, or failed, in ``silver.run_steps``: one
     append for the whole run, after its data commits. A run killed before its end records
@@ -123,7 +128,7 @@ def record_steps(spark: SparkSession, ctx: RunContext) -> None:
             r.started_at or r.finished_at,
             r.finished_at,
             r.error,
-            to_json(r.details),
+            to_json({k: v for k, v in r.details.items() if k not in UNRECORDED_DETAILS}),
         )
         for r in ctx.steps
         if r.started_at is not None or r.status == "failed"
