@@ -79,7 +79,8 @@ format: sync
 	$(UV) run ruff check --fix .
 
 typecheck: sync
-	$(UV) run mypy etl/src infra/src adf_pipelines/src scripts/src reporting/src scripts/bench_duckdb.py \
+	$(UV) run mypy etl/src infra/settings/src infra/src adf_pipelines/src scripts/src reporting/src \
+		scripts/bench_duckdb.py \
 		scripts/mutants.py
 
 ## make bench [BENCH_ARGS="--quick"]: the benchmark suite (scripts/bench.py, hours long; see
@@ -112,7 +113,7 @@ lint-workflows: sync node
 security: sync
 	$(UV) run pytest tests/security
 	$(UV) run bandit -c pyproject.toml --quiet --recursive --severity-level medium \
-		etl/src infra/src adf_pipelines/src scripts/src reporting/src
+		etl/src infra/settings/src infra/src adf_pipelines/src scripts/src reporting/src
 
 ## make audit: pip-audit over every locked version (uv.lock and the tool pins), against
 ## security/pip-audit-ignore.toml. Needs PyPI's vulnerability API: run by GitHub CI, not by make

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from c2c_infra.config import CONFIGS, ENVIRONMENTS, OFFLINE_ENV_VAR, get_config, offline_from_env
+from c2c_settings.config import CONFIGS, ENVIRONMENTS, OFFLINE_ENV_VAR, get_config, offline_from_env
 from tests.infra.conftest import ENVS
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from c2c_infra.config import get_config
+from c2c_settings.config import get_config
 from tests.infra.conftest import ENVS, STACKS, Synth, read_stacks
 
 by_env = pytest.mark.parametrize("env", ENVS)

@@ -59,7 +59,7 @@ def test_job_tasks_pass_the_job_parameters(synth: Synth, env: str) -> None:
 
 @by_env
 def test_job_cluster_is_pinned_and_sized_per_env(synth: Synth, env: str) -> None:
-    from c2c_infra.config import get_config
+    from c2c_settings.config import get_config
 
     job = etl_job(synth, env)
     cluster = job["job_cluster"][0]["new_cluster"]

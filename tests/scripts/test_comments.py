@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = ("etl/src", "infra/src", "adf_pipelines/src", "scripts/src", "reporting/src")
+SOURCES = (
+    "etl/src",
+    "infra/settings/src",
+    "infra/src",
+    "adf_pipelines/src",
+    "scripts/src",
+    "reporting/src",
+)
 
 FIGURE = r"\d[\d.,]*\s*(?:%|s|ms|MB|GB|KB|x|seconds|minutes|CPU-seconds|times)(?!\w)"
 DURATION = r"\d[\d.,]*\s*(?:s|ms|seconds|minutes|CPU-seconds)(?!\w)"

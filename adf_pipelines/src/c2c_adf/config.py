@@ -1,7 +1,7 @@
 """Per-environment configuration of the factory: one frozen dataclass, derived from infra's.
 
 Resource names (factory, resource group, storage account, Key Vault, Databricks workspace) and
-the catalog come from :mod:`c2c_infra.config`, so they are never retyped. What only exists after
+the catalog come from :mod:`c2c_settings.config`, so they are never retyped. What only exists after
 ``cdktn deploy`` (the workspace URL, the job id, the subscription) are fields with placeholder
 defaults here; the ARM template turns each of them into a parameter.
 """
@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from c2c_infra.config import (
+from c2c_settings.config import (
     ENVIRONMENTS,
     FACTORY_KEY_VAULT_LINKED_SERVICE,
     FACTORY_RUNTIME_NAME,
+    OPS_SCHEMA,
     EnvConfig,
     get_config,
 )
@@ -30,7 +31,6 @@ __all__ = [
 
 # The landing container and the ops schema's landing volume (see c2c_infra.platform/workspace).
 LANDING_CONTAINER = "landing"
-OPS_SCHEMA = "ops"
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 PLACEHOLDER_WORKSPACE_URL = "https://adb-0000000000000000.0.azuredatabricks.net"
 PLACEHOLDER_JOB_ID = "0"

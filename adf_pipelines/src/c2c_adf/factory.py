@@ -131,7 +131,7 @@ def job_timeout(cfg: AdfConfig) -> str:
     """The job activity's timeout: the job's longest run (every task running out its timeout
     on every try, each try on a new cluster) for this run and each run it may queue behind."""
     from c2c_etl.entrypoints import JOB_TASKS
-    from c2c_infra.config import TASK_MAX_RETRIES, TASK_TIMEOUT_SECONDS
+    from c2c_settings.config import TASK_MAX_RETRIES, TASK_TIMEOUT_SECONDS
 
     tries = TASK_MAX_RETRIES + 1
     longest_run = len(JOB_TASKS) * tries * (TASK_TIMEOUT_SECONDS + CLUSTER_START_SECONDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cdktn import AzurermBackend, LocalBackend, TerraformStack
 
-from c2c_infra.config import EnvConfig
+from c2c_settings.config import EnvConfig
 
 
 def state_key(cfg: EnvConfig, stack_name: str) -> str:

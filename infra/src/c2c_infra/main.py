@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 from cdktn import App
 
-from c2c_infra.config import ENVIRONMENTS, get_config, offline_from_env
 from c2c_infra.platform import PlatformStack
 from c2c_infra.workspace import WorkspaceStack
+from c2c_settings.config import ENVIRONMENTS, get_config, offline_from_env
 
 # Set to one environment (dev, test or prod) to synthesize only its stacks.
 ENV_VAR = "C2C_ENV"

@@ -83,9 +83,14 @@ from constructs import Construct
 
 from c2c_etl.retention import LANDING_COOL_AFTER_DAYS, LANDING_DELETE_AFTER_DAYS
 from c2c_infra.backend import configure_backend
-from c2c_infra.config import FACTORY_KEY_VAULT_LINKED_SERVICE, FACTORY_RUNTIME_NAME, EnvConfig
+from c2c_settings.config import (
+    ARTIFACTS,
+    FACTORY_KEY_VAULT_LINKED_SERVICE,
+    FACTORY_RUNTIME_NAME,
+    EnvConfig,
+)
 
-LANDING, ARTIFACTS, CATALOG_ROOT = "landing", "artifacts", "catalog"
+LANDING, CATALOG_ROOT = "landing", "catalog"
 # The lake's containers: ADF writes landing; the jobs write the layers; artifacts hold the release
 # wheels; the catalog's managed root has a container of its own, out of every lifecycle rule.
 CONTAINERS = (LANDING, "bronze", "silver", "gold", ARTIFACTS, CATALOG_ROOT)

@@ -53,24 +53,24 @@ from constructs import Construct
 from c2c_etl.entrypoints import COMMON_PARAMETERS, JOB_TASKS
 from c2c_etl.tables import BRONZE, DEAD_LETTER_VOLUME, LAYERS
 from c2c_infra.backend import configure_backend
-from c2c_infra.config import TASK_MAX_RETRIES, TASK_TIMEOUT_SECONDS, EnvConfig
 from c2c_infra.platform import ARTIFACTS, CATALOG_ROOT, CONTAINERS, LANDING, PlatformStack
 from c2c_reporting.lakeview import DISPLAY_NAME, serialized_dashboard
+from c2c_settings.config import (
+    OPS_SCHEMA,
+    TASK_MAX_RETRIES,
+    TASK_TIMEOUT_SECONDS,
+    EnvConfig,
+    wheel_path,
+)
 
 SPARK_VERSION = "17.3.x-scala2.13"  # Databricks Runtime 17.3 LTS: Spark 4.0, Delta 4.0
 WHEEL_PACKAGE = "c2c_etl"
 # `--lake` is for local runs only; the cloud jobs address tables through Unity Catalog.
 JOB_PARAMETERS = tuple(p for p in COMMON_PARAMETERS if p != "--lake")
-OPS_SCHEMA = "ops"  # holds the landing and artifacts volumes
 DASHBOARD_FOLDER = "/Workspace/Shared/c2c"  # created by the provider when missing
 ACCOUNT_HOST = "https://accounts.azuredatabricks.net"
 # The lake's sub-resources serverless compute reaches through the NCC's private endpoints.
 SERVERLESS_LAKE_ENDPOINTS = ("dfs", "blob")
-
-
-def wheel_path(catalog: str, wheel_version: str) -> str:
-    """Where a c2c-etl wheel of that version is published: the catalog's artifacts volume."""
-    return f"/Volumes/{catalog}/{OPS_SCHEMA}/{ARTIFACTS}/c2c_etl-{wheel_version}-py3-none-any.whl"
 
 
 def parameter_name(flag: str) -> str:

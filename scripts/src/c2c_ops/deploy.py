@@ -112,7 +112,7 @@ class Wheel:
         return cls(path, match["version"])
 
     def volume_path(self, catalog: str) -> str:
-        from c2c_infra.workspace import wheel_path
+        from c2c_settings.config import wheel_path
 
         return wheel_path(catalog, self.version)
 

@@ -162,3 +162,14 @@ def get_config(env: str) -> EnvConfig:
 def offline_from_env() -> bool:
     """Whether ``C2C_INFRA_OFFLINE`` asks for a local backend instead of the azurerm one."""
     return os.environ.get(OFFLINE_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+
+
+# The Unity Catalog schema of the operational volumes (landing, artifacts), and the artifacts
+# volume (backed by the lake's container of the same name) that holds the release wheels.
+OPS_SCHEMA = "ops"
+ARTIFACTS = "artifacts"
+
+
+def wheel_path(catalog: str, wheel_version: str) -> str:
+    """Where a c2c-etl wheel of that version is published: the catalog's artifacts volume."""
+    return f"/Volumes/{catalog}/{OPS_SCHEMA}/{ARTIFACTS}/c2c_etl-{wheel_version}-py3-none-any.whl"
