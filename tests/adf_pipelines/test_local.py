@@ -176,23 +176,26 @@ def test_a_run_failed_in_transform_and_rerun_gives_the_tables_of_a_clean_run(
 ) -> None:
     """The rerun c2c-ops starts (the failed run's parameters, its landing folder) reads what the
     failed run ingested, even after the source folder has changed."""
-    from c2c_adf.local import spark_job_runner
+    from dataclasses import replace
+
+    from c2c_adf.local import etl_job_runner
     from c2c_etl import generator
     from c2c_ops.pipelines import rerun_parameters
 
     source = tmp_path / "source" / CFG.source_folder
     generator.main(["--output", str(source), "--users-2020", "300", "--users-2024", "100"])
-    real = spark_job_runner(spark)
-    failures = {"c2c-silver": 1}
+    lake = tmp_path / "lake"
+    real = etl_job_runner(lake, spark)
+    calls: list[JobRun] = []
 
-    def failing_once(entry_point: str, arguments: list[str]) -> None:
-        if failures.get(entry_point):
-            failures[entry_point] -= 1
-            raise RuntimeError(f"{entry_point}: cluster lost")
-        real(entry_point, arguments)
+    def failing_once(job: JobRun) -> None:
+        calls.append(job)
+        if len(calls) == 1:  # bronze ran, then the cluster was lost
+            real(replace(job, tasks=job.tasks[:1]))
+            raise RuntimeError("c2c-silver: cluster lost")
+        real(job)
 
     web = Recorder().call
-    lake = tmp_path / "lake"
     failed = LocalFactory(
         build_factory(CFG), CFG, Bindings(tmp_path / "source", lake, failing_once, web)
     ).run("PL_Orchestrate")
@@ -202,13 +205,15 @@ def test_a_run_failed_in_transform_and_rerun_gives_the_tables_of_a_clean_run(
     source.mkdir(parents=True)
 
     rerun = LocalFactory(
-        build_factory(CFG), CFG, Bindings(tmp_path / "source", lake, real, web)
+        build_factory(CFG), CFG, Bindings(tmp_path / "source", lake, failing_once, web)
     ).run("PL_Orchestrate", rerun_parameters(failed.parameters, failed.run_id))
     assert rerun.status == "Succeeded", rerun.activities
+    assert calls[1].input == calls[0].input  # the failed run's landing folder
 
     clean_lake = tmp_path / "clean"
+    clean_runner = etl_job_runner(clean_lake, spark)
     clean = LocalFactory(
-        build_factory(CFG), CFG, Bindings(tmp_path / "original", clean_lake, real, web)
+        build_factory(CFG), CFG, Bindings(tmp_path / "original", clean_lake, clean_runner, web)
     ).run("PL_Orchestrate")
     assert clean.status == "Succeeded", clean.activities
     rerun_tables, clean_tables = _comparable(spark, lake), _comparable(spark, clean_lake)
