@@ -233,11 +233,13 @@ def full_floor(copy: Path, out: Path) -> dict[str, Any]:
     return {**_figures(m), **printed}
 
 
-def incremental_floor(copy: Path, delivery: Path, out: Path) -> dict[str, Any]:
+def incremental_floor(
+    copy: Path, delivery: Path, out: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The least an incremental run of ``delivery`` costs with bronze, silver and gold tables:
     see :func:`cmd_floor`. ``copy`` is a raw copy's output (its users_2020 table grows)."""
     m, printed = _subcommand(
-        "floor", "--copy", str(copy), "--delivery", str(delivery), "--out", str(out)
+        "floor", "--copy", str(copy), "--delivery", str(delivery), "--out", str(out), env=env
     )
     return {**_figures(m), **printed}
 
@@ -857,6 +859,13 @@ def runner_scenario(
     events = scratch / "runner-events-floor"
     small_floor = raw_copy(landing_of(first), scratch / "runner-small-floor", event_log_env(events))
     small_floor.update(sql_executions(events))
+    # The medallion floor of the same delivery: appended to bronze, MERGEd into silver and into
+    # gold's user table, nothing else (cmd_floor), on the raw copy of the real data.
+    events = scratch / "runner-events-medallion-floor"
+    medallion = incremental_floor(
+        scratch / "runner-copy", first, scratch / "runner-medallion-floor", event_log_env(events)
+    )
+    medallion.update(sql_executions(events))
     shutil.rmtree(landing)
     shutil.rmtree(lake)
     return {
@@ -864,6 +873,7 @@ def runner_scenario(
         "full": full,
         "noop_make_run": noop,
         "small_floor": small_floor,
+        "medallion_floor": medallion,
         "deliveries": deliveries,
         "rows_per_delivery": rows,
     }
@@ -890,7 +900,13 @@ def runner_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         checks.append(
             {
                 "target": f"a {r['rows_per_delivery']:,}-user delivery into the real-data lake: "
-                "Spark SQL executions",
+                "Spark SQL executions"
+                + (
+                    f" (its floors: {r['small_floor']['sql_executions']} for a plain append, "
+                    f"{r['medallion_floor']['sql_executions']} for an append and two MERGEs)"
+                    if "sql_executions" in r.get("medallion_floor", {})
+                    else ""
+                ),
                 "measured": first["sql_executions"],
                 "limit": TARGET_SMALL_SQL_EXECUTIONS,
             }
@@ -1142,6 +1158,11 @@ def markdown(report: dict[str, Any]) -> str:
         out.append(row("real data (runner)", "`make run`, no new input", runner["noop_make_run"]))
         floor = runner["small_floor"]
         out.append(row("first delivery's CSV", "small floor", floor))
+        medallion = runner.get("medallion_floor")
+        if medallion:
+            out.append(
+                row("first delivery's CSV", "medallion floor (append + 2 MERGEs)", medallion)
+            )
         if "sql_executions" in floor:
             out.append(
                 f"| first delivery's CSV | small floor: {floor['sql_executions']} SQL executions, "
