@@ -22,7 +22,8 @@ ENV_VAR = "C2C_CRASH_AT"
 log = logging.getLogger(__name__)
 
 # Every point the jobs call, in the order a full run reaches them. A test checks that each is
-# really reached; the README's "Crash safety" section explains what each one proves.
+# really reached; docs/architecture.md, "Crash safety and concurrency", explains what each one
+# proves.
 POINTS = (
     "bronze.file_committed",  # one file's rows committed, the ingestion log not yet
     "bronze.files_committed",  # every file committed, the ingestion log not yet
