@@ -316,6 +316,18 @@ def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, tmp_path):
     assert gold_details["top_buyers"] == gold_details["top_sellers"] == "changes"
     _assert_gold_is_the_recount(spark, ctx)
 
+    # A counts table with other columns (as an earlier version wrote it), recorded as built from
+    # the current silver versions: the next build recounts it instead of adding to it.
+    counts = io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)
+    ((_version, meta, _metrics),) = io.commits(spark, ctx.cfg, tables.AGG_USER_COUNTS, limit=1)
+    older = counts.drop(counts.columns[-1])
+    io.overwrite(ctx.cfg, tables.AGG_USER_COUNTS, older, user_metadata=meta)
+    generate_delivery(landing / "day4" / "users_2024_part_0008.csv", "2024", 30, 8)
+    ctx, results = run_pipeline(spark, landing, lake)
+    assert {r.step: r for r in results}["gold"].details["user_counts"] == "rebuild"
+    assert io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS).columns == counts.columns
+    _assert_gold_is_the_recount(spark, ctx)
+
     # Users removed from silver (by an operator's DELETE or RESTORE): gold counts again.
     silver = io.sql_name(ctx.cfg, tables.SILVER_USERS)
     spark.sql(f"DELETE FROM {silver} WHERE identifier_hash % 5 = 0")

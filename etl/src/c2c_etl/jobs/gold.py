@@ -227,14 +227,22 @@ def reconciliation_plan(changes: SilverChanges, versions: dict[str, int | None])
     return "rebuild" if report_users.count() else "current"
 
 
-def counts_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
+def counts_plan(changes: SilverChanges, columns: list[str]) -> tuple[str, DataFrame | None]:
     """How this build writes ``agg_user_counts``: as :meth:`SilverChanges.plan`, where
     ("changes", counts) carries the table's new content: its rows plus the change of the users
-    silver changed since its last build."""
+    silver changed since its last build. A stored table with other ``columns`` than this
+    version counts (one an earlier version built) is rebuilt: its rows cannot be added to."""
     plan, feed = changes.plan(tables.AGG_USER_COUNTS)
-    if feed is None:
+    if plan == "rebuild":
         return plan, None
     stored = io.read(changes.spark, changes.ctx.cfg, tables.AGG_USER_COUNTS)
+    if stored.columns != columns:
+        log.info(
+            "%s has other columns than this version writes: rebuilding it", tables.AGG_USER_COUNTS
+        )
+        return "rebuild", None
+    if feed is None:
+        return plan, None
     return plan, add_counts(stored, change_counts(feed))
 
 
@@ -335,7 +343,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             )
             crash_point("gold.table_committed")
         counts, new_counts = (
-            ("current", None) if tables.AGG_USER_COUNTS in done else counts_plan(changes)
+            ("current", None)
+            if tables.AGG_USER_COUNTS in done
+            else counts_plan(changes, built[tables.AGG_USER_COUNTS].columns)
         )
         if counts == "current":
             del built[tables.AGG_USER_COUNTS]
