@@ -9,6 +9,8 @@ UV := .tools/bin/uv
 export C2C_JAR_CACHE ?= $(CURDIR)/.cache/jars
 
 LAKE ?= $(CURDIR)/lake
+# Seconds `make run` waits for another run's lock on the lake (0: fail at once, naming it).
+WAIT_FOR_LOCK ?= 0
 SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
@@ -33,15 +35,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 node: node_modules/.package-lock.json
 
-## make run [INPUT=<folder of source CSVs>] [LAKE=<folder>]: the whole pipeline on this machine,
-## through the Data Factory pipelines' local executor (PL_Orchestrate: copy to landing, then the
-## job's tasks on local Spark). Without INPUT it runs on a sample written by the generator.
+## make run [INPUT=<folder of source CSVs>] [LAKE=<folder>] [WAIT_FOR_LOCK=<seconds>]: the
+## whole pipeline on this machine, through the Data Factory pipelines' local executor
+## (PL_Orchestrate: copy to landing, then the job's tasks on local Spark). Without INPUT it runs
+## on a sample written by the generator.
 run: sync
 ifndef INPUT
 	$(UV) run c2c-generate --output $(SAMPLE) --users-2020 $(SAMPLE_USERS_2020) --users-2024 $(SAMPLE_USERS_2024)
-	$(UV) run python -m c2c_adf.local --input $(SAMPLE) --lake $(LAKE)
+	$(UV) run python -m c2c_adf.local --input $(SAMPLE) --lake $(LAKE) --wait-for-lock $(WAIT_FOR_LOCK)
 else
-	$(UV) run python -m c2c_adf.local --input $(INPUT) --lake $(LAKE)
+	$(UV) run python -m c2c_adf.local --input $(INPUT) --lake $(LAKE) --wait-for-lock $(WAIT_FOR_LOCK)
 endif
 
 # Debian's Chromium for the dashboard's browser test (Playwright drives it; never `playwright

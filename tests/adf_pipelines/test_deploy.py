@@ -113,7 +113,7 @@ def test_dry_run_shows_the_diff_and_writes_nothing(
     lines: list[str] = []
     the_plan = deploy.deploy(client, cfg, dry_run=True, log=lines.append)
     assert state.writes() == []
-    assert len(the_plan.pending()) == 12 and "12 to create" in lines[0]
+    assert len(the_plan.pending()) == 11 and "11 to create" in lines[0]
 
 
 def test_prune_deletes_undefined_objects_triggers_first(
@@ -165,7 +165,7 @@ def test_the_cli_deploys_with_an_injected_credential(cfg: AdfConfig) -> None:
             authentication_policy=HttpBearerPolicy(credential, SCOPE),
         )  # fmt: skip
         assert code == 0
-        assert len(state.runs) == 1 and sum(len(o) for o in state.objects.values()) == 12
+        assert len(state.runs) == 1 and sum(len(o) for o in state.objects.values()) == 11
 
 
 def test_a_trigger_an_operator_stopped_stays_stopped_after_a_deploy(

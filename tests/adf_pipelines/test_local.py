@@ -42,7 +42,8 @@ class Recorder:
 def local(tmp_path: Path, recorder: Recorder) -> LocalFactory:
     source = tmp_path / "source" / CFG.source_folder
     source.mkdir(parents=True)
-    for name in ("a.csv", "b.CSV", "notes.txt"):
+    for name in ("a.csv", "b.CSV", "notes.txt", "deep/er/c.csv.gz", "users[1].csv"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text("h1,h2\n1,2\n")
     old = source / "old.csv"
     old.write_text("h1,h2\n")
@@ -51,12 +52,18 @@ def local(tmp_path: Path, recorder: Recorder) -> LocalFactory:
     return LocalFactory(build_factory(CFG), CFG, bindings)
 
 
-def test_orchestrate_copies_new_csvs_and_runs_the_job_tasks(tmp_path: Path) -> None:
+def test_orchestrate_copies_every_new_file_at_any_depth_and_runs_the_job_tasks(
+    tmp_path: Path,
+) -> None:
+    """No file of the window is filtered out by name or depth: bronze accounts for each."""
     recorder = Recorder()
     run = local(tmp_path, recorder).run("PL_Orchestrate", {"windowStart": "2000-01-01T00:00:00Z"})
     assert run.status == "Succeeded"
     landing = tmp_path / "lake" / "landing" / "runs" / run.run_id
-    assert sorted(p.name for p in landing.iterdir()) == ["a.csv", "b.CSV"]
+    copied = sorted(str(p.relative_to(landing)) for p in landing.rglob("*") if p.is_file())
+    assert copied == ["a.csv", "b.CSV", "deep/er/c.csv.gz", "notes.txt", "users[1].csv"]
+    source = tmp_path / "source" / CFG.source_folder
+    assert all((landing / n).read_bytes() == (source / n).read_bytes() for n in copied)
     (job,) = recorder.jobs
     assert job.tasks == ("c2c-bronze", "c2c-silver", "c2c-gold")
     assert job.input == landing and job.run_id == run.run_id

@@ -23,8 +23,7 @@ LS_SOURCE = "LS_Source"
 LS_DATABRICKS = "LS_Databricks"
 
 DS_SOURCE_FOLDER = "DS_Source_Folder"
-DS_SOURCE_FILE = "DS_Source_File"
-DS_LANDING_FILE = "DS_Landing_File"
+DS_LANDING_FOLDER = "DS_Landing_Folder"
 
 PL_INGEST = "PL_Ingest"
 PL_TRANSFORM = "PL_Transform"
@@ -204,59 +203,33 @@ def linked_services(cfg: AdfConfig) -> dict[str, m.LinkedServiceResource]:
 # -- datasets ----------------------------------------------------------------------------------
 
 
-def _csv(
-    linked_service: str,
-    location: m.DatasetLocation,
-    parameters: dict[str, m.ParameterSpecification],
-    description: str,
-) -> m.DatasetResource:
+def _files(linked_service: str, location: m.DatasetLocation, description: str) -> m.DatasetResource:
+    """A folder's files as bytes: Data Factory copies them as they are, whatever their name or
+    format, and bronze decides what each one is (and says why it cannot read one)."""
     return m.DatasetResource(
-        properties=m.DelimitedTextDataset(
+        properties=m.BinaryDataset(
             linked_service_name=ls_ref(linked_service),
             location=location,
-            parameters=parameters,
+            parameters={"folderPath": m.ParameterSpecification(type="String")},
             description=description,
-            column_delimiter=",",
-            row_delimiter="\n",
-            encoding_name="UTF-8",
-            quote_char='"',
-            escape_char='"',
-            first_row_as_header=True,
         )
     )
 
 
 def datasets(cfg: AdfConfig) -> dict[str, m.DatasetResource]:
-    """Parameterised delimited-text datasets: the source folder and file, a landing file."""
-    text = m.ParameterSpecification(type="String")
+    """Parameterised binary datasets: a folder of the source export, a folder in landing."""
     return {
-        DS_SOURCE_FOLDER: _csv(
+        DS_SOURCE_FOLDER: _files(
             LS_SOURCE,
             m.AzureBlobStorageLocation(
                 container=cfg.source_container, folder_path=expr("@dataset().folderPath")
             ),
-            {"folderPath": text},
-            "A folder of the partner export (listed by PL_Ingest)",
+            "A folder of the partner export, copied whole by PL_Ingest",
         ),
-        DS_SOURCE_FILE: _csv(
-            LS_SOURCE,
-            m.AzureBlobStorageLocation(
-                container=cfg.source_container,
-                folder_path=expr("@dataset().folderPath"),
-                file_name=expr("@dataset().fileName"),
-            ),
-            {"folderPath": text, "fileName": text},
-            "One source CSV of the partner export",
-        ),
-        DS_LANDING_FILE: _csv(
+        DS_LANDING_FOLDER: _files(
             LS_LAKE,
-            m.AzureBlobFSLocation(
-                file_system="landing",
-                folder_path=expr("@dataset().folderPath"),
-                file_name=expr("@dataset().fileName"),
-            ),
-            {"folderPath": text, "fileName": text},
-            "One CSV in the lake's landing container",
+            m.AzureBlobFSLocation(file_system="landing", folder_path=expr("@dataset().folderPath")),
+            "A folder in the lake's landing container",
         ),
     }
 
@@ -265,29 +238,33 @@ def datasets(cfg: AdfConfig) -> dict[str, m.DatasetResource]:
 
 
 def ingest(cfg: AdfConfig) -> m.PipelineResource:
-    """List the source files changed in the window, copy each CSV to landing/runs/<run id>/."""
+    """Copy every file of the source folder changed in the window, at any depth and of any
+    name, byte for byte into landing/runs/<run id>/, keeping the folder structure.
+
+    No file is filtered out here: a filter would drop a ``.csv.gz``, a CSV named ``.txt`` or a
+    subfolder without a trace. Bronze lists every landed file and ingests, rejects (with the
+    reason) or skips (with why) each one, in the ingestion log and the run's summary.
+    """
     copy = m.CopyActivity(
         name="CP_SourceToLanding",
-        description="Copy one source CSV into landing; rows that do not fit are logged, skipped",
-        inputs=[ds_ref(DS_SOURCE_FILE, folderPath=cfg.source_folder, fileName="@item().name")],
+        description="Copy the source folder's files changed in the window, as they are",
+        inputs=[ds_ref(DS_SOURCE_FOLDER, folderPath=cfg.source_folder)],
         outputs=[
             ds_ref(
-                DS_LANDING_FILE,
+                DS_LANDING_FOLDER,
                 folderPath=f"@concat('{RUNS_FOLDER}/', pipeline().parameters.runId)",
-                fileName="@item().name",
             )
         ],
-        source=m.DelimitedTextSource(
-            store_settings=m.AzureBlobStorageReadSettings(recursive=False),
-            format_settings=m.DelimitedTextReadSettings(),
-        ),
-        sink=m.DelimitedTextSink(
-            store_settings=m.AzureBlobFSWriteSettings(),
-            format_settings=m.DelimitedTextWriteSettings(
-                quote_all_text=False, file_extension=".csv"
+        source=m.BinarySource(
+            store_settings=m.AzureBlobStorageReadSettings(
+                recursive=True,
+                modified_datetime_start=expr("@pipeline().parameters.windowStart"),
+                modified_datetime_end=expr("@pipeline().parameters.windowEnd"),
             ),
         ),
-        enable_skip_incompatible_row=True,
+        sink=m.BinarySink(
+            store_settings=m.AzureBlobFSWriteSettings(copy_behavior="PreserveHierarchy")
+        ),
         log_settings=m.LogSettings(
             enable_copy_activity_log=True,
             copy_activity_log_settings=m.CopyActivityLogSettings(
@@ -301,46 +278,12 @@ def ingest(cfg: AdfConfig) -> m.PipelineResource:
         policy=policy(cfg),
     )
     return m.PipelineResource(
-        description="Copy the new source CSVs into landing/runs/<run id>/",
+        description="Copy the source files changed in the window into landing/runs/<run id>/",
         parameters={
             "runId": m.ParameterSpecification(type="String"),
             **window_parameters(),
         },
-        activities=[
-            m.GetMetadataActivity(
-                name="GM_ListSourceFiles",
-                description="The files of the source folder modified in the window",
-                dataset=ds_ref(DS_SOURCE_FOLDER, folderPath=cfg.source_folder),
-                field_list=["childItems"],
-                store_settings=m.AzureBlobStorageReadSettings(
-                    modified_datetime_start=expr("@pipeline().parameters.windowStart"),
-                    modified_datetime_end=expr("@pipeline().parameters.windowEnd"),
-                ),
-                policy=policy(cfg),
-            ),
-            m.FilterActivity(
-                name="FL_CsvFiles",
-                depends_on=[after("GM_ListSourceFiles", "Succeeded")],
-                items=m.Expression(
-                    type="Expression", value="@activity('GM_ListSourceFiles').output.childItems"
-                ),
-                condition=m.Expression(
-                    type="Expression",
-                    value="@and(equals(item().type, 'File'), "
-                    "endswith(toLower(item().name), '.csv'))",
-                ),
-            ),
-            m.ForEachActivity(
-                name="FE_CopyFiles",
-                depends_on=[after("FL_CsvFiles", "Succeeded")],
-                items=m.Expression(
-                    type="Expression", value="@activity('FL_CsvFiles').output.value"
-                ),
-                is_sequential=False,
-                batch_count=4,
-                activities=[copy],
-            ),
-        ],
+        activities=[copy],
         annotations=["c2c-lakehouse"],
     )
 

@@ -4,8 +4,9 @@ Bindings map the cloud to local folders: the source Blob container is a folder, 
 ``landing`` file system is ``<lake>/landing``, and the Databricks job's tasks run in-process
 (``c2c_etl.jobs`` bronze, silver, gold on one local Spark session) with the job parameters the
 activity passes, rewritten for ``--env local``. Supported: GetMetadata (childItems, modified-time
-window), Filter, ForEach (sequential), Copy (file copy; fault tolerance is not emulated),
-DatabricksJob, ExecutePipeline, WebActivity (handed to a callable, by default not sent), Fail;
+window), Filter, ForEach (sequential), Copy (a file, or a folder's files, recursively, in the
+modified-time window, byte for byte; fault tolerance is not emulated), DatabricksJob,
+ExecutePipeline, WebActivity (handed to a callable, by default not sent), Fail;
 ``dependsOn`` conditions Succeeded, Failed, Skipped, Completed; pipeline parameters; the
 expression functions below. Anything else raises :class:`LocalExecutionError`.
 """
@@ -236,11 +237,32 @@ class LocalFactory:
         return {"childItems": items, "itemName": folder.name}
 
     def _copy(self, activity: dict[str, Any], scope: Scope) -> Any:
+        """Copy a file, or a folder's files (recursively when the source says so, those
+        modified in its window) keeping their paths below the folder, byte for byte."""
         source = self._location(activity["inputs"][0], scope)
         sink = self._location(activity["outputs"][0], scope)
-        sink.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, sink)
-        return {"filesWritten": 1, "dataWritten": sink.stat().st_size, "rowsSkipped": 0}
+        if not source.is_dir():
+            sink.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, sink)
+            return {"filesRead": 1, "filesWritten": 1, "dataWritten": sink.stat().st_size}
+        props = activity.get("typeProperties", {})
+        settings = resolve(props.get("source", {}).get("storeSettings", {}), scope)
+        start = _iso(settings.get("modifiedDatetimeStart") or "1970-01-01T00:00:00Z")
+        end = _iso(settings.get("modifiedDatetimeEnd") or "9999-12-31T23:59:59Z")
+        found = source.rglob("*") if settings.get("recursive") else source.iterdir()
+        # The sink folder exists even when nothing is copied: the job's input is then a
+        # delivery of no files, not a missing folder.
+        sink.mkdir(parents=True, exist_ok=True)
+        written = size = 0
+        for path in sorted(found):
+            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            if not path.is_file() or not start <= modified < end:
+                continue
+            target = sink / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            written, size = written + 1, size + target.stat().st_size
+        return {"filesRead": written, "filesWritten": written, "dataWritten": size}
 
     def _databricks_job(self, props: dict[str, Any], scope: Scope) -> Any:
         from c2c_etl.entrypoints import JOB_TASKS
@@ -470,13 +492,28 @@ def _run_locally(env: str, pipeline: str, source: Path, lake: Path, start: float
     outcome = outcomes[-1]
     outcome.total_s = time.perf_counter() - start
     print(outcome.report())
+    print(_dashboard(outcome.ctx.cfg))
+    return 0
+
+
+def _dashboard(cfg: Any) -> str:
+    """Write the local dashboard and say where it is; on a lake whose gold tables do not all
+    exist yet (no run has brought a usable row), say so instead: its views read them all."""
+    from c2c_etl import io
+    from c2c_etl.gold.views import GOLD_TABLES, VIEWS
     from c2c_etl.spark import get_spark
     from c2c_reporting.dashboard import write_dashboard
 
     spark = get_spark(True, "c2c-adf-local")
-    page = write_dashboard(spark, outcome.ctx.cfg)
-    print(f"Dashboard: {page} (open it in a browser; works offline)")
-    return 0
+    read = {GOLD_TABLES[name] for view in VIEWS for name in view.table_placeholders()}
+    missing = sorted(t.name for t in read if not io.exists(spark, cfg, t))
+    if missing:
+        return (
+            f"Dashboard: no data yet (gold has no {', '.join(missing[:3])}"
+            f"{' and more' if len(missing) > 3 else ''}: no run has brought a usable row; "
+            "see the files above)"
+        )
+    return f"Dashboard: {write_dashboard(spark, cfg)} (open it in a browser; works offline)"
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ class LakeLocked(RuntimeError):
 
     def __init__(self, lake: str, holder: str) -> None:
         super().__init__(
-            f"the lake {lake} is locked by another run ({holder}); wait for it to finish or "
-            "pass --wait-for-lock SECONDS"
+            f"the lake {lake} is locked by another run ({holder}); run again when it has "
+            "finished, or have this run wait for it: make run WAIT_FOR_LOCK=SECONDS, or "
+            "--wait-for-lock SECONDS on the command line"
         )
 
 

@@ -84,15 +84,24 @@ def format_summary(ctx: RunContext, results: list[StepResult], startup: float, t
     lines.append(f"  {'total':<16}{total:7.1f} s")
     lines.append("")
     files = file_lines(results)
+    bronze = _details(results, "bronze")
     if files:
         lines.append("Files in this run (rows read = to silver + quarantined + duplicates):")
         lines.extend(files)
-        rejected = _details(results, "bronze").get("dead_letter")
+        rejected = bronze.get("dead_letter")
         if rejected:
             lines.append(f"  rejected files are copied, with their reasons, to {rejected}")
+    again = bronze.get("already_ingested", 0)
+    if again:
+        lines.append(
+            f"{again} input file(s) already ingested by an earlier run (same content): "
+            "nothing to do for them."
+        )
+    if bronze.get("files_in_landing") == 0 and not files:
+        lines.append("No input files: the input folder has none.")
     elif changed_nothing(results):
         lines.append("No new input: no table changed.")
-    else:
+    elif not files and not again:
         lines.append("No new files.")
     gold = _details(results, "gold")
     recon = gold.get("reconciliation")

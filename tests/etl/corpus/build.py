@@ -20,6 +20,8 @@ from tests.etl.helpers import VALID_USER
 FILES = Path(__file__).parent / "files"
 H2020 = ",".join(USERS_2020.columns)
 H2024 = ",".join(USERS_2024.columns)
+# The 2020 columns with a number last, as a partner's export may order them.
+LONGEVITY_LAST = (*[c for c in USERS_2020.columns if c != "websiteLongevity"], "websiteLongevity")
 
 
 def row(uid: int, columns: tuple[str, ...] = USERS_2020.columns, **values: str) -> str:
@@ -102,6 +104,28 @@ def _text_cases() -> dict[str, bytes]:
         ),
         "windows_1252/users.csv": lines(H2020)
         + (r(34001, civilityTitle="mr") + ",“Cœur”\n").encode("cp1252"),
+        "other_extension/users.txt": lines(H2020, r(35001), r(35002)),
+        "subfolder/deeper/users.csv": lines(H2020, r(36001), r(36002)),
+        "glob_characters/users[1].csv": lines(H2020, r(37001), r(37002)),
+        # Cut inside the last value (3803 -> 38): the number still parses; only the missing
+        # line end tells.
+        "truncated_inside_value/users.csv": lines(
+            ",".join(LONGEVITY_LAST), r(38001, LONGEVITY_LAST), r(38002, LONGEVITY_LAST)
+        )
+        + r(38003, LONGEVITY_LAST, websiteLongevity="3803").encode()[:-2],
+        "nan_and_infinity/users.csv": lines(
+            H2020,
+            r(39001),
+            r(39002, seniorityAsMonths="NaN"),
+            r(39003, seniorityAsYears="-Infinity"),
+        ),
+        "cr_only_line_endings/users.csv": lines(H2020, r(40001), r(40002), end="\r"),
+        "trailing_comma/users.csv": lines(H2020 + ",", r(41001) + ",", r(41002) + ","),
+        "padded_country/users.csv": lines(
+            H2020, r(42001, country=" France ", countryCode="fr"), r(42002, country="France")
+        ),
+        "not_data/README.md": b"# Export of 2026-11-30\n\nThe users files of the week.\n",
+        "set_aside/_old/users.csv": lines(H2020, r(43001)),
     }
 
 
@@ -116,6 +140,9 @@ def _generated_cases() -> dict[str, Callable[[], bytes]]:
         "utf16_file/users.csv": lambda: text.decode().replace("190", "260").encode("utf-16"),
         "gzip_renamed_csv/users.csv": lambda: gzip.compress(text.replace(b"190", b"270"), mtime=0),
         "too_many_fields/users.csv": lambda: lines(H2020, row(29001), row(29002) + "," * 30000),
+        "compressed/users.csv.gz": lambda: gzip.compress(lines(H2020, row(44001), row(44002)), 0),
+        # Not in git: a ':' in a file name cannot be checked out on Windows.
+        "colon_in_name/users 12:00.csv": lambda: lines(H2020, row(45001)),
     }
 
 

@@ -92,6 +92,7 @@ def test_the_corpus_has_every_kind_of_bad_input_the_issue_lists():
                 "rejected",
                 "empty",
                 "duplicate_delivery",
+                "skipped",
             }
 
 
@@ -106,13 +107,15 @@ def test_each_bad_input_has_its_outcome_and_nothing_is_lost(corpus_run, case):
     for f in case["file"]:
         path, outcome = f["path"], f["outcome"]
         logged = run.log[path]
-        if outcome in ("rejected", "empty", "duplicate_delivery"):
+        if outcome in ("rejected", "empty", "duplicate_delivery", "skipped"):
             assert logged["status"] == outcome, path
             assert path not in run.audit and path not in run.silver
             if "reason" in f:
                 assert f["reason"] in logged["reason"], logged["reason"]
             if outcome == "rejected":
                 _assert_dead_letter(run, path, f)
+            else:
+                assert not (Path(run.ctx.cfg.dead_letter_path(run.ctx.run_id)) / path).exists()
             continue
         assert logged["status"] == "ingested", (path, logged["reason"])
         if "note" in f:
@@ -160,7 +163,12 @@ def _assert_dead_letter(run: CorpusRun, path: str, expected: dict[str, Any]) -> 
 
 
 def test_every_landed_file_is_in_the_ingestion_log_once(corpus_run):
-    landed = {str(p.relative_to(corpus_run.landing)) for p in corpus_run.landing.rglob("*.csv")}
+    """Whatever its name or depth: nothing is skipped without a log row saying why."""
+    landed = {
+        str(p.relative_to(corpus_run.landing))
+        for p in corpus_run.landing.rglob("*")
+        if p.is_file()
+    }
     assert set(corpus_run.log) == landed
 
 

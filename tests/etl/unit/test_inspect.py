@@ -8,8 +8,14 @@ import random
 
 import pytest
 
-from c2c_etl.bronze.inspect import LATIN1, UTF8, explain_unknown_header, inspect_blocks
-from c2c_etl.sources import SOURCE_KINDS, USERS_2020
+from c2c_etl.bronze.inspect import (
+    LATIN1,
+    UTF8,
+    explain_unknown_header,
+    inspect_blocks,
+    inspect_file,
+)
+from c2c_etl.sources import SOURCE_KINDS, USERS_2020, parse_header
 
 HEADER = ",".join(USERS_2020.columns)
 ROW = "1,user,Suède,en,3,8,0,0,0,0.0,0,0,F,2,mrs,False,False,False,True,709,3205,106.83,8.9,se"
@@ -47,7 +53,8 @@ def test_a_byte_order_mark_is_accepted_and_noted():
     ("content", "detected", "words"),
     [
         (b"", "empty", "0 bytes"),
-        (gzip.compress(f"{HEADER}\n{ROW}\n".encode(), mtime=0), "gzip", "gzip"),
+        (gzip.compress(f"{HEADER}\n{ROW}\n".encode(), mtime=0), "gzip", "name it <name>.csv.gz"),
+        (b"PK\x03\x04" + bytes(40), "zip", "extract it"),
         (f"{HEADER}\n{ROW}\n".encode("utf-16"), "utf-16", "UTF-16"),
         (f"{HEADER}\n{ROW}\n".encode("utf-16-le"), "utf-16", "UTF-16"),
         (b"\x00\x01\x02\x03binary\x04\x05\n\x06", "binary", "binary"),
@@ -153,3 +160,51 @@ def test_a_bad_byte_is_reported_at_its_offset_in_the_file_whatever_the_blocks():
         check = inspect_blocks(blocks)
         assert check.detected == "windows-1252"
         assert f"byte 0x85 at offset {offset}" in (check.problem or "")
+
+
+def test_a_last_line_with_no_line_end_is_kept_for_bronze_to_find_its_row():
+    cut = f"{HEADER}\n{ROW}\n{ROW[:-4]}".encode()
+    assert _inspect(cut).unterminated == ROW[:-4].encode()
+    assert _inspect(cut).data_lines == 2
+    assert _inspect(f"{HEADER}\n{ROW}\n".encode()).unterminated is None
+    assert _inspect(f"{HEADER}\r\n{ROW}\r\n".encode()).unterminated is None
+    # A header with no line end is no row; nor are blanks after the last line end.
+    assert _inspect(HEADER.encode()).unterminated is None
+    assert _inspect(f"{HEADER}\n{ROW}\n  ".encode()).unterminated is None
+
+
+def test_cr_only_line_endings_are_named_in_a_short_reason():
+    content = ("\r".join([HEADER] + [ROW] * 2000) + "\r").encode()
+    check = _inspect(content)
+    assert check.detected == "cr line endings" and check.encoding is None
+    assert "CR only" in (check.problem or "") and "LF or CRLF" in (check.problem or "")
+    assert len(check.problem or "") < 200
+
+
+def test_a_gz_file_is_inspected_decompressed_as_spark_reads_it():
+    text = f"{HEADER}\n{ROW}\n{ROW}\n".encode()
+    packed = gzip.compress(text, mtime=0)
+    check = inspect_file(io.BytesIO(packed), "deep/users.csv.gz")
+    assert check.problem is None and check.header == USERS_2020.columns
+    assert check.data_lines == 2
+    # Two members one after the other (cat a.gz b.gz) are one stream of lines.
+    both = inspect_file(io.BytesIO(packed + gzip.compress(f"{ROW}\n".encode())), "u.csv.gz")
+    assert both.data_lines == 3
+    cut = inspect_file(io.BytesIO(packed[:-10]), "users.csv.gz")
+    assert cut.encoding is None and "cut short" in (cut.problem or "")
+    garbage = inspect_file(io.BytesIO(b"not gzip at all"), "users.csv.gz")
+    assert "not a readable gzip file" in (garbage.problem or "")
+    # Only the lower-case suffix is decompressed, as Spark does: .GZ is rejected by its bytes.
+    assert "name it" in (inspect_file(io.BytesIO(packed), "users.csv.GZ").problem or "")
+
+
+def test_a_trailing_comma_on_every_line_names_the_empty_column():
+    reason = explain_unknown_header(parse_header(HEADER + ","), KNOWN)
+    assert "empty column name (the last" in reason and "trailing commas" in reason
+    assert "unknown column(s)" not in reason
+
+
+def test_an_unknown_header_names_at_most_a_few_columns():
+    header = (*USERS_2020.columns, *[f"extra{i}" for i in range(5000)])
+    reason = explain_unknown_header(header, KNOWN)
+    assert "extra0" in reason and "and 4992 more" in reason and len(reason) < 400

@@ -28,7 +28,7 @@ from tests.etl.helpers import bronze_users
 
 def _check(spark, rows, kind=USERS_2020, source_file="users.csv", sha="sha-1"):
     raw = bronze_users(spark, rows, kind, source_file=source_file, sha=sha)
-    names = [r["country"] for r in raw.select("country").distinct().collect()]
+    names = [r[0] for r in raw.select(F.trim("country")).distinct().collect()]
     countries = spark.createDataFrame(country_lookup(names), COUNTRY_LOOKUP_SCHEMA)
     checked = apply_rules(conform_users(raw, kind, countries), user_rules(kind))
     valid, broken = split_valid(checked)
@@ -51,6 +51,10 @@ QUARANTINE_CASES = [
     ({"identifierHash": "abc"}, "invalid_identifier"),
     ({"productsBought": "three"}, "invalid_number"),
     ({"productsSold": "99999999999"}, "invalid_number"),
+    ({"seniorityAsMonths": "NaN"}, "invalid_number"),
+    ({"seniorityAsYears": "Infinity"}, "invalid_number"),
+    ({"productsPassRate": "-inf"}, "invalid_number"),
+    ({"seniority": "NaN"}, "invalid_number"),
     ({"productsSold": "-4"}, "negative_count"),
     ({"productsPassRate": "140"}, "pass_rate_out_of_range"),
     ({"country": "Atlantide", "countryCode": "xx"}, "unknown_country"),
@@ -222,3 +226,53 @@ def test_merge_condition_agrees_with_the_ranking(spark):
     )
     wins = [r[0] for r in pairs.select(F.expr(newer_condition(new="", old="t_"))).collect()]
     assert wins == [True, False, True, False]
+
+
+def test_padded_country_names_are_one_spelling(spark):
+    silver, quarantine = _check(
+        spark, [{"identifierHash": "1", "country": " France "}, {"identifierHash": "2"}]
+    )
+    assert quarantine.count() == 0
+    names = {r["country_name_source"] for r in silver.collect()}
+    assert names == {"France", "Etats-Unis"}
+
+
+def test_a_cut_last_line_is_quarantined_as_truncated_even_when_its_values_parse(spark, tmp_path):
+    """A partial upload: the file stops inside the last row's last value, with no line end.
+    The cut value still parses, so only the missing line end tells: that row is quarantined."""
+    from c2c_etl.bronze.ingest import LandedFile, add_ingestion_metadata, unterminated_row
+    from c2c_etl.bronze.inspect import inspect_blocks
+    from c2c_etl.jobs.bronze import read_source
+    from tests.etl.corpus.build import H2020, row
+
+    path = tmp_path / "users[cut].csv"
+    path.write_bytes(f"{H2020}\n{row(1)}\n{row(2)}\n{row(3)[:-1]}".encode())
+    check = inspect_blocks([path.read_bytes()])
+    assert check.unterminated == row(3)[:-1].encode()
+    landed = LandedFile(str(path), path.name, "sha-cut", path.stat().st_size)
+    truncated = unterminated_row(check.header, check.unterminated.decode())
+    raw = add_ingestion_metadata(
+        read_source(spark, landed, USERS_2020, check),
+        USERS_2020,
+        landed,
+        "r1",
+        "2026-01-01",
+        truncated,
+    )
+    countries = spark.createDataFrame(country_lookup(["Etats-Unis"]), COUNTRY_LOOKUP_SCHEMA)
+    checked = apply_rules(conform_users(raw, USERS_2020, countries), user_rules(USERS_2020))
+    valid, broken = split_valid(checked)
+    assert sorted(r["identifier_hash"] for r in valid.collect()) == [1, 2]
+    (cut,) = quarantine_rows(broken).collect()
+    assert cut["record_key"] == "3" and "truncated_last_line" in cut["failed_rules"]
+
+
+def test_a_cut_last_line_with_fields_missing_is_malformed_and_truncated(spark):
+    from c2c_etl.bronze.ingest import TRUNCATED_LAST_LINE
+
+    raw = bronze_users(spark, [{"_corrupt_record": "1,user,Fr", "productsSold": None}])
+    raw = raw.withColumn("_parse_error", F.lit(TRUNCATED_LAST_LINE))
+    countries = spark.createDataFrame(country_lookup(["Etats-Unis"]), COUNTRY_LOOKUP_SCHEMA)
+    checked = apply_rules(conform_users(raw, USERS_2020, countries), user_rules(USERS_2020))
+    (row,) = quarantine_rows(split_valid(checked)[1]).collect()
+    assert row["failed_rules"] == ["malformed_row", "truncated_last_line"]

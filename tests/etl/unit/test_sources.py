@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from c2c_etl.bronze.ingest import LandedFile, list_landing, select_new
+from c2c_etl.bronze.ingest import (
+    LandedFile,
+    list_landing,
+    list_set_aside,
+    named_as_csv,
+    select_new,
+    spark_path,
+)
 from c2c_etl.sources import (
     REPORT_SELLERS,
     USERS_2020,
@@ -38,11 +45,35 @@ def test_known_content_is_skipped_and_twins_in_one_delivery_are_reported():
     assert [(d.name, twin.name) for d, twin in duplicates] == [("copy-of-b.csv", "b.csv")]
 
 
-def test_landing_listing_skips_rejected_files_and_copy_logs(tmp_path):
-    """Files an operator moved to ``_rejected/`` and Data Factory's ``_logs/`` are not data."""
+def test_landing_listing_keeps_every_file_and_sets_lake_folders_aside(tmp_path):
+    """Every file is listed, whatever its name or depth (bronze decides from its bytes what it
+    is); files an operator moved to ``_rejected/`` and Data Factory's ``_logs/`` are listed
+    apart, to be accounted for as skipped."""
     for name in ("runs/r1/users.csv", "_rejected/2026-11-25/runs/r1/bad.csv",
-                 "_logs/copy/r1/skipped.csv", "drops/new.CSV", "runs/r1/notes.txt"):  # fmt: skip
+                 "_logs/copy/r1/skipped.csv", "drops/new.CSV", "runs/r1/notes.txt",
+                 "runs/r1/deep/er/u.csv.gz", "runs/r1/users[1].csv"):  # fmt: skip
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("identifierHash\n1\n")
-    assert [f.name for f in list_landing(tmp_path)] == ["drops/new.CSV", "runs/r1/users.csv"]
+    assert [f.name for f in list_landing(tmp_path)] == [
+        "drops/new.CSV",
+        "runs/r1/deep/er/u.csv.gz",
+        "runs/r1/notes.txt",
+        "runs/r1/users.csv",
+        "runs/r1/users[1].csv",
+    ]
+    assert [f.name for f in list_set_aside(tmp_path)] == [
+        "_logs/copy/r1/skipped.csv",
+        "_rejected/2026-11-25/runs/r1/bad.csv",
+    ]
+
+
+def test_glob_characters_in_a_path_are_escaped_for_spark():
+    assert spark_path("/in/users[1].csv") == r"/in/users\[1\].csv"
+    assert spark_path("/in/a{b}*?.csv") == r"/in/a\{b\}\*\?.csv"
+    assert spark_path("/in/plain (copy).csv") == "/in/plain (copy).csv"
+
+
+def test_csv_names_are_the_ones_rejected_rather_than_skipped():
+    assert named_as_csv("users.CSV") and named_as_csv("deep/users.csv.gz")
+    assert not named_as_csv("notes.txt") and not named_as_csv("users.csv.bak")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ UTF8, LATIN1 = "UTF-8", "ISO-8859-1"  # charset names Spark 4's CSV reader accep
 SPARK_MAX_COLUMNS = 20480  # Spark's default maxColumns: a wider line fails the whole read
 BLANK = bytes(range(33))  # what Spark's trim() removes: a line of only these is skipped
 GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UTF8_BOM = b"\xef\xbb\xbf"
 # A valid UTF-8 multi-byte sequence: its presence in a non-UTF-8 file means mixed encodings.
@@ -45,6 +47,9 @@ class ContentCheck:
     data_lines: int  # non-blank lines after the header: the rows Spark must return
     max_fields: int  # comma-separated fields of the widest line (quotes ignored: an upper bound)
     problem: str | None = None
+    # The last data line's bytes when the file does not end with a line end: a file cut short
+    # (a partial upload) ends so, and its last row may hold a cut value that still parses.
+    unterminated: bytes | None = None
 
     @property
     def note(self) -> str | None:
@@ -102,7 +107,9 @@ def inspect_blocks(blocks: Iterable[bytes]) -> ContentCheck:
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_error: str | None = None
     has_multibyte = has_c1 = has_control = False
+    last = b""
     for block in _whole_lines(blocks):
+        last = block
         if not first:
             first = block[: block.find(b"\n") + 1] if b"\n" in block else block
         # The last line's end: the block's, or its final newline's (not followed by a line).
@@ -139,11 +146,22 @@ def inspect_blocks(blocks: Iterable[bytes]) -> ContentCheck:
     if size == 0:
         return rejected("empty", "empty file (0 bytes)")
     if first.startswith(GZIP_MAGIC):
-        return rejected("gzip", "gzip-compressed, not a CSV: decompress it and deliver the CSV")
+        return rejected(
+            "gzip",
+            "gzip-compressed but not named .gz: name it <name>.csv.gz, or decompress it",
+        )
+    if first.startswith(ZIP_MAGIC):
+        return rejected("zip", "a zip archive, not a CSV: extract it and deliver the CSV files")
     if first.startswith(UTF16_BOMS) or _every_other_byte_nul(first):
         return rejected("utf-16", "UTF-16 encoded: export as UTF-8")
     if _has_control(first):
         return rejected("binary", "binary content: control bytes in the first line")
+    if b"\n" not in first and b"\r" in first.rstrip(b"\r"):
+        return rejected(
+            "cr line endings",
+            f"classic Mac line endings (CR only, no LF): the whole file reads as one line of "
+            f"{size} bytes; save it with LF or CRLF line endings",
+        )
     if utf8_error is None:
         detected = "utf-8 with byte order mark" if first.startswith(UTF8_BOM) else "utf-8"
         encoding, text = UTF8, first.decode("utf-8")
@@ -160,7 +178,49 @@ def inspect_blocks(blocks: Iterable[bytes]) -> ContentCheck:
     else:
         detected, encoding, text = "iso-8859-1", LATIN1, first.decode("latin-1")
     header = parse_header(text)
-    return ContentCheck(size, detected, encoding, header, data_lines, max_fields)
+    tail = None
+    if not last.endswith(b"\n") and lines_seen > 1:
+        tail = last[last.rfind(b"\n") + 1 :]
+        tail = tail if tail.strip(BLANK) else None
+    return ContentCheck(size, detected, encoding, header, data_lines, max_fields, None, tail)
+
+
+class GzipError(ValueError):
+    """A file named ``.gz`` whose bytes are not a whole gzip stream."""
+
+
+def gunzip_blocks(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip file given as blocks (several members follow each
+    other, as ``cat a.gz b.gz`` makes them). Raises :class:`GzipError` on bytes that are not
+    gzip or a stream cut short."""
+    stream = zlib.decompressobj(wbits=31)
+    seen = False
+    try:
+        for block in blocks:
+            while block:
+                seen = True
+                yield stream.decompress(block)
+                if not stream.eof:
+                    break
+                block = stream.unused_data
+                stream = zlib.decompressobj(wbits=31)
+                seen = False
+        yield stream.flush()
+    except zlib.error as error:
+        raise GzipError(f"not a readable gzip file ({error})") from error
+    if seen and not stream.eof:
+        raise GzipError("gzip stream cut short (a partial upload?)")
+
+
+def inspect_file(blocks: Iterable[bytes], name: str) -> ContentCheck:
+    """:func:`inspect_blocks` on a file's bytes, decompressed first when its name ends with
+    ``.gz``: Spark decompresses a file by that suffix (lower case) and reads the CSV inside."""
+    if not name.endswith(".gz"):
+        return inspect_blocks(blocks)
+    try:
+        return inspect_blocks(gunzip_blocks(blocks))
+    except GzipError as error:
+        return ContentCheck(0, "gzip", None, (), 0, 0, f"{error}: deliver it again")
 
 
 def _has_control(data: bytes) -> bool:
@@ -188,10 +248,24 @@ def explain_unknown_header(header: tuple[str, ...], known: Iterable[tuple[str, .
     missing = [c for c in closest if c not in header]
     repeated = sorted({c for c in header if header.count(c) > 1})
     parts = []
+    if "" in extra:
+        position = header.index("") + 1
+        where = "the last" if position == len(header) else f"column {position}"
+        extra = [c for c in extra if c]
+        parts.append(
+            f"an empty column name ({where}: a comma at the end of each line?): "
+            "remove the trailing commas"
+        )
     if extra:
-        parts.append("unknown column(s) " + ", ".join(extra))
+        parts.append("unknown column(s) " + _names(extra))
     if missing:
-        parts.append("missing column(s) " + ", ".join(missing))
+        parts.append("missing column(s) " + _names(missing))
     if repeated:
-        parts.append("repeated column(s) " + ", ".join(repeated))
+        parts.append("repeated column(s) " + _names(repeated))
     return f"unknown header: {'; '.join(parts)}"
+
+
+def _names(columns: list[str], shown: int = 8) -> str:
+    """Column names for a reason, the first ``shown`` of them: a reason stays one line."""
+    more = f" and {len(columns) - shown} more" if len(columns) > shown else ""
+    return ", ".join(c[:60] for c in columns[:shown]) + more

@@ -17,10 +17,14 @@ from c2c_etl.bronze.ingest import (
     LandedFile,
     add_ingestion_metadata,
     list_landing,
+    list_set_aside,
+    named_as_csv,
     raw_schema,
     select_new,
+    spark_path,
+    unterminated_row,
 )
-from c2c_etl.bronze.inspect import ContentCheck, explain_unknown_header, inspect_blocks
+from c2c_etl.bronze.inspect import ContentCheck, explain_unknown_header, inspect_file
 from c2c_etl.crashpoints import crash_point
 from c2c_etl.jobs.common import (
     RunContext,
@@ -38,8 +42,9 @@ INGESTION_LOG_SCHEMA = StructType(
         StructField("size_bytes", LongType()),
         StructField("source_kind", StringType()),
         StructField("release", StringType()),
-        # ingested | empty (header only) | duplicate_delivery | rejected (unreadable bytes or
-        # unknown header; a copy is in the dead-letter area)
+        # ingested | empty (header only) | duplicate_delivery | rejected (named as a CSV, with
+        # unreadable bytes or an unknown header; a copy is in the dead-letter area) | skipped
+        # (not data: another name and not a known CSV, or in a landing folder set aside)
         StructField("status", StringType()),
         StructField("reason", StringType()),
         StructField("rows", LongType()),
@@ -49,21 +54,23 @@ INGESTION_LOG_SCHEMA = StructType(
 )
 
 
-def _logged_sha256(spark: SparkSession, ctx: RunContext) -> tuple[set[str], set[str]]:
-    """Contents already handled, and contents only ever rejected.
+def _logged_sha256(spark: SparkSession, ctx: RunContext) -> tuple[set[str], dict[str, str]]:
+    """Contents already handled, and contents only ever rejected or skipped, with the reason.
 
-    A rejected file is looked at again when it comes back (same content, any name): after a
-    release that knows its header (a schema change in the source), it is ingested; until then
-    it is skipped without a new log row, so a rerun still changes nothing.
+    A rejected or skipped file is looked at again when it comes back (same content, any name):
+    after a release that knows its header (a schema change in the source), it is ingested;
+    until then it gets no new log row, so a rerun still changes nothing.
     """
     logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
     if logged is None:
-        return set(), set()
+        return set(), {}
     statuses: dict[str, set[str]] = {}
-    for sha, status in logged.select("source_sha256", "status").distinct().collect():
+    reasons: dict[str, str] = {}
+    for sha, status, reason in logged.select("source_sha256", "status", "reason").collect():
         statuses.setdefault(sha, set()).add(status)
-    known = {sha for sha, seen in statuses.items() if seen - {"rejected"}}
-    return known, set(statuses) - known
+        reasons[sha] = f"{status} before: {reason}"
+    known = {sha for sha, seen in statuses.items() if seen - {"rejected", "skipped"}}
+    return known, {sha: reasons[sha] for sha in statuses if sha not in known}
 
 
 def read_source(
@@ -83,7 +90,7 @@ def read_source(
         .option("maxColumns", check.max_columns)
         .option("enforceSchema", "true")
         .schema(raw_schema(kind, check.header))
-        .csv(landed.path)
+        .csv(spark_path(landed.path))
     )
 
 
@@ -151,7 +158,13 @@ def _ingest(
     rows = []
     for f, check in files:
         raw = read_source(spark, f, kind, check)
-        stamped = add_ingestion_metadata(raw, kind, f, ctx.run_id, ctx.started_at.isoformat())
+        truncated = None
+        if check.unterminated is not None:
+            tail = check.unterminated.decode(check.encoding or "utf-8", errors="replace")
+            truncated = unterminated_row(check.header, tail)
+        stamped = add_ingestion_metadata(
+            raw, kind, f, ctx.run_id, ctx.started_at.isoformat(), truncated
+        )
         io.append(
             ctx.cfg,
             kind.bronze,
@@ -163,6 +176,9 @@ def _ingest(
         n = _committed_rows(spark, ctx, kind, f)
         crash_point("bronze.file_committed")
         notes = [check.note] if check.note else []
+        if check.unterminated is not None:
+            log.warning("%s ends with no line end: its last row is quarantined", f.name)
+            notes.append("no line end after the last line: its row is quarantined as truncated")
         if n != check.data_lines:
             # Spark returned more or fewer rows than the file has non-blank lines: say so.
             log.warning("%s: %d non-blank data lines, %d rows read", f.name, check.data_lines, n)
@@ -198,29 +214,68 @@ def _reject(ctx: RunContext, f: LandedFile, check: ContentCheck, reason: str) ->
     return _log_row(ctx, f, None, "rejected", reason, 0)
 
 
+UNREADABLE_NAME = "a ':' in its name, which Spark cannot open: rename the file without it"
+
+
+def _skip(ctx: RunContext, f: LandedFile, reason: str) -> tuple:
+    log.warning("skipping %s: %s", f.name, reason)
+    return _log_row(ctx, f, None, "skipped", reason, 0)
+
+
+def _set_aside_reason(f: LandedFile) -> str:
+    folder = next(p for p in f.name.split("/")[:-1] if p.startswith(("_", ".")))
+    return (
+        f"in folder {folder}/: folders whose name starts with _ or . are not read (the lake "
+        "keeps set-aside files and logs there): move the file out of it to have it read"
+    )
+
+
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
     with run_step(ctx, "bronze") as result:
         landed = ctx.landed if ctx.landed is not None else list_landing(ctx.cfg.landing_path)
-        known, rejected_before = _logged_sha256(spark, ctx)
+        known, handled_before = _logged_sha256(spark, ctx)
         new, duplicates = select_new(landed, known)
         log_rows = [
             _log_row(ctx, dup, None, "duplicate_delivery", f"same content as {twin.name}", 0)
             for dup, twin in duplicates
         ]
+        # Files that get no log row in this run (already logged), in the summary all the same.
+        again: list[dict[str, object]] = []
+        for f in list_set_aside(ctx.cfg.landing_path):
+            if f.sha256 not in known and f.sha256 not in handled_before:
+                log_rows.append(_skip(ctx, f, _set_aside_reason(f)))
         by_kind: dict[SourceKind, list[tuple[LandedFile, ContentCheck]]] = {}
         for f in new:
-            check = inspect_blocks(io.file_blocks(f.path))
+            check = inspect_file(io.file_blocks(f.path), f.name)
             kind = detect_kind(check.header) if check.problem is None else None
-            if kind is None:
-                if f.sha256 in rejected_before:
-                    log.info("%s: still rejected (rejected before)", f.name)
-                    continue
-                reason = check.problem or explain_unknown_header(
-                    check.header, [k.columns for k in SOURCE_KINDS]
+            if kind is not None and ":" in f.name:
+                # Hadoop's paths take a ':' for a URI scheme's: Spark cannot open the file.
+                log_rows.append(_reject(ctx, f, check, UNREADABLE_NAME))
+                continue
+            if kind is not None:
+                by_kind.setdefault(kind, []).append((f, check))
+                continue
+            if f.sha256 in handled_before:
+                log.info("%s: %s", f.name, handled_before[f.sha256])
+                status = handled_before[f.sha256].split(" ", 1)[0]
+                again.append(
+                    {
+                        "file": f.name,
+                        "status": status,
+                        "rows": 0,
+                        "reason": handled_before[f.sha256],
+                    }
                 )
+                continue
+            reason = check.problem or explain_unknown_header(
+                check.header, [k.columns for k in SOURCE_KINDS]
+            )
+            if named_as_csv(f.name):
                 log_rows.append(_reject(ctx, f, check, reason))
             else:
-                by_kind.setdefault(kind, []).append((f, check))
+                log_rows.append(
+                    _skip(ctx, f, f"not named .csv and not a known CSV ({reason}): not data")
+                )
         if by_kind or log_rows:
             step_started(result)
         # Kinds go to different tables, so they are ingested side by side.
@@ -238,10 +293,13 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             "files_in_landing": len(landed),
             "files": [
                 {"file": r[0], "status": r[5], "rows": r[7], "reason": r[6]} for r in log_rows
-            ],
+            ]
+            + again,
+            # Files whose content an earlier run ingested: nothing to do for them.
+            "already_ingested": sum(f.sha256 in known for f in landed),
             # Every content the ingestion log now knows: what the next run's shortcut compares
             # its input against (c2c_etl.lake_state).
-            "known_sha256": sorted(known | rejected_before | {r[1] for r in log_rows}),
+            "known_sha256": sorted(known | set(handled_before) | {r[1] for r in log_rows}),
             "dead_letter": ctx.cfg.dead_letter_path(ctx.run_id)
             if any(r[5] == "rejected" for r in log_rows)
             else None,

@@ -302,7 +302,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         versions = _input_versions(spark, ctx)
         if versions[str(tables.SILVER_USERS)] is None:
             result.status = "skipped"
-            result.details = {"reason": "silver users is empty"}
+            result.details = {
+                "reason": "not built: silver has no valid user row yet (see the files above)"
+            }
             return result
         if _last_build_versions(spark, ctx) == versions:
             result.status = "skipped"

@@ -93,7 +93,9 @@ def _bronze_rows(
 
 
 def _countries(spark: SparkSession, frames: list[DataFrame]) -> DataFrame:
-    names = reduce(DataFrame.unionByName, [f.select("country") for f in frames]).distinct()
+    names = reduce(
+        DataFrame.unionByName, [f.select(F.trim("country").alias("country")) for f in frames]
+    ).distinct()
     rows = country_lookup(r[0] for r in names.collect())
     return spark.createDataFrame(rows, COUNTRY_LOOKUP_SCHEMA)
 

@@ -132,11 +132,13 @@ def type_report(raw: DataFrame, kind: SourceKind) -> DataFrame:
         F.trim(F.col(m.name)).try_cast("bigint" if m.is_count else "double").alias(m.name)
         for m in metrics
     ]
+    as_double = [F.trim(F.col(m.name)).try_cast("double") for m in metrics]
+    # NaN and the infinities cast to doubles, but no published figure is one.
     bad_number = F.greatest(
         F.lit(False),
         *[
-            ~_blank(F.col(m.name)) & F.trim(F.col(m.name)).try_cast("double").isNull()
-            for m in metrics
+            ~_blank(F.col(m.name)) & (d.isNull() | F.isnan(d) | (F.abs(d) == float("inf")))
+            for m, d in zip(metrics, as_double, strict=True)
         ],
     )
     is_total = _blank(F.col("country")) if kind is REPORT_SELLERS else F.lit(False)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from c2c_etl.bronze.ingest import TRUNCATED_LAST_LINE
 from c2c_etl.silver.countries import iso_codes, language_codes
 from c2c_etl.silver.quality import (
     FLAG_RULES_COL,
@@ -23,6 +24,9 @@ from c2c_etl.silver.quality import (
     quarantined,
 )
 from c2c_etl.sources import USERS_2020, USERS_2024, SourceKind
+
+# How bronze's parse error starts for the row of a last line with no line end.
+TRUNCATED_PREFIX = TRUNCATED_LAST_LINE.split(":", 1)[0]
 
 # Every raw users column of either release.
 RAW_USER_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys([*USERS_2020.columns, *USERS_2024.columns]))
@@ -107,6 +111,12 @@ def _tidy(raw: Column, case: Callable[[Column], Column], clean: Iterable[str]) -
     return F.when(raw.isin(*clean), raw).otherwise(case(F.trim(raw)))
 
 
+def _not_finite(number: Column) -> Column:
+    """NaN or an infinity: Spark's cast reads ``NaN``, ``Infinity`` and ``-inf`` as such, and
+    no count, rate or duration of a user is either."""
+    return F.isnan(number) | F.abs(number).eqNullSafe(F.lit(float("inf")))
+
+
 def _parse_boolean(raw: Column) -> Column:
     # The sources write True and False: those skip the trim and the lower case.
     value = F.lower(F.trim(raw))
@@ -123,7 +133,7 @@ def conform_users(raw: DataFrame, kind: SourceKind, countries: DataFrame) -> Dat
     """Type and standardise one release's bronze rows, keeping the raw columns beside.
 
     ``countries`` has columns (country_name_source, lookup_code, lookup_name): the ISO code and
-    English name of each French source name (see ``countries.country_lookup``).
+    English name of each French source name, trimmed (see ``countries.country_lookup``).
     """
     for column in RAW_USER_COLUMNS:
         if column not in raw.columns:
@@ -146,13 +156,20 @@ def conform_users(raw: DataFrame, kind: SourceKind, countries: DataFrame) -> Dat
         F.col("_run_id").alias("run_id"),
         F.col("_ingested_at").alias("ingested_at"),
     ]
-    parsed = raw.select(*[F.col(c) for c in RAW_USER_COLUMNS], "_corrupt_record", *typed)
-    lookup = countries.select(
-        F.col("country_name_source").alias("country"), "lookup_code", "lookup_name"
+    if "_parse_error" not in raw.columns:
+        raw = raw.withColumn("_parse_error", F.lit(None).cast("string"))
+    parsed = raw.select(
+        *[F.col(c) for c in RAW_USER_COLUMNS], "_corrupt_record", "_parse_error", *typed
     )
-    parsed = parsed.join(F.broadcast(lookup), on="country", how="left")
+    # The name as the source spells it, without the blanks around it: ' France ' and 'France'
+    # are one spelling (one country_name_source, one name in gold's dimension).
+    lookup = countries.select(
+        F.col("country_name_source").alias("_country_name"), "lookup_code", "lookup_name"
+    )
+    parsed = parsed.withColumn("_country_name", F.trim(F.col("country")))
+    parsed = parsed.join(F.broadcast(lookup), on="_country_name", how="left")
     return (
-        parsed.withColumn("country_name_source", F.col("country"))
+        parsed.withColumn("country_name_source", F.col("_country_name"))
         .withColumn("country_code", F.coalesce("lookup_code", "source_country_code"))
         .withColumn("country_name", F.col("lookup_name"))
         .withColumn(
@@ -170,6 +187,7 @@ def user_rules(kind: SourceKind) -> list[Rule]:
     """The quality rules for one release, each with its policy (docs/data.md, "Data quality")."""
     present = set(kind.columns)
     numbers = {s: d for s, (d, _) in NUMBER_COLUMNS.items() if s in present}
+    fractions = [d for s, (d, t) in NUMBER_COLUMNS.items() if s in present and t == "double"]
     booleans = {s: d for s, d in BOOLEAN_COLUMNS.items() if s in present}
     any_of = lambda cs: F.greatest(*[F.coalesce(c, F.lit(False)) for c in cs], F.lit(False))  # noqa: E731
     q, f = Policy.QUARANTINE, Policy.FLAG
@@ -202,8 +220,11 @@ def user_rules(kind: SourceKind) -> list[Rule]:
         Rule(
             "invalid_number",
             q,
-            "a numeric column holds text or overflows its type",
-            any_of([~_blank(F.col(s)) & F.col(d).isNull() for s, d in numbers.items()]),
+            "a numeric column holds text, NaN or an infinity, or overflows its type",
+            any_of(
+                [~_blank(F.col(s)) & F.col(d).isNull() for s, d in numbers.items()]
+                + [_not_finite(F.col(d)) for d in fractions]
+            ),
         ),
         Rule(
             "negative_count",
@@ -291,11 +312,24 @@ def user_rules(kind: SourceKind) -> list[Rule]:
                 F.col("has_any_app") != (F.col("has_android_app") | F.col("has_ios_app")),
             )
         )
+    rules.append(
+        Rule(
+            "truncated_last_line",
+            q,
+            "the file ends inside this row, with no line end: a value may be cut short",
+            F.coalesce(F.col("_parse_error").startswith(TRUNCATED_PREFIX), F.lit(False)),
+        )
+    )
     # A malformed line's fields are misaligned, and a repeated header holds column names, so
-    # every other rule would fire on noise: such a row is quarantined under that one rule.
+    # every other rule would fire on noise: such a row is quarantined under that one rule (and
+    # as truncated, when the file's end cut it).
     malformed = F.col("_corrupt_record").isNotNull()
     header = F.coalesce(F.trim(F.col("identifierHash")) == F.lit("identifierHash"), F.lit(False))
-    alone = {"malformed_row": F.lit(True), "repeated_header": ~malformed}
+    alone = {
+        "malformed_row": F.lit(True),
+        "repeated_header": ~malformed,
+        "truncated_last_line": F.lit(True),
+    }
     return [
         replace(r, violated=alone[r.name] & r.violated)
         if r.name in alone
