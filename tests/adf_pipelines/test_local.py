@@ -229,3 +229,21 @@ def test_a_run_failed_in_transform_and_rerun_gives_the_tables_of_a_clean_run(
     for name, rows in clean_tables.items():
         assert rerun_tables[name] == rows, name
     assert len(clean_tables["silver.users"]) > 0
+
+
+def test_the_lock_message_names_what_make_run_accepts_and_make_run_passes_it_on() -> None:
+    import subprocess
+
+    from c2c_etl.runlock import LakeLocked
+
+    message = str(LakeLocked("/lake", "run r1, pid 1 on h, since t"))
+    assert "make run WAIT_FOR_LOCK=SECONDS" in message
+    repo = Path(__file__).resolve().parents[2]
+    planned = subprocess.run(
+        ["make", "-n", "run", "INPUT=/in", "LAKE=/lake", "WAIT_FOR_LOCK=30"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "c2c_adf.local --input /in --lake /lake --wait-for-lock 30" in planned

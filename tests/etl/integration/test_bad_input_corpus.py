@@ -165,9 +165,7 @@ def _assert_dead_letter(run: CorpusRun, path: str, expected: dict[str, Any]) -> 
 def test_every_landed_file_is_in_the_ingestion_log_once(corpus_run):
     """Whatever its name or depth: nothing is skipped without a log row saying why."""
     landed = {
-        str(p.relative_to(corpus_run.landing))
-        for p in corpus_run.landing.rglob("*")
-        if p.is_file()
+        str(p.relative_to(corpus_run.landing)) for p in corpus_run.landing.rglob("*") if p.is_file()
     }
     assert set(corpus_run.log) == landed
 

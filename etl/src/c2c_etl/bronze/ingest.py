@@ -127,10 +127,18 @@ def raw_schema(kind: SourceKind, header: tuple[str, ...]) -> StructType:
     return StructType([*fields, StructField(CORRUPT_COLUMN, StringType())])
 
 
+TRUNCATED_PREFIX = "truncated last line"
 TRUNCATED_LAST_LINE = (
-    "truncated last line: the file ends inside this row, with no line end (a cut or partial "
+    f"{TRUNCATED_PREFIX}: the file ends inside this row, with no line end (a cut or partial "
     "upload?): deliver the whole file"
 )
+
+
+def truncated_row(raw: DataFrame) -> Column:
+    """TRUE for the bronze row bronze marked as its file's cut last line."""
+    if "_parse_error" not in raw.columns:
+        return F.lit(False)
+    return F.coalesce(F.col("_parse_error").startswith(TRUNCATED_PREFIX), F.lit(False))
 
 
 def parse_error(corrupt: Column, expected_columns: int, truncated: Column | None = None) -> Column:

@@ -248,11 +248,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         for f in new:
             check = inspect_file(io.file_blocks(f.path), f.name)
             kind = detect_kind(check.header) if check.problem is None else None
-            if kind is not None and ":" in f.name:
-                # Hadoop's paths take a ':' for a URI scheme's: Spark cannot open the file.
-                log_rows.append(_reject(ctx, f, check, UNREADABLE_NAME))
-                continue
-            if kind is not None:
+            # Hadoop's paths take a ':' for a URI scheme's: Spark cannot open such a file.
+            readable = ":" not in f.name
+            if kind is not None and readable:
                 by_kind.setdefault(kind, []).append((f, check))
                 continue
             if f.sha256 in handled_before:
@@ -266,6 +264,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                         "reason": handled_before[f.sha256],
                     }
                 )
+                continue
+            if kind is not None:
+                log_rows.append(_reject(ctx, f, check, UNREADABLE_NAME))
                 continue
             reason = check.problem or explain_unknown_header(
                 check.header, [k.columns for k in SOURCE_KINDS]

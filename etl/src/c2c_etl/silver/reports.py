@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from c2c_etl.bronze.ingest import truncated_row
 from c2c_etl.sources import REPORT_BUYERS, REPORT_SELLERS, REPORT_TOP_SELLERS, SourceKind
 
 
@@ -146,6 +147,7 @@ def type_report(raw: DataFrame, kind: SourceKind) -> DataFrame:
     failed = F.filter(
         F.array(
             F.when(F.col("_corrupt_record").isNotNull(), F.lit("malformed_row")),
+            F.when(truncated_row(raw), F.lit("truncated_last_line")),
             F.when(bad_number, F.lit("invalid_number")),
             F.when(missing_country, F.lit("missing_country")),
         ),

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from c2c_etl.bronze.ingest import TRUNCATED_LAST_LINE
+from c2c_etl.bronze.ingest import TRUNCATED_PREFIX
 from c2c_etl.silver.countries import iso_codes, language_codes
 from c2c_etl.silver.quality import (
     FLAG_RULES_COL,
@@ -24,9 +24,6 @@ from c2c_etl.silver.quality import (
     quarantined,
 )
 from c2c_etl.sources import USERS_2020, USERS_2024, SourceKind
-
-# How bronze's parse error starts for the row of a last line with no line end.
-TRUNCATED_PREFIX = TRUNCATED_LAST_LINE.split(":", 1)[0]
 
 # Every raw users column of either release.
 RAW_USER_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys([*USERS_2020.columns, *USERS_2024.columns]))
