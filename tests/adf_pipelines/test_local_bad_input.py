@@ -16,7 +16,8 @@ import pytest
 
 from c2c_etl import io, tables
 from c2c_etl.config import local_config
-from tests.etl.corpus.build import H2020, H2024, LONGEVITY_LAST, lines, row
+from c2c_etl.sources import USERS_2024
+from tests.etl.corpus.build import H2020, H2024, lines, row
 
 pytestmark = pytest.mark.integration
 
@@ -29,12 +30,12 @@ NOTHING_USABLE = {
 }
 USABLE = {
     "users.csv": lines(H2020, row(11, country=" France "), row(12, country="France")),
-    "copy of users.csv": lines(H2020, row(11, country=" France "), row(12, country="France")),
+    "users_copy.csv": lines(H2020, row(11, country=" France "), row(12, country="France")),
     "users.csv.gz": gzip.compress(lines(H2020, row(13), row(14)), mtime=0),
-    "sub/deeper/users_2024.txt": lines(H2024, row(15, columns=tuple(H2024.split(",")))),
+    "sub/deeper/users_2024.txt": lines(H2024, row(15, USERS_2024.columns)),
     "users[1].csv": lines(H2020, row(16)),
-    "cut.csv": lines(",".join(LONGEVITY_LAST), row(17, LONGEVITY_LAST))
-    + row(18, LONGEVITY_LAST, websiteLongevity="3803").encode()[:-2],
+    "cut.csv": lines(H2024, row(17, USERS_2024.columns))
+    + row(18, USERS_2024.columns, websiteLongevity="3803").encode()[:-2],
     "nan.csv": lines(H2020, row(19), row(20, seniorityAsMonths="NaN")),
     "_old/users.csv": lines(H2020, row(21)),
 }
@@ -82,7 +83,7 @@ def test_hostile_files_through_make_run_are_each_accounted_for(
     assert code == 0, out
     expected = (
         "users.csv: 2 rows = 2 to silver + 0 quarantined + 0 duplicates  balanced",
-        "copy of users.csv: duplicate delivery: same content as",
+        "users_copy.csv: duplicate delivery: same content as users.csv",
         "users.csv.gz: 2 rows = 2 to silver",
         "sub/deeper/users_2024.txt: 1 rows = 1 to silver",
         "users[1].csv: 1 rows = 1 to silver",

@@ -20,8 +20,6 @@ from tests.etl.helpers import VALID_USER
 FILES = Path(__file__).parent / "files"
 H2020 = ",".join(USERS_2020.columns)
 H2024 = ",".join(USERS_2024.columns)
-# The 2020 columns with a number last, as a partner's export may order them.
-LONGEVITY_LAST = (*[c for c in USERS_2020.columns if c != "websiteLongevity"], "websiteLongevity")
 
 
 def row(uid: int, columns: tuple[str, ...] = USERS_2020.columns, **values: str) -> str:
@@ -109,10 +107,10 @@ def _text_cases() -> dict[str, bytes]:
         "glob_characters/users[1].csv": lines(H2020, r(37001), r(37002)),
         # Cut inside the last value (3803 -> 38): the number still parses; only the missing
         # line end tells.
-        "truncated_inside_value/users.csv": lines(
-            ",".join(LONGEVITY_LAST), r(38001, LONGEVITY_LAST), r(38002, LONGEVITY_LAST)
+        "truncated_inside_value/users_2024.csv": lines(
+            H2024, r(38001, USERS_2024.columns), r(38002, USERS_2024.columns)
         )
-        + r(38003, LONGEVITY_LAST, websiteLongevity="3803").encode()[:-2],
+        + r(38003, USERS_2024.columns, websiteLongevity="3803").encode()[:-2],
         "nan_and_infinity/users.csv": lines(
             H2020,
             r(39001),

@@ -287,8 +287,13 @@ def user_rules(kind: SourceKind) -> list[Rule]:
             "seniority_units_mismatch",
             f,
             "seniorityAsMonths/Years disagree with seniority days (days/30, days/360)",
-            (F.abs(F.col("seniority_months") - F.col("seniority_days") / 30) > 0.01)
-            | (F.abs(F.col("seniority_years") - F.col("seniority_days") / 360) > 0.01),
+            # NaN and the infinities are invalid numbers already: no mismatch to report.
+            ~_not_finite(F.col("seniority_months"))
+            & ~_not_finite(F.col("seniority_years"))
+            & (
+                (F.abs(F.col("seniority_months") - F.col("seniority_days") / 30) > 0.01)
+                | (F.abs(F.col("seniority_years") - F.col("seniority_days") / 360) > 0.01)
+            ),
         ),
     ]
     if "daysSinceLastLogin" in present:
