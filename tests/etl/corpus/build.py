@@ -141,6 +141,7 @@ def _generated_cases() -> dict[str, Callable[[], bytes]]:
         "compressed/users.csv.gz": lambda: gzip.compress(lines(H2020, row(44001), row(44002)), 0),
         # Not in git: a ':' in a file name cannot be checked out on Windows.
         "colon_in_name/users 12:00.csv": lambda: lines(H2020, row(45001)),
+        "hidden_name/_users.csv": lambda: lines(H2020, row(46001)),
     }
 
 

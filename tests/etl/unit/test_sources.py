@@ -7,6 +7,7 @@ from c2c_etl.bronze.ingest import (
     named_as_csv,
     select_new,
     spark_path,
+    unreadable_name,
 )
 from c2c_etl.sources import (
     REPORT_SELLERS,
@@ -77,3 +78,10 @@ def test_glob_characters_in_a_path_are_escaped_for_spark():
 def test_csv_names_are_the_ones_rejected_rather_than_skipped():
     assert named_as_csv("users.CSV") and named_as_csv("deep/users.csv.gz")
     assert not named_as_csv("notes.txt") and not named_as_csv("users.csv.bak")
+
+
+def test_names_spark_cannot_read_say_why():
+    assert unreadable_name("day1/users.csv") is None
+    assert "':'" in (unreadable_name("users 12:00.csv") or "")
+    assert "hidden file" in (unreadable_name("day1/_users.csv") or "")
+    assert "hidden file" in (unreadable_name(".users.csv") or "")

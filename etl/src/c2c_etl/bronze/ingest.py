@@ -88,6 +88,19 @@ def spark_path(path: str) -> str:
     return GLOB_CHARACTERS.sub(r"\\\1", path)
 
 
+def unreadable_name(name: str) -> str | None:
+    """Why Spark cannot read a file by this name, or None. Hadoop's paths take a ':' for a URI
+    scheme's, and Spark's file listing leaves out a file whose name starts with ``_`` or ``.``
+    (its own markers, such as ``_SUCCESS``) even when it is named on its own: it would read
+    no row."""
+    base = name.rsplit("/", 1)[-1]
+    if ":" in name:
+        return "a ':' in its name, which Spark cannot open: rename the file without it"
+    if base.startswith(("_", ".")):
+        return f"its name starts with '{base[0]}', which Spark skips as a hidden file: rename it"
+    return None
+
+
 # Names a delivery gives its CSV files: such a file that cannot be read is rejected (a copy
 # with the reason goes to the dead-letter area); any other file is ingested when its content
 # is a known CSV, and skipped with the reason when not (a README, a photo, a spreadsheet).

@@ -22,6 +22,7 @@ from c2c_etl.bronze.ingest import (
     raw_schema,
     select_new,
     spark_path,
+    unreadable_name,
     unterminated_row,
 )
 from c2c_etl.bronze.inspect import ContentCheck, explain_unknown_header, inspect_file
@@ -214,9 +215,6 @@ def _reject(ctx: RunContext, f: LandedFile, check: ContentCheck, reason: str) ->
     return _log_row(ctx, f, None, "rejected", reason, 0)
 
 
-UNREADABLE_NAME = "a ':' in its name, which Spark cannot open: rename the file without it"
-
-
 def _skip(ctx: RunContext, f: LandedFile, reason: str) -> tuple:
     log.warning("skipping %s: %s", f.name, reason)
     return _log_row(ctx, f, None, "skipped", reason, 0)
@@ -248,9 +246,8 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         for f in new:
             check = inspect_file(io.file_blocks(f.path), f.name)
             kind = detect_kind(check.header) if check.problem is None else None
-            # Hadoop's paths take a ':' for a URI scheme's: Spark cannot open such a file.
-            readable = ":" not in f.name
-            if kind is not None and readable:
+            bad_name = unreadable_name(f.name)
+            if kind is not None and bad_name is None:
                 by_kind.setdefault(kind, []).append((f, check))
                 continue
             if f.sha256 in handled_before:
@@ -265,8 +262,8 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                     }
                 )
                 continue
-            if kind is not None:
-                log_rows.append(_reject(ctx, f, check, UNREADABLE_NAME))
+            if kind is not None and bad_name is not None:
+                log_rows.append(_reject(ctx, f, check, bad_name))
                 continue
             reason = check.problem or explain_unknown_header(
                 check.header, [k.columns for k in SOURCE_KINDS]
