@@ -120,7 +120,9 @@ def _text_cases() -> dict[str, bytes]:
         "cr_only_line_endings/users.csv": lines(H2020, r(40001), r(40002), end="\r"),
         "trailing_comma/users.csv": lines(H2020 + ",", r(41001) + ",", r(41002) + ","),
         "padded_country/users.csv": lines(
-            H2020, r(42001, country=" France ", countryCode="fr"), r(42002, country="France")
+            H2020,
+            r(42001, country=" France ", countryCode="fr"),
+            r(42002, country="France", countryCode="fr"),
         ),
         "not_data/README.md": b"# Export of 2026-11-30\n\nThe users files of the week.\n",
         "set_aside/_old/users.csv": lines(H2020, r(43001)),
