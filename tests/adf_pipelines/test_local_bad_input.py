@@ -19,8 +19,6 @@ from c2c_etl.config import local_config
 from c2c_etl.sources import USERS_2024
 from tests.etl.corpus.build import H2020, H2024, lines, row
 
-pytestmark = pytest.mark.integration
-
 NOTHING_USABLE = {
     "mac.csv": lines(H2020, row(1), row(2), end="\r"),
     "trailing.csv": lines(H2020 + ",", row(3) + ",", row(4) + ","),
