@@ -497,19 +497,19 @@ def _run_locally(env: str, pipeline: str, source: Path, lake: Path, start: float
 
 
 def _dashboard(cfg: Any) -> str:
-    """Write the local dashboard and say where it is; on a lake whose gold tables do not all
-    exist yet (no run has brought a usable row), say so instead: its views read them all."""
+    """Write the local dashboard and say where it is; on a lake whose tables do not all exist
+    yet (no run has brought a usable row), say so instead: its views read them all."""
     from c2c_etl import io
-    from c2c_etl.gold.views import GOLD_TABLES, VIEWS
+    from c2c_etl.gold.views import SOURCE_TABLES, VIEWS
     from c2c_etl.spark import get_spark
     from c2c_reporting.dashboard import write_dashboard
 
     spark = get_spark(True, "c2c-adf-local")
-    read = {GOLD_TABLES[name] for view in VIEWS for name in view.table_placeholders()}
-    missing = sorted(t.name for t in read if not io.exists(spark, cfg, t))
+    read = {SOURCE_TABLES[name] for view in VIEWS for name in view.table_placeholders()}
+    missing = sorted(str(t) for t in read if not io.exists(spark, cfg, t))
     if missing:
         return (
-            f"Dashboard: no data yet (gold has no {', '.join(missing[:3])}"
+            f"Dashboard: no data yet (the lake has no {', '.join(missing[:3])}"
             f"{' and more' if len(missing) > 3 else ''}: no run has brought a usable row; "
             "see the files above)"
         )
