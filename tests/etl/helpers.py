@@ -1,4 +1,5 @@
-"""Small builders for test DataFrames shaped like bronze rows."""
+"""Small builders for test DataFrames shaped like bronze rows, the one way tests run the
+pipeline, and the comparison of two lakes' gold tables."""
 
 from __future__ import annotations
 
@@ -82,3 +83,30 @@ def run_pipeline(spark: SparkSession, ctx: Any) -> list[Any]:
     from c2c_etl.runner import RunRequest, run
 
     return run(RunRequest(ctx.cfg, ctx.run_id, full_check=True), spark).results
+
+
+def assert_same_rows(actual: DataFrame, expected: DataFrame, what: str) -> None:
+    """``actual`` holds exactly ``expected``'s rows, duplicates counted, in any order, with the
+    same column names and types, floats equal exactly. Spark compares the rows (an anti-join each
+    way), so a table of the real data's size costs seconds, not a row-by-row walk in Python."""
+    assert actual.schema.simpleString() == expected.schema.simpleString(), (
+        f"{what}: columns differ\n  got      {actual.schema.simpleString()}"
+        f"\n  expected {expected.schema.simpleString()}"
+    )
+    extra = actual.exceptAll(expected).limit(5).collect()
+    missing = expected.exceptAll(actual).limit(5).collect()
+    assert not extra and not missing, (
+        f"{what}: rows differ\n  unexpected (up to 5): {extra}\n  missing (up to 5): {missing}"
+    )
+
+
+def assert_same_gold(spark: SparkSession, expected: Any, actual: Any) -> None:
+    """Every gold table of the lake ``actual`` (a ``LakeConfig``) equals ``expected``'s row for
+    row: the same input must give the same figures however and wherever the pipeline ran."""
+    from c2c_etl import io, tables
+
+    for table in tables.ALL_TABLES:
+        if table.layer != tables.GOLD:
+            continue
+        assert io.exists(spark, actual, table), f"{table} was not written"
+        assert_same_rows(io.read(spark, actual, table), io.read(spark, expected, table), str(table))

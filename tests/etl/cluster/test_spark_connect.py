@@ -19,11 +19,11 @@ from c2c_etl.spark import LOCAL_CONF
 from tests.conftest import REPO
 from tests.etl.cluster.compare import (
     ALL_SUCCEEDED,
-    assert_same_gold,
     step_statuses,
     table_versions,
 )
 from tests.etl.cluster.spark_services import connect_server, run_to_end, spark_env
+from tests.etl.helpers import assert_same_gold
 
 DRIVER = Path(__file__).with_name("run_pipeline.py")
 PACKAGE = REPO / "etl" / "src" / "c2c_etl"

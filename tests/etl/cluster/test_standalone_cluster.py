@@ -14,13 +14,14 @@ from pathlib import Path
 from c2c_etl.config import local_config
 from c2c_etl.entrypoints import PIPELINE
 from c2c_etl.spark import LOCAL_CONF
-from tests.etl.cluster.compare import ALL_SUCCEEDED, assert_same_gold, step_statuses
+from tests.etl.cluster.compare import ALL_SUCCEEDED, step_statuses
 from tests.etl.cluster.spark_services import (
     SPARK_SUBMIT,
     run_to_end,
     spark_env,
     standalone_cluster,
 )
+from tests.etl.helpers import assert_same_gold
 
 DRIVER = Path(__file__).with_name("run_pipeline.py")
 JIT_OPTIONS = LOCAL_CONF["spark.driver.extraJavaOptions"]
