@@ -49,6 +49,7 @@ INFRA_TESTS = tuple(
     )
 )
 ADF_TESTS = ("tests/adf_pipelines/test_objects.py", "tests/adf_pipelines/test_hardening.py")
+REFRESH_TESTS = (*ADF_TESTS, "tests/adf_pipelines/test_powerbi_refresh.py")
 # pytest's exit code when tests ran and some failed; anything else (a collection error, an
 # interruption, a usage error) is not a kill.
 TESTS_FAILED = 1
@@ -233,6 +234,27 @@ MUTANTS: tuple[Mutant, ...] = (
         'managed identity",\n                connect_via=None,\n            )\n'
         "        ),\n        LS_SOURCE",
         ADF_TESTS,
+    ),
+    Mutant(
+        "power bi refreshed after a failed transform",
+        FACTORY,
+        'depends_on=[after("EP_Transform", "Succeeded")],\n            pipeline=pl_ref(PL_REFRESH',
+        'depends_on=[after("EP_Transform", "Completed")],\n            pipeline=pl_ref(PL_REFRESH',
+        REFRESH_TESTS,
+    ),
+    Mutant(
+        "power bi refresh failure not notified",
+        FACTORY,
+        'last = "EP_RefreshModel" if refresh else "EP_Transform"',
+        'last = "EP_Transform"',
+        REFRESH_TESTS,
+    ),
+    Mutant(
+        "power bi refreshes whichever model comes first",
+        FACTORY,
+        "value=f\"@equals(item().name, '{POWERBI_MODEL}')\"",
+        'value="@not(empty(item().name))"',
+        REFRESH_TESTS,
     ),
 )
 

@@ -27,6 +27,8 @@ def activities(pipeline: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for activity in pipeline["properties"]["activities"]:
         found.append(activity)
-        inner = activity.get("typeProperties", {}).get("activities", [])
-        found.extend(activities({"properties": {"activities": inner}}))
+        props = activity.get("typeProperties", {})
+        for key in ("activities", "ifTrueActivities", "ifFalseActivities"):
+            inner = props.get(key, [])
+            found.extend(activities({"properties": {"activities": inner}}))
     return found

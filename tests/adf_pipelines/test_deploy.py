@@ -14,7 +14,7 @@ import pytest
 from azure.core.pipeline.policies import RetryPolicy
 
 from c2c_adf import deploy
-from c2c_adf.config import AdfConfig, adf_config
+from c2c_adf.config import PLACEHOLDER_FABRIC_WORKSPACE_ID, AdfConfig, adf_config
 from c2c_adf.factory import build_factory
 from tests.adf_pipelines.fake_adf import (
     FactoryState,
@@ -26,12 +26,16 @@ from tests.adf_pipelines.fake_adf import (
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 SCOPE = "https://management.azure.com/.default"
 WORKSPACE = "https://adb-1234567890123456.7.azuredatabricks.net"
+FABRIC = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 
 
 @pytest.fixture
 def cfg() -> AdfConfig:
     return adf_config("dev").with_deployment(
-        subscription_id=SUBSCRIPTION, job_id="123", workspace_url=WORKSPACE
+        subscription_id=SUBSCRIPTION,
+        job_id="123",
+        workspace_url=WORKSPACE,
+        fabric_workspace_id=FABRIC,
     )
 
 
@@ -113,7 +117,7 @@ def test_dry_run_shows_the_diff_and_writes_nothing(
     lines: list[str] = []
     the_plan = deploy.deploy(client, cfg, dry_run=True, log=lines.append)
     assert state.writes() == []
-    assert len(the_plan.pending()) == 11 and "11 to create" in lines[0]
+    assert len(the_plan.pending()) == 12 and "12 to create" in lines[0]
 
 
 def test_prune_deletes_undefined_objects_triggers_first(
@@ -159,13 +163,16 @@ def test_the_cli_deploys_with_an_injected_credential(cfg: AdfConfig) -> None:
         credential = StubCredential()
         code = deploy.main(
             ["--env", "dev", "--subscription-id", SUBSCRIPTION, "--job-id", "123",
-             "--workspace-url", WORKSPACE, "--run", "PL_Orchestrate"],
+             "--workspace-url", WORKSPACE, "--fabric-workspace-id", FABRIC,
+             "--run", "PL_Orchestrate"],
             credential,
             base_url=url,
             authentication_policy=HttpBearerPolicy(credential, SCOPE),
         )  # fmt: skip
         assert code == 0
-        assert len(state.runs) == 1 and sum(len(o) for o in state.objects.values()) == 11
+        assert len(state.runs) == 1 and sum(len(o) for o in state.objects.values()) == 12
+        refresh = state.objects["pipeline"]["PL_RefreshModel"]["properties"]
+        assert refresh["parameters"]["workspaceId"]["defaultValue"] == FABRIC
 
 
 def test_a_trigger_an_operator_stopped_stays_stopped_after_a_deploy(
@@ -180,7 +187,11 @@ def test_a_trigger_an_operator_stopped_stays_stopped_after_a_deploy(
 
 @pytest.mark.parametrize(
     ("missing", "value"),
-    [("job_id", "0"), ("workspace_url", "https://adb-0000000000000000.0.azuredatabricks.net")],
+    [
+        ("job_id", "0"),
+        ("workspace_url", "https://adb-0000000000000000.0.azuredatabricks.net"),
+        ("fabric_workspace_id", PLACEHOLDER_FABRIC_WORKSPACE_ID),
+    ],
 )
 def test_deploy_refuses_the_builds_placeholders(
     fake: tuple[Any, FactoryState, StubCredential], cfg: AdfConfig, missing: str, value: str
@@ -198,14 +209,46 @@ def test_the_cli_needs_the_job_id_and_the_workspace_url(capsys: pytest.CaptureFi
     assert "--workspace-url" in capsys.readouterr().err
     code = deploy.main(
         ["--env", "dev", "--subscription-id", SUBSCRIPTION, "--job-id", "0",
-         "--workspace-url", WORKSPACE]
+         "--workspace-url", WORKSPACE, "--fabric-workspace-id", FABRIC]
     )  # fmt: skip
     assert code == 2 and "placeholders" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # no Fabric workspace, not even ""
+        deploy.main(
+            ["--env", "dev", "--subscription-id", SUBSCRIPTION, "--job-id", "123",
+             "--workspace-url", WORKSPACE]
+        )  # fmt: skip
+    assert exit_info.value.code == 2
+    assert "--fabric-workspace-id" in capsys.readouterr().err
+
+
+def test_a_fabric_workspace_id_that_is_not_a_guid_is_refused(
+    fake: tuple[Any, FactoryState, StubCredential], cfg: AdfConfig
+) -> None:
+    client, state, _ = fake
+    with pytest.raises(deploy.DeployRefused, match="not a GUID"):
+        deploy.deploy(client, cfg.with_deployment(fabric_workspace_id="my-workspace"), log=quiet)
+    assert state.calls == []
+
+
+def test_an_environment_without_power_bi_deploys_no_refresh(
+    fake: tuple[Any, FactoryState, StubCredential], cfg: AdfConfig
+) -> None:
+    """An empty Fabric workspace id is the environment's choice (no Power BI published there):
+    the factory has no refresh pipeline and the failure chain catches the transform."""
+    client, state, _ = fake
+    deploy.deploy(client, cfg.with_deployment(fabric_workspace_id=""), log=quiet)
+    assert "PL_RefreshModel" not in state.objects["pipeline"]
+    orchestrate = state.objects["pipeline"]["PL_Orchestrate"]["properties"]
+    assert "RefreshModel" not in str(orchestrate)
+    (catch,) = [a for a in orchestrate["activities"] if a["name"] == "WEB_GetWebhookUrl"]
+    assert catch["dependsOn"] == [
+        {"activity": "EP_Transform", "dependencyConditions": ["Failed", "Skipped"]}
+    ]
 
 
 def test_the_cli_prunes_only_with_yes(capsys: pytest.CaptureFixture[str]) -> None:
     code = deploy.main(
         ["--env", "dev", "--subscription-id", SUBSCRIPTION, "--job-id", "123",
-         "--workspace-url", WORKSPACE, "--prune"]
+         "--workspace-url", WORKSPACE, "--fabric-workspace-id", FABRIC, "--prune"]
     )  # fmt: skip
     assert code == 2 and "--yes" in capsys.readouterr().err

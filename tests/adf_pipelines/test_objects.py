@@ -36,9 +36,15 @@ EXPECTED_ACTIVITY_TYPES = {
     "DBJ_RunEtl": "DatabricksJob",
     "EP_Ingest": "ExecutePipeline",
     "EP_Transform": "ExecutePipeline",
+    "EP_RefreshModel": "ExecutePipeline",
     "WEB_GetWebhookUrl": "WebActivity",
     "WEB_NotifyFailure": "WebActivity",
     "FAIL_Run": "Fail",
+    "WEB_ListModels": "WebActivity",
+    "FLT_Model": "Filter",
+    "IF_OneModel": "IfCondition",
+    "WEB_RefreshModel": "WebActivity",
+    "FAIL_ModelNotFound": "Fail",
 }
 # Control activities have no retry policy in ADF; every other activity must have one.
 CONTROL_TYPES = {"Filter", "ForEach", "ExecutePipeline", "Fail", "IfCondition", "Until", "Wait"}
@@ -172,7 +178,7 @@ def test_failure_notification_reads_its_webhook_from_key_vault(docs: dict[str, A
         # The managed-VNet runtime, which reaches the private vault; not the default one.
         assert web["typeProperties"]["connectVia"]["referenceName"] == FACTORY_RUNTIME_NAME
     assert get_url["dependsOn"] == [
-        {"activity": "EP_Transform", "dependencyConditions": ["Failed", "Skipped"]}
+        {"activity": "EP_RefreshModel", "dependencyConditions": ["Failed", "Skipped"]}
     ]
     assert "WEB_GetWebhookUrl" in acts["WEB_NotifyFailure"]["typeProperties"]["url"]["value"]
 
@@ -191,6 +197,7 @@ def test_build_writes_git_layout_and_arm_deterministically(tmp_path: Path) -> No
     assert sorted(p.name for p in (dev / "pipeline").iterdir()) == [
         "PL_Ingest.json",
         "PL_Orchestrate.json",
+        "PL_RefreshModel.json",
         "PL_Transform.json",
     ]
     for kind in ("linkedService", "dataset", "trigger"):
@@ -198,15 +205,30 @@ def test_build_writes_git_layout_and_arm_deterministically(tmp_path: Path) -> No
     template = json.loads((dev / "ARMTemplateForFactory.json").read_text())
     params = json.loads((dev / "ARMTemplateParametersForFactory.json").read_text())
     assert set(template["parameters"]) == set(params["parameters"])
-    assert len(template["resources"]) == 11
+    assert len(template["resources"]) == 12
     text = json.dumps(template)
     assert "[parameters('etlJobId')]" in text and "[parameters('databricksWorkspaceUrl')]" in text
+    # The Power BI model's Fabric workspace is set per environment at deploy, like the job id.
+    assert "[parameters('fabricWorkspaceId')]" in text
 
 
 def test_build_takes_deployment_values(tmp_path: Path) -> None:
     build.main(["--env", "prod", "--out", str(tmp_path), "--job-id", "4242"])
     transform = json.loads((tmp_path / "pipeline" / "PL_Transform.json").read_text())
     assert transform["properties"]["activities"][0]["typeProperties"]["jobId"] == "4242"
+
+
+def test_build_takes_the_fabric_workspace_or_none(tmp_path: Path) -> None:
+    workspace = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    build.main(["--env", "prod", "--out", str(tmp_path / "a"), "--fabric-workspace-id", workspace])
+    refresh = json.loads((tmp_path / "a" / "pipeline" / "PL_RefreshModel.json").read_text())
+    assert refresh["properties"]["parameters"]["workspaceId"]["defaultValue"] == workspace
+    params = json.loads((tmp_path / "a" / "ARMTemplateParametersForFactory.json").read_text())
+    assert params["parameters"]["fabricWorkspaceId"] == {"value": workspace}
+    build.main(["--env", "prod", "--out", str(tmp_path / "b"), "--fabric-workspace-id", ""])
+    assert not (tmp_path / "b" / "pipeline" / "PL_RefreshModel.json").exists()
+    params = json.loads((tmp_path / "b" / "ARMTemplateParametersForFactory.json").read_text())
+    assert "fabricWorkspaceId" not in params["parameters"]
 
 
 def test_the_daily_trigger_is_a_tumbling_window_that_catches_up(docs: dict[str, Any]) -> None:

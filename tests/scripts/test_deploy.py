@@ -39,6 +39,7 @@ WHEEL = f"c2c_etl-{VERSION}-py3-none-any.whl"
 VOLUME_WHEEL = f"/Volumes/c2c_dev/ops/artifacts/{WHEEL}"
 OLD_WHEEL = "/Volumes/c2c_dev/ops/artifacts/c2c_etl-1.1.0+g0000000-py3-none-any.whl"
 JOB_ID = 4242
+FABRIC_WORKSPACE = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 
 FAKE_CDKTN = """#!{python}
 import json, os, sys
@@ -124,6 +125,7 @@ def job_settings() -> dict[str, Any]:
 @pytest.fixture
 def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     monkeypatch.delenv("TF_VAR_adf_client_id", raising=False)
+    monkeypatch.setenv("FABRIC_WORKSPACE_ID", FABRIC_WORKSPACE)
     with fake_factory() as (adf_url, adf), FakeDatabricks(token=TOKEN) as workspace:
         volume = add_files_api(workspace)
         jobs = add_jobs_api(workspace, {JOB_ID: job_settings()})
@@ -159,6 +161,35 @@ def test_first_deploy_runs_infra_publishes_the_wheel_points_the_job_and_deploys_
     assert cloud.adf.trigger_states == {"TR_Daily": "Started", "TR_LandingDrops": "Started"}
     for step in ("1/5", "2/5", "3/5", "4/5", "5/5"):
         assert step in result.out
+
+
+def test_the_factory_refreshes_power_bi_in_the_environments_fabric_workspace(
+    cloud: Cloud, capsys: CAP
+) -> None:
+    result = deploy(cloud, capsys)
+    assert result.code == Exit.OK, result
+    refresh = cloud.adf.objects["pipeline"]["PL_RefreshModel"]["properties"]
+    assert refresh["parameters"]["workspaceId"]["defaultValue"] == FABRIC_WORKSPACE
+
+
+def test_without_a_fabric_workspace_the_deploy_refuses_before_anything(
+    cloud: Cloud, capsys: CAP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FABRIC_WORKSPACE_ID")
+    script, record = cloud.cdktn()
+    result = deploy(cloud, capsys, cdktn=script)
+    assert result.code == Exit.USAGE
+    assert "--fabric-workspace-id" in result.err and "FABRIC_WORKSPACE_ID" in result.err
+    assert not record.exists() and cloud.adf.writes() == []
+
+
+def test_an_environment_without_power_bi_says_it_refreshes_nothing(
+    cloud: Cloud, capsys: CAP
+) -> None:
+    result = deploy(cloud, capsys, "--fabric-workspace-id", "")
+    assert result.code == Exit.OK, result
+    assert "PL_RefreshModel" not in cloud.adf.objects["pipeline"]
+    assert "does not refresh Power BI" in result.out
 
 
 def test_deploy_writes_the_outputs_later_steps_need(cloud: Cloud, capsys: CAP) -> None:

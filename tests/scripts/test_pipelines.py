@@ -26,10 +26,17 @@ CAP = pytest.CaptureFixture[str]
 @pytest.fixture
 def factory() -> Iterator[tuple[str, FactoryState]]:
     with fake_factory() as (url, state):
-        # PL_Orchestrate as factory.py defines it: ingest, then transform, in child pipelines.
+        # PL_Orchestrate as factory.py defines it: ingest, transform, then the Power BI
+        # refresh, in child pipelines.
         state.plans["PL_Orchestrate"] = [
             Step("EP_Ingest", "ExecutePipeline", child="PL_Ingest"),
             Step("EP_Transform", "ExecutePipeline", child="PL_Transform"),
+            Step("EP_RefreshModel", "ExecutePipeline", child="PL_RefreshModel"),
+        ]
+        state.plans["PL_RefreshModel"] = [
+            Step("WEB_ListModels", "WebActivity"),
+            Step("FLT_Model", "Filter"),
+            Step("IF_OneModel", "IfCondition"),
         ]
         state.plans["PL_Ingest"] = [
             Step("GM_ListSourceFiles", "GetMetadata"),
@@ -38,7 +45,9 @@ def factory() -> Iterator[tuple[str, FactoryState]]:
         state.plans["PL_Transform"] = [Step("DBJ_RunEtl", "DatabricksJob", ticks=3)]
         ops = ops_for(adf_url=url)
         deployed = ops.cfg.with_deployment(
-            workspace_url="https://adb-1234567890123456.7.azuredatabricks.net", job_id="4242"
+            workspace_url="https://adb-1234567890123456.7.azuredatabricks.net",
+            job_id="4242",
+            fabric_workspace_id="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
         )
         deploy.deploy(ops.adf, deployed, log=lambda _: None)  # the factory's real pipelines
         state.calls.clear()

@@ -299,6 +299,16 @@ def wrong_deploy_commands(workflows: Workflows) -> list[str]:
         problems.append(
             "deploy.yml: c2c-ops deploy needs TF_VAR_adf_client_id and the subscription"
         )
+    deploy_step: dict[str, Any] = next(
+        (s for s in deploy["steps"] if "c2c-ops deploy" in str(s.get("run", ""))
+         and "--plan-out" not in str(s.get("run", ""))), {}
+    )  # fmt: skip
+    fabric = (deploy_step.get("env") or {}).get("FABRIC_WORKSPACE_ID")
+    if fabric != "${{ vars.FABRIC_WORKSPACE_ID }}":
+        problems.append(
+            "deploy.yml: c2c-ops deploy does not get FABRIC_WORKSPACE_ID (the factory's Power "
+            "BI refresh)"
+        )
     return problems
 
 

@@ -65,7 +65,7 @@ def references(value: Any) -> list[tuple[str, str]]:
 
 def deployment_values(cfg: AdfConfig) -> dict[str, str]:
     """ARM parameter name -> this environment's value, for the values known only at deploy."""
-    return {
+    values = {
         "databricksWorkspaceUrl": cfg.workspace_url,
         "databricksWorkspaceResourceId": cfg.workspace_resource_id,
         "etlJobId": cfg.job_id,
@@ -74,6 +74,9 @@ def deployment_values(cfg: AdfConfig) -> dict[str, str]:
         "lakeUrl": cfg.lake_url,
         "sourceBlobEndpoint": cfg.source_blob_endpoint,
     }
+    if cfg.refreshes_powerbi:  # PL_RefreshModel's workspaceId default
+        values["fabricWorkspaceId"] = cfg.fabric_workspace_id
+    return values
 
 
 def _parameterise(value: Any, by_value: dict[str, str]) -> Any:

@@ -1,7 +1,9 @@
 """``python -m c2c_adf.build --env dev --out adf_pipelines/build/dev``: write the factory's files.
 
 Values that exist only after the infra stacks are deployed (workspace URL, job id, subscription)
-can be given as options; otherwise placeholders are written and the ARM parameters override them.
+or outside Azure (the Fabric workspace id) can be given as options; otherwise placeholders are
+written and the ARM parameters override them. ``--fabric-workspace-id ""`` builds an environment
+without Power BI: PL_Orchestrate then refreshes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workspace-url", help="infra output workspace_url (https://adb-...)")
     parser.add_argument("--job-id", help="infra output job_id")
     parser.add_argument("--subscription-id")
+    parser.add_argument(
+        "--fabric-workspace-id",
+        help="the Fabric workspace of the Power BI model (a GUID; empty: no Power BI)",
+    )
     return parser.parse_args(argv)
 
 
@@ -35,7 +41,10 @@ def config_from_args(env: str, args: argparse.Namespace) -> AdfConfig:
         "job_id": args.job_id,
         "subscription_id": args.subscription_id,
     }
-    return cfg.with_deployment(**{k: v for k, v in values.items() if v})
+    deployment = {k: v for k, v in values.items() if v}
+    if args.fabric_workspace_id is not None:  # "" is a value: the environment has no Power BI
+        deployment["fabric_workspace_id"] = args.fabric_workspace_id
+    return cfg.with_deployment(**deployment)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,12 +2,14 @@
 
 Resource names (factory, resource group, storage account, Key Vault, Databricks workspace) and
 the catalog come from :mod:`c2c_settings.config`, so they are never retyped. What only exists after
-``cdktn deploy`` (the workspace URL, the job id, the subscription) are fields with placeholder
-defaults here; the ARM template turns each of them into a parameter.
+``cdktn deploy`` (the workspace URL, the job id, the subscription) or outside Azure (the Fabric
+workspace of the Power BI model) are fields with placeholder defaults here; the ARM template turns
+each of them into a parameter, and the deploy refuses a placeholder.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +36,10 @@ LANDING_CONTAINER = "landing"
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 PLACEHOLDER_WORKSPACE_URL = "https://adb-0000000000000000.0.azuredatabricks.net"
 PLACEHOLDER_JOB_ID = "0"
+# The build's stand-in for the environment's Fabric workspace (the GitHub variable
+# FABRIC_WORKSPACE_ID at deploy); an empty id means the environment has no Power BI.
+PLACEHOLDER_FABRIC_WORKSPACE_ID = "00000000-0000-0000-0000-00000000fab1"
+GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,9 @@ class AdfConfig:
     workspace_url: str = PLACEHOLDER_WORKSPACE_URL
     job_id: str = PLACEHOLDER_JOB_ID
     subscription_id: str = PLACEHOLDER_SUBSCRIPTION
+    # The Fabric workspace holding the Power BI model that PL_Orchestrate refreshes after gold;
+    # "" where the environment publishes no Power BI (then nothing is refreshed).
+    fabric_workspace_id: str = PLACEHOLDER_FABRIC_WORKSPACE_ID
     # The partner export the ingest pipeline reads (a Blob account the factory may read).
     source_blob_endpoint: str = "https://stc2cexports.blob.core.windows.net/"
     source_container: str = "c2c-exports"
@@ -73,12 +82,19 @@ class AdfConfig:
 
     @property
     def is_placeholder(self) -> bool:
-        """True while the workspace URL or job id are the build's placeholders (no deploy)."""
+        """True while the workspace URL, job id, subscription or Fabric workspace are the
+        build's placeholders (no deploy)."""
         return (
             self.job_id == PLACEHOLDER_JOB_ID
             or self.workspace_url == PLACEHOLDER_WORKSPACE_URL
             or self.subscription_id == PLACEHOLDER_SUBSCRIPTION
+            or self.fabric_workspace_id == PLACEHOLDER_FABRIC_WORKSPACE_ID
         )
+
+    @property
+    def refreshes_powerbi(self) -> bool:
+        """Whether PL_Orchestrate refreshes the Power BI model (the environment has Fabric)."""
+        return bool(self.fabric_workspace_id)
 
     @property
     def job_name(self) -> str:

@@ -1,8 +1,10 @@
 """Deploy the factory's objects with ``DataFactoryManagementClient``.
 
 ``python -m c2c_adf.deploy --env dev --subscription-id <id> --workspace-url <url> --job-id <id>
-[--prune --yes] [--dry-run]`` (the workspace URL and job id are the infra outputs; without them
-the pipelines would call a placeholder workspace and job, so the command refuses to run).
+--fabric-workspace-id <guid> [--prune --yes] [--dry-run]`` (the workspace URL and job id are the
+infra outputs, the Fabric workspace the one the Power BI model is published to, ``""`` where the
+environment has none; without them the pipelines would call a placeholder workspace, job or
+Fabric workspace, so the command refuses to run).
 
 The plan compares every defined object with the live one (both serialized by the same SDK
 models, so only real differences show). Applying it stops the started triggers, creates or
@@ -27,7 +29,7 @@ from azure.mgmt.datafactory import DataFactoryManagementClient
 from azure.mgmt.datafactory import models as m
 
 from c2c_adf.artifacts import properties, references
-from c2c_adf.config import ENVIRONMENTS, AdfConfig, adf_config
+from c2c_adf.config import ENVIRONMENTS, GUID, AdfConfig, adf_config
 from c2c_adf.factory import Factory, build_factory
 
 ORDER = ("linkedService", "dataset", "pipeline", "trigger")
@@ -198,7 +200,14 @@ def check_deployable(cfg: AdfConfig) -> None:
         raise DeployRefused(
             f"refusing to deploy {cfg.factory_name}: the workspace URL ({cfg.workspace_url}), "
             f"job id ({cfg.job_id}) and subscription must be the environment's real ones "
-            "(the infra outputs workspace_url and job_id), not the build's placeholders"
+            "(the infra outputs workspace_url and job_id), and the Fabric workspace id "
+            f'({cfg.fabric_workspace_id}) the environment\'s ("" where it has no Power BI), '
+            "not the build's placeholders"
+        )
+    if cfg.refreshes_powerbi and not GUID.match(cfg.fabric_workspace_id):
+        raise DeployRefused(
+            f"refusing to deploy {cfg.factory_name}: the Fabric workspace id "
+            f"{cfg.fabric_workspace_id!r} is not a GUID (Fabric shows it in the workspace's URL)"
         )
 
 
@@ -249,6 +258,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--workspace-url", required=True, help="infra output workspace_url (https://adb-...)"
     )
     parser.add_argument("--job-id", required=True, help="infra output job_id")
+    parser.add_argument(
+        "--fabric-workspace-id",
+        required=True,
+        help='the Fabric workspace of the Power BI model PL_Orchestrate refreshes ("": none)',
+    )
     parser.add_argument("--prune", action="store_true", help="delete objects no longer defined")
     parser.add_argument("--yes", action="store_true", help="confirm --prune's deletions")
     parser.add_argument("--dry-run", action="store_true", help="show the changes, apply none")
@@ -257,7 +271,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def config_from_args(args: argparse.Namespace) -> AdfConfig:
-    values = {"subscription_id": args.subscription_id}
+    values = {
+        "subscription_id": args.subscription_id,
+        "fabric_workspace_id": args.fabric_workspace_id,
+    }
     if args.workspace_url:
         values["workspace_url"] = args.workspace_url
     if args.job_id:

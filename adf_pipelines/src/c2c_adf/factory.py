@@ -16,6 +16,7 @@ from azure.mgmt.datafactory import models as m
 
 from c2c_adf.config import FACTORY_KEY_VAULT_LINKED_SERVICE, FACTORY_RUNTIME_NAME, AdfConfig
 from c2c_etl.entrypoints import COMMON_PARAMETERS
+from c2c_reporting.powerbi import PROJECT as POWERBI_MODEL
 
 LS_KEY_VAULT = FACTORY_KEY_VAULT_LINKED_SERVICE
 LS_LAKE = "LS_Lake"
@@ -28,6 +29,7 @@ DS_LANDING_FOLDER = "DS_Landing_Folder"
 PL_INGEST = "PL_Ingest"
 PL_TRANSFORM = "PL_Transform"
 PL_ORCHESTRATE = "PL_Orchestrate"
+PL_REFRESH_MODEL = "PL_RefreshModel"
 
 TR_DAILY = "TR_Daily"
 TR_LANDING_DROPS = "TR_LandingDrops"
@@ -43,6 +45,10 @@ COPY_LOG_PATH = "landing/_logs/copy"
 JOB_FLAGS = tuple(p for p in COMMON_PARAMETERS if p != "--lake")
 # A job cluster's start, once per attempt of a task at most.
 CLUSTER_START_SECONDS = 20 * 60
+# The Power BI REST API, and the resource the factory's managed identity gets a token for.
+POWER_BI_API = "https://api.powerbi.com/v1.0/myorg"
+POWER_BI_RESOURCE = "https://analysis.windows.net/powerbi/api"
+WORKSPACE_PARAMETER = "workspaceId"
 
 
 def job_parameter(flag: str) -> str:
@@ -320,15 +326,142 @@ def transform(cfg: AdfConfig) -> m.PipelineResource:
     )
 
 
+def powerbi_policy(cfg: AdfConfig) -> m.ActivityPolicy:
+    """A Power BI call: its input and output hold no secret (ADF adds the identity's token
+    itself), so monitoring shows the models listed and Power BI's answer."""
+    return m.ActivityPolicy(
+        timeout=cfg.web_timeout,
+        retry=cfg.activity_retries,
+        retry_interval_in_seconds=30,
+        secure_input=False,
+        secure_output=False,
+    )
+
+
+def powerbi_call(name: str, method: str, url: str, **kwargs: Any) -> m.WebActivity:
+    """A Power BI REST call signed in as the factory's managed identity.
+
+    No ``connectVia``: it runs on the default Azure integration runtime. api.powerbi.com is a
+    public SaaS endpoint that the managed VNet has no private endpoint to, and the call carries
+    no lake data, only the identity's token, which ADF adds itself.
+    """
+    return m.WebActivity(
+        name=name,
+        method=method,
+        url=expr(url),
+        authentication=m.WebActivityAuthentication(type="MSI", resource=POWER_BI_RESOURCE),
+        **kwargs,
+    )
+
+
+def refresh_model(cfg: AdfConfig) -> m.PipelineResource:
+    """Queue a refresh of the Power BI model: find it by name in the environment's Fabric
+    workspace, then ask Power BI to refresh it (the refresh itself runs in Power BI)."""
+    group = f"concat('{POWER_BI_API}/groups/', pipeline().parameters.{WORKSPACE_PARAMETER}"
+    found = "activity('FLT_Model').output.value"
+    return m.PipelineResource(
+        description=f"Queue a refresh of the Power BI model {POWERBI_MODEL} from gold",
+        parameters={
+            WORKSPACE_PARAMETER: m.ParameterSpecification(
+                type="String", default_value=cfg.fabric_workspace_id
+            ),
+        },
+        activities=[
+            powerbi_call(
+                "WEB_ListModels",
+                "GET",
+                f"@{group}, '/datasets')",
+                description="The semantic models of the environment's Fabric workspace",
+                policy=powerbi_policy(cfg),
+            ),
+            m.FilterActivity(
+                name="FLT_Model",
+                description=f"The models named {POWERBI_MODEL}",
+                depends_on=[after("WEB_ListModels", "Succeeded")],
+                items=m.Expression(
+                    type="Expression", value="@activity('WEB_ListModels').output.value"
+                ),
+                condition=m.Expression(
+                    type="Expression", value=f"@equals(item().name, '{POWERBI_MODEL}')"
+                ),
+            ),
+            m.IfConditionActivity(
+                name="IF_OneModel",
+                description="Refresh the model when exactly one has its name; fail otherwise",
+                depends_on=[after("FLT_Model", "Succeeded")],
+                expression=m.Expression(type="Expression", value=f"@equals(length({found}), 1)"),
+                if_true_activities=[
+                    powerbi_call(
+                        "WEB_RefreshModel",
+                        "POST",
+                        f"@{group}, '/datasets/', {found}[0].id, '/refreshes')",
+                        description="Queue the refresh (Power BI answers 202 and refreshes)",
+                        headers={"Content-Type": "application/json"},
+                        body={"notifyOption": "NoNotification"},
+                        # Queue, do not wait: the refresh runs in Power BI, and its history
+                        # says how it ended.
+                        turn_off_async=True,
+                        # Retried: an error answer queued nothing. Only a lost answer to a
+                        # queued refresh makes a retry meet that refresh, which Power BI
+                        # refuses; the failure is then notified while the refresh runs.
+                        policy=powerbi_policy(cfg),
+                    )
+                ],
+                # Gold was built but the report would show the old data: say so and fail,
+                # so the failure is notified, rather than succeed as if it were refreshed.
+                if_false_activities=[
+                    m.FailActivity(
+                        name="FAIL_ModelNotFound",
+                        description="No model, or more than one, has the name",
+                        message=expr(
+                            f"@concat(string(length({found})), ' semantic models named "
+                            f"{POWERBI_MODEL} in Fabric workspace ', "
+                            f"pipeline().parameters.{WORKSPACE_PARAMETER}, ' (expected 1): "
+                            "gold is up to date but Power BI was not refreshed. Publish the "
+                            "model (the deploy workflow, c2c_reporting.fabric), then run "
+                            f"{PL_REFRESH_MODEL}')"
+                        ),
+                        error_code="C2C_POWERBI_MODEL_NOT_FOUND",
+                    )
+                ],
+            ),
+        ],
+        annotations=["c2c-lakehouse"],
+    )
+
+
 def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
-    """Ingest, then transform; if either fails, post to the webhook from Key Vault and fail."""
+    """Ingest, transform, then refresh the Power BI model where the environment has one; if any
+    of them fails, post to the webhook from Key Vault and fail."""
+    refresh = cfg.refreshes_powerbi
     secret_url = f"{cfg.key_vault_url}secrets/{cfg.webhook_secret_name}?api-version=7.4"
     landing = (
         f"if(empty(pipeline().parameters.{LANDING_RUN_PARAMETER}), pipeline().RunId, "
         f"pipeline().parameters.{LANDING_RUN_PARAMETER})"
     )
+    refresh_activities = [
+        # Only after gold was built by this run: never before the first gold, never on the
+        # data of a failed run.
+        m.ExecutePipelineActivity(
+            name="EP_RefreshModel",
+            description=f"Queue a refresh of the Power BI model {POWERBI_MODEL} from gold",
+            depends_on=[after("EP_Transform", "Succeeded")],
+            pipeline=pl_ref(PL_REFRESH_MODEL),
+            wait_on_completion=True,
+        )
+    ]
+    # The last step's Skipped covers every earlier failure (ingest failed: transform and refresh
+    # are Skipped), so this one dependency is the catch of the whole chain.
+    last = "EP_RefreshModel" if refresh else "EP_Transform"
+    failed = (
+        f"{PL_INGEST}, {PL_TRANSFORM} or {PL_REFRESH_MODEL}"
+        if refresh
+        else (f"{PL_INGEST} or {PL_TRANSFORM}")
+    )
     return m.PipelineResource(
-        description="The daily run: ingest, transform, notify on failure",
+        description="The daily run: ingest, transform, refresh Power BI, notify on failure"
+        if refresh
+        else "The daily run: ingest, transform, notify on failure",
         parameters={
             **window_parameters(),
             LANDING_RUN_PARAMETER: m.ParameterSpecification(type="String", default_value=""),
@@ -354,11 +487,11 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
                     "runId": "@pipeline().RunId",
                 },
             ),
-            # Transform is Skipped when ingest failed, so this one dependency covers both.
+            *(refresh_activities if refresh else []),
             m.WebActivity(
                 name="WEB_GetWebhookUrl",
                 description="Read the notification webhook URL from Key Vault",
-                depends_on=[after("EP_Transform", "Failed", "Skipped")],
+                depends_on=[after(last, "Failed", "Skipped")],
                 method="GET",
                 url=secret_url,
                 authentication=m.WebActivityAuthentication(
@@ -386,8 +519,7 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
                 name="FAIL_Run",
                 description="Keep the run failed after the notification",
                 depends_on=[after("WEB_NotifyFailure", "Completed")],
-                message=f"@concat('{PL_INGEST} or {PL_TRANSFORM} failed in run ', "
-                "pipeline().RunId)",
+                message=f"@concat('{failed} failed in run ', pipeline().RunId)",
                 error_code="C2C_PIPELINE_FAILED",
             ),
         ],
@@ -396,7 +528,10 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
 
 
 def pipelines(cfg: AdfConfig) -> dict[str, m.PipelineResource]:
-    return {PL_INGEST: ingest(cfg), PL_TRANSFORM: transform(cfg), PL_ORCHESTRATE: orchestrate(cfg)}
+    built = {PL_INGEST: ingest(cfg), PL_TRANSFORM: transform(cfg)}
+    if cfg.refreshes_powerbi:
+        built[PL_REFRESH_MODEL] = refresh_model(cfg)
+    return {**built, PL_ORCHESTRATE: orchestrate(cfg)}
 
 
 # -- triggers ----------------------------------------------------------------------------------

@@ -11,6 +11,10 @@
 4. point: check that every task of the job installs that wheel, and fix the ones that don't;
 5. Data Factory: deploy its objects (``c2c_adf.deploy``), then start again the triggers step 1
    stopped (and the ones it created); a trigger an operator had stopped stays stopped.
+   PL_Orchestrate refreshes the Power BI model in the Fabric workspace ``--fabric-workspace-id``
+   (default: ``FABRIC_WORKSPACE_ID``, the GitHub variable the Power BI deploy uses); it must be
+   given, ``""`` where the environment publishes no Power BI, so no deploy drops the refresh
+   because a variable was forgotten.
 
 Every step is idempotent, so a deploy that failed half-way is finished by running it again. A
 deploy that fails starts again the triggers it stopped: the daily tumbling window then runs the
@@ -38,6 +42,7 @@ from databricks.sdk.service.compute import Library
 from databricks.sdk.service.jobs import JobSettings
 
 from c2c_adf import deploy as adf_deploy
+from c2c_adf.config import GUID
 from c2c_adf.factory import LS_DATABRICKS, PL_TRANSFORM, TR_DAILY
 from c2c_ops.confirm import confirm
 from c2c_ops.context import Ops
@@ -420,6 +425,27 @@ def _output(outputs: dict[str, Any], stack: str, name: str) -> str:
         raise OpsError(Exit.FAILED, f"cdktn deploy wrote no output {name} for {stack}") from None
 
 
+FABRIC_WORKSPACE_VARIABLE = "FABRIC_WORKSPACE_ID"
+
+
+def fabric_workspace_id(args: argparse.Namespace) -> str:
+    """The Fabric workspace PL_Orchestrate refreshes the Power BI model in: the option, else
+    ``FABRIC_WORKSPACE_ID``; ``""`` (given) means the environment has no Power BI."""
+    given = args.fabric_workspace_id
+    if given is None:
+        given = os.environ.get(FABRIC_WORKSPACE_VARIABLE)
+    if given is None:
+        raise OpsError(
+            Exit.USAGE,
+            "The Fabric workspace id is needed: give --fabric-workspace-id <guid> (or set "
+            f'{FABRIC_WORKSPACE_VARIABLE}), or --fabric-workspace-id "" where the environment '
+            "publishes no Power BI (PL_Orchestrate then refreshes nothing)",
+        )
+    if given and not GUID.match(given):
+        raise OpsError(Exit.USAGE, f"the Fabric workspace id {given!r} is not a GUID")
+    return given
+
+
 def handle_deploy(args: argparse.Namespace, ops: Ops) -> int:
     if ops.env == "local":
         raise OpsError(Exit.USAGE, "deploy targets dev, test or prod; locally, use `make run`")
@@ -435,6 +461,7 @@ def handle_deploy(args: argparse.Namespace, ops: Ops) -> int:
         summary = plan_infra(ops, wheel, args.cdktn, args.terraform, args.plan_out)
         say(f"planned {ops.env} for c2c-etl {wheel.version}: {summary} (nothing was changed)")
         return int(Exit.OK)
+    fabric_workspace_id(args)  # refused before anything is changed
     say(f"deploying c2c-etl {wheel.version} to {ops.env}")
 
     stopped = stop_triggers(ops)
@@ -475,8 +502,13 @@ def _deploy_after_pause(
     say(f"4/5 job {job_id}: " + (f"tasks {', '.join(changed)} now install the wheel"
         if changed else "every task already installs the wheel"))  # fmt: skip
 
-    cfg = ops.cfg.with_deployment(workspace_url=workspace_url, job_id=str(job_id))
+    fabric = fabric_workspace_id(args)
+    cfg = ops.cfg.with_deployment(
+        workspace_url=workspace_url, job_id=str(job_id), fabric_workspace_id=fabric
+    )
     plan = adf_deploy.deploy(ops.adf, cfg, prune=args.prune, log=say)
+    if not fabric:
+        say("  no Fabric workspace: PL_Orchestrate does not refresh Power BI")
     started = [*plan.created_triggers(), *start_triggers(ops, stopped)]
     say(f"5/5 Data Factory deployed; triggers started: {', '.join(started) or 'none'}")
     if args.write_outputs:
@@ -499,6 +531,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="do not run cdktn deploy (give --workspace-url and --job-id)",
     )
     deploy.add_argument("--job-id", help="the ETL job id (with --skip-infra)")
+    deploy.add_argument(
+        "--fabric-workspace-id",
+        help=f'the Power BI Fabric workspace (default ${FABRIC_WORKSPACE_VARIABLE}; "": none)',
+    )
     deploy.add_argument(
         "--prune", action="store_true", help="delete undefined ADF objects (asks, or --yes)"
     )
