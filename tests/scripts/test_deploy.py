@@ -199,6 +199,7 @@ def test_deploy_writes_the_outputs_later_steps_need(cloud: Cloud, capsys: CAP) -
     assert result.code == Exit.OK, result
     assert github_output.read_text().splitlines() == [
         "earlier=kept",
+        "adf_principal_id=p-1",  # the factory identity's object id, for the Fabric workspace
         f"job_id={JOB_ID}",
         "warehouse_id=0123abcd",
         f"workspace_url={cloud.workspace.url}",

@@ -13,6 +13,10 @@ the runner has. On a laptop, the operator's ``az login``. No secret is read or s
 
 ``--unpublish-orphans`` removes only this project's own orphans (items named ``C2CUsers...``
 that the project no longer defines), never the other models and reports of the workspace.
+
+``--factory-principal-id <object id>`` then makes the Data Factory's managed identity a
+Contributor of the workspace (:mod:`c2c_reporting.access`), so PL_Orchestrate may queue the
+model's refresh after each run that built gold.
 """
 
 from __future__ import annotations
@@ -130,18 +134,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help=f"delete this project's items ({PROJECT}...) that it no longer defines",
     )
+    parser.add_argument(
+        "--factory-principal-id",
+        help="object id of the Data Factory's managed identity: made a Contributor of the "
+        "workspace, so the pipeline can queue the model's refresh",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     try:
+        credential = deploy_credential(os.environ)
         deploy(
             args.env,
             args.workspace_id,
-            deploy_credential(os.environ),
+            credential,
             unpublish_orphans=args.unpublish_orphans,
             repository=args.repository,
         )
     except DeployConfigError as exc:
         parser.error(str(exc))
+    if args.factory_principal_id:
+        from c2c_reporting.access import grant_refresher
+
+        log.info(grant_refresher(args.workspace_id, args.factory_principal_id, credential))
     return 0
 
 

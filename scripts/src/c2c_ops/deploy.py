@@ -181,6 +181,17 @@ def factory_client_id(ops: Ops) -> str:
     """The application (client) id of the factory's system-assigned identity, which the
     workspace stack registers as a Databricks service principal. Azure Resource Manager shows
     it as the identity's ``default`` resource under the factory, so no one copies it by hand."""
+    return str(factory_identity(ops)["clientId"])
+
+
+def factory_principal_id(ops: Ops) -> str:
+    """The object id of the factory's identity, which the Power BI deploy makes a Contributor
+    of the Fabric workspace (the pipeline queues the model's refresh as it)."""
+    return str(factory_identity(ops)["principalId"])
+
+
+def factory_identity(ops: Ops) -> dict[str, Any]:
+    """The properties of the factory's system-assigned identity (clientId, principalId...)."""
     from azure.core.rest import HttpRequest
 
     cfg = ops.cfg
@@ -195,7 +206,7 @@ def factory_client_id(ops: Ops) -> str:
     client = ops.adf._client
     response = client.send_request(HttpRequest("GET", client.format_url(url)))
     response.raise_for_status()
-    return str(response.json()["properties"]["clientId"])
+    return dict(response.json()["properties"])
 
 
 def adf_client_id(ops: Ops) -> dict[str, str]:
@@ -509,11 +520,14 @@ def _deploy_after_pause(
     plan = adf_deploy.deploy(ops.adf, cfg, prune=args.prune, log=say)
     if not fabric:
         say("  no Fabric workspace: PL_Orchestrate does not refresh Power BI")
+    elif args.write_outputs:
+        outputs["adf_principal_id"] = factory_principal_id(ops)
     started = [*plan.created_triggers(), *start_triggers(ops, stopped)]
     say(f"5/5 Data Factory deployed; triggers started: {', '.join(started) or 'none'}")
     if args.write_outputs:
         # key=value lines, the format of $GITHUB_OUTPUT: later steps (the Power BI deploy) read
-        # the workspace URL and the warehouse id from here. None of them is a secret.
+        # the workspace URL, the warehouse id and the factory identity's object id from here.
+        # None of them is a secret.
         with args.write_outputs.open("a") as f:
             f.writelines(f"{key}={value}\n" for key, value in sorted(outputs.items()))
     return int(Exit.OK)
@@ -561,7 +575,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--write-outputs",
         type=Path,
         metavar="FILE",
-        help="append workspace_url, job_id, warehouse_id as key=value lines (e.g. $GITHUB_OUTPUT)",
+        help="append workspace_url, job_id, warehouse_id, adf_principal_id as key=value lines "
+        "(e.g. $GITHUB_OUTPUT)",
     )
     deploy.set_defaults(handler=handle_deploy)
 
