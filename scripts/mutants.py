@@ -250,6 +250,13 @@ MUTANTS: tuple[Mutant, ...] = (
         REFRESH_TESTS,
     ),
     Mutant(
+        "power bi refresh that failed inside power bi passes",
+        FACTORY,
+        "value=\"@equals(variables('refreshStatus'), 'Completed')\"",
+        "value=\"@not(equals(variables('refreshStatus'), 'Unknown'))\"",
+        REFRESH_TESTS,
+    ),
+    Mutant(
         "power bi refreshes whichever model comes first",
         FACTORY,
         "value=f\"@equals(item().name, '{POWERBI_MODEL}')\"",

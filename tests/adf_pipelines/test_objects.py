@@ -43,11 +43,27 @@ EXPECTED_ACTIVITY_TYPES = {
     "WEB_ListModels": "WebActivity",
     "FLT_Model": "Filter",
     "IF_OneModel": "IfCondition",
-    "WEB_RefreshModel": "WebActivity",
     "FAIL_ModelNotFound": "Fail",
+    "WEB_RefreshModel": "WebActivity",
+    "UNTIL_RefreshEnds": "Until",
+    "WAIT_Refreshing": "Wait",
+    "WEB_RefreshStatus": "WebActivity",
+    "SET_RefreshStatus": "SetVariable",
+    "SET_RefreshError": "SetVariable",
+    "IF_RefreshCompleted": "IfCondition",
+    "FAIL_RefreshFailed": "Fail",
 }
 # Control activities have no retry policy in ADF; every other activity must have one.
-CONTROL_TYPES = {"Filter", "ForEach", "ExecutePipeline", "Fail", "IfCondition", "Until", "Wait"}
+CONTROL_TYPES = {
+    "Filter",
+    "ForEach",
+    "ExecutePipeline",
+    "Fail",
+    "IfCondition",
+    "Until",
+    "Wait",
+    "SetVariable",
+}
 PREFIXES = {"linkedService": "LS_", "dataset": "DS_", "pipeline": "PL_", "trigger": "TR_"}
 ENVS = ("dev", "test", "prod")
 

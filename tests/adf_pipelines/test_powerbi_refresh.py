@@ -24,17 +24,25 @@ WORKSPACE = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 CFG = adf_config("dev").with_deployment(fabric_workspace_id=WORKSPACE)
 GROUP = f"https://api.powerbi.com/v1.0/myorg/groups/{WORKSPACE}"
 ENVS = ("dev", "test", "prod")
+ERROR = '{"errorCode":"ModelRefresh_ShortMessage_ProcessingError"}'
 
 
 class Cloud:
     """The job and the web calls of a run, in the order they happen."""
 
     def __init__(
-        self, models: list[dict[str, str]], *, fail_job: bool = False, fail: str = ""
+        self,
+        models: list[dict[str, str]],
+        *,
+        fail_job: bool = False,
+        fail: str = "",
+        ends: tuple[str, ...] = ("Unknown", "Unknown", "Completed"),
     ) -> None:
         self.models = models
         self.fail_job = fail_job
-        self.fail = fail  # "GET" or "POST": Power BI answers that call with an error
+        self.fail = fail  # "list" or "queue": Power BI answers that call with an error
+        # The statuses the model's newest refresh shows, one per read of its history.
+        self.ends = list(ends)
         self.events: list[tuple[str, str, Any]] = []
 
     def job(self, job: JobRun) -> None:
@@ -44,9 +52,17 @@ class Cloud:
 
     def power_bi(self, method: str, url: str, body: Any) -> dict[str, Any]:
         self.events.append((f"powerbi {method}", url, body))
-        if method == self.fail:
+        call = "queue" if method == "POST" else "list" if url.endswith("/datasets") else "read"
+        if call == self.fail:
             raise RuntimeError("403 Forbidden: the identity is not a member of the workspace")
-        return {"value": self.models} if method == "GET" else {}
+        if call == "list":
+            return {"value": self.models}
+        if call == "read":
+            refresh = {"requestId": "r-1", "status": self.ends.pop(0)}
+            if refresh["status"] == "Failed":  # as Power BI: only a failed refresh has one
+                refresh["serviceExceptionJson"] = ERROR
+            return {"value": [refresh]}
+        return {}
 
     def web(self, method: str, url: str, body: Any) -> dict[str, Any]:
         self.events.append((f"web {method}", url, body))
@@ -114,7 +130,7 @@ def test_power_bi_is_called_as_the_factorys_identity_on_the_azure_runtime(
         for a in activities(docs[env]["pipeline"]["PL_RefreshModel"])
         if a["type"] == "WebActivity"
     ]
-    assert [a["name"] for a in calls] == ["WEB_ListModels", "WEB_RefreshModel"]
+    assert [a["name"] for a in calls] == ["WEB_ListModels", "WEB_RefreshModel", "WEB_RefreshStatus"]
     for call in calls:
         props = call["typeProperties"]
         assert props["authentication"] == {"type": "MSI", "resource": POWER_BI_RESOURCE}
@@ -124,6 +140,11 @@ def test_power_bi_is_called_as_the_factorys_identity_on_the_azure_runtime(
     refresh = calls[1]["typeProperties"]
     assert refresh["method"] == "POST" and refresh["turnOffAsync"] is True
     assert refresh["body"] == {"notifyOption": "NoNotification"}
+    # The refresh is followed until it ends, for a bounded time (then the run fails).
+    (until,) = [
+        a for a in activities(docs[env]["pipeline"]["PL_RefreshModel"]) if a["type"] == "Until"
+    ]
+    assert until["typeProperties"]["timeout"] == adf_config(env).refresh_timeout
 
 
 def test_the_model_found_by_name_is_refreshed_in_the_environments_workspace(
@@ -132,10 +153,23 @@ def test_the_model_found_by_name_is_refreshed_in_the_environments_workspace(
     cloud = Cloud(MODELS)
     run = factory(tmp_path, cloud).run("PL_RefreshModel")
     assert run.status == "Succeeded"
+    history = ("powerbi GET", f"{GROUP}/datasets/m-c2c/refreshes?$top=1", None)
     assert cloud.events == [
         ("powerbi GET", f"{GROUP}/datasets", None),
         ("powerbi POST", f"{GROUP}/datasets/m-c2c/refreshes", {"notifyOption": "NoNotification"}),
+        history,  # running
+        history,  # running
+        history,  # completed
     ]
+
+
+def test_a_refresh_that_fails_inside_power_bi_fails_with_its_error(tmp_path: Path) -> None:
+    cloud = Cloud(MODELS, ends=("Unknown", "Failed"))
+    run = factory(tmp_path, cloud).run("PL_RefreshModel")
+    assert run.status == "Failed"
+    error = run.activities["FAIL_RefreshFailed"].error
+    assert f"The refresh of {PROJECT} ended Failed" in error
+    assert "ModelRefresh_ShortMessage_ProcessingError" in error
 
 
 @pytest.mark.parametrize(
@@ -161,7 +195,7 @@ def test_the_run_refreshes_power_bi_after_the_job_built_gold(tmp_path: Path) -> 
     cloud = Cloud(MODELS)
     run = factory(tmp_path, cloud).run("PL_Orchestrate")
     assert run.status == "Succeeded"
-    assert cloud.kinds() == ["job", "powerbi GET", "powerbi POST"]
+    assert cloud.kinds() == ["job", "powerbi GET", "powerbi POST", *["powerbi GET"] * 3]
     assert run.activities["WEB_GetWebhookUrl"].status == "Skipped"
 
 
@@ -173,7 +207,7 @@ def test_a_failed_job_refreshes_nothing_and_notifies(tmp_path: Path) -> None:
     assert cloud.kinds() == ["job", "web GET", "web POST"]
 
 
-@pytest.mark.parametrize("refused", ["GET", "POST"])
+@pytest.mark.parametrize("refused", ["list", "queue", "read"])
 def test_a_refused_power_bi_call_notifies_and_fails_the_run(tmp_path: Path, refused: str) -> None:
     cloud = Cloud(MODELS, fail=refused)
     run = factory(tmp_path, cloud).run("PL_Orchestrate")
@@ -189,6 +223,14 @@ def test_a_missing_model_notifies_and_fails_the_run(tmp_path: Path) -> None:
     run = factory(tmp_path, cloud).run("PL_Orchestrate")
     assert run.status == "Failed"
     assert cloud.kinds() == ["job", "powerbi GET", "web GET", "web POST"]
+
+
+def test_a_failed_refresh_notifies_and_fails_the_run(tmp_path: Path) -> None:
+    cloud = Cloud(MODELS, ends=("Failed",))
+    run = factory(tmp_path, cloud).run("PL_Orchestrate")
+    assert run.status == "Failed"
+    assert cloud.kinds()[-2:] == ["web GET", "web POST"]
+    assert run.activities["FAIL_Run"].status == "Failed"
 
 
 def test_make_run_skips_power_bi_and_says_so(

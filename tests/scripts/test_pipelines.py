@@ -37,6 +37,9 @@ def factory() -> Iterator[tuple[str, FactoryState]]:
             Step("WEB_ListModels", "WebActivity"),
             Step("FLT_Model", "Filter"),
             Step("IF_OneModel", "IfCondition"),
+            Step("WEB_RefreshModel", "WebActivity"),
+            Step("UNTIL_RefreshEnds", "Until", ticks=2),
+            Step("IF_RefreshCompleted", "IfCondition"),
         ]
         state.plans["PL_Ingest"] = [
             Step("GM_ListSourceFiles", "GetMetadata"),

@@ -73,8 +73,12 @@ class AdfConfig:
     activity_timeout: str = "0.02:00:00"
     activity_retries: int = 2
     retry_interval_seconds: int = 120
-    # The failure notification: two quick calls.
+    # The failure notification and the Power BI calls: quick calls.
     web_timeout: str = "0.00:10:00"
+    # The Power BI refresh is followed until it ends, reading its status this often, for at
+    # most this long (then the run fails and is notified).
+    refresh_poll_seconds: int = 60
+    refresh_timeout: str = "0.02:00:00"
     # The Databricks job activity waits for the whole job run (c2c_adf.factory.job_timeout),
     # which may queue behind this many runs already going (the job runs one at a time; the
     # drop trigger and a backfill can start runs beside the daily one).

@@ -355,16 +355,26 @@ def powerbi_call(name: str, method: str, url: str, **kwargs: Any) -> m.WebActivi
 
 
 def refresh_model(cfg: AdfConfig) -> m.PipelineResource:
-    """Queue a refresh of the Power BI model: find it by name in the environment's Fabric
-    workspace, then ask Power BI to refresh it (the refresh itself runs in Power BI)."""
+    """Refresh the Power BI model: find it by name in the environment's Fabric workspace, queue
+    a refresh, then follow it in the model's refresh history until it ends; fail unless it
+    completed, so a refresh that fails inside Power BI is notified like a failed transform."""
     group = f"concat('{POWER_BI_API}/groups/', pipeline().parameters.{WORKSPACE_PARAMETER}"
     found = "activity('FLT_Model').output.value"
+    model = f"{group}, '/datasets/', {found}[0].id"
+    # The refresh just queued is the newest entry of the history (Power BI lists it at once,
+    # with the status Unknown while it runs). Its status and error are kept in variables: what
+    # follows the loop reads them there, not from an activity inside the loop.
+    latest = "activity('WEB_RefreshStatus').output.value[0]"
     return m.PipelineResource(
-        description=f"Queue a refresh of the Power BI model {POWERBI_MODEL} from gold",
+        description=f"Refresh the Power BI model {POWERBI_MODEL} from gold and wait for it",
         parameters={
             WORKSPACE_PARAMETER: m.ParameterSpecification(
                 type="String", default_value=cfg.fabric_workspace_id
             ),
+        },
+        variables={
+            "refreshStatus": m.VariableSpecification(type="String", default_value="Unknown"),
+            "refreshError": m.VariableSpecification(type="String", default_value=""),
         },
         activities=[
             powerbi_call(
@@ -385,30 +395,13 @@ def refresh_model(cfg: AdfConfig) -> m.PipelineResource:
                     type="Expression", value=f"@equals(item().name, '{POWERBI_MODEL}')"
                 ),
             ),
+            # Gold was built but the report would show the old data: say so and fail, so the
+            # failure is notified, rather than succeed as if it were refreshed.
             m.IfConditionActivity(
                 name="IF_OneModel",
-                description="Refresh the model when exactly one has its name; fail otherwise",
+                description="Go on when exactly one model has the name; fail otherwise",
                 depends_on=[after("FLT_Model", "Succeeded")],
                 expression=m.Expression(type="Expression", value=f"@equals(length({found}), 1)"),
-                if_true_activities=[
-                    powerbi_call(
-                        "WEB_RefreshModel",
-                        "POST",
-                        f"@{group}, '/datasets/', {found}[0].id, '/refreshes')",
-                        description="Queue the refresh (Power BI answers 202 and refreshes)",
-                        headers={"Content-Type": "application/json"},
-                        body={"notifyOption": "NoNotification"},
-                        # Queue, do not wait: the refresh runs in Power BI, and its history
-                        # says how it ended.
-                        turn_off_async=True,
-                        # Retried: an error answer queued nothing. Only a lost answer to a
-                        # queued refresh makes a retry meet that refresh, which Power BI
-                        # refuses; the failure is then notified while the refresh runs.
-                        policy=powerbi_policy(cfg),
-                    )
-                ],
-                # Gold was built but the report would show the old data: say so and fail,
-                # so the failure is notified, rather than succeed as if it were refreshed.
                 if_false_activities=[
                     m.FailActivity(
                         name="FAIL_ModelNotFound",
@@ -422,6 +415,78 @@ def refresh_model(cfg: AdfConfig) -> m.PipelineResource:
                             f"{PL_REFRESH_MODEL}')"
                         ),
                         error_code="C2C_POWERBI_MODEL_NOT_FOUND",
+                    )
+                ],
+            ),
+            powerbi_call(
+                "WEB_RefreshModel",
+                "POST",
+                f"@{model}, '/refreshes')",
+                description="Queue the refresh (Power BI answers 202 and refreshes)",
+                depends_on=[after("IF_OneModel", "Succeeded")],
+                headers={"Content-Type": "application/json"},
+                body={"notifyOption": "NoNotification"},
+                # The 202's Location is not polled here: the history below is, with this
+                # identity's token on every call.
+                turn_off_async=True,
+                # Retried: an error answer queued nothing. Only a lost answer to a queued
+                # refresh makes a retry meet that refresh, which Power BI refuses; the failure
+                # is then notified while the refresh runs.
+                policy=powerbi_policy(cfg),
+            ),
+            m.UntilActivity(
+                name="UNTIL_RefreshEnds",
+                description="Read the model's newest refresh until it is no longer running",
+                depends_on=[after("WEB_RefreshModel", "Succeeded")],
+                expression=m.Expression(
+                    type="Expression", value="@not(equals(variables('refreshStatus'), 'Unknown'))"
+                ),
+                timeout=cfg.refresh_timeout,
+                activities=[
+                    m.WaitActivity(
+                        name="WAIT_Refreshing", wait_time_in_seconds=cfg.refresh_poll_seconds
+                    ),
+                    powerbi_call(
+                        "WEB_RefreshStatus",
+                        "GET",
+                        f"@{model}, '/refreshes?$top=1')",
+                        description="The model's newest refresh",
+                        depends_on=[after("WAIT_Refreshing", "Succeeded")],
+                        policy=powerbi_policy(cfg),
+                    ),
+                    m.SetVariableActivity(
+                        name="SET_RefreshStatus",
+                        depends_on=[after("WEB_RefreshStatus", "Succeeded")],
+                        variable_name="refreshStatus",
+                        value=f"@{latest}.status",
+                    ),
+                    m.SetVariableActivity(
+                        name="SET_RefreshError",
+                        depends_on=[after("SET_RefreshStatus", "Succeeded")],
+                        variable_name="refreshError",
+                        # Only a refresh that failed has an error: ?. reads a missing one as null.
+                        value=f"@coalesce({latest}?.serviceExceptionJson, '')",
+                    ),
+                ],
+            ),
+            m.IfConditionActivity(
+                name="IF_RefreshCompleted",
+                description="Fail unless the refresh completed",
+                depends_on=[after("UNTIL_RefreshEnds", "Succeeded")],
+                expression=m.Expression(
+                    type="Expression", value="@equals(variables('refreshStatus'), 'Completed')"
+                ),
+                if_false_activities=[
+                    m.FailActivity(
+                        name="FAIL_RefreshFailed",
+                        description="The refresh ended without completing",
+                        message=expr(
+                            f"@concat('The refresh of {POWERBI_MODEL} ended ', "
+                            "variables('refreshStatus'), ': ', variables('refreshError'), "
+                            "'. Gold is up to date; Power BI shows the previous data. Fix the "
+                            f"cause, then run {PL_REFRESH_MODEL}')"
+                        ),
+                        error_code="C2C_POWERBI_REFRESH_FAILED",
                     )
                 ],
             ),
@@ -444,7 +509,7 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
         # data of a failed run.
         m.ExecutePipelineActivity(
             name="EP_RefreshModel",
-            description=f"Queue a refresh of the Power BI model {POWERBI_MODEL} from gold",
+            description=f"Refresh the Power BI model {POWERBI_MODEL} from gold",
             depends_on=[after("EP_Transform", "Succeeded")],
             pipeline=pl_ref(PL_REFRESH_MODEL),
             wait_on_completion=True,

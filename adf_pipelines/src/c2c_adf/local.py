@@ -4,10 +4,13 @@ Bindings map the cloud to local folders: the source Blob container is a folder, 
 ``landing`` file system is ``<lake>/landing``, and the Databricks job's tasks run in-process
 (``c2c_etl.jobs`` bronze, silver, gold on one local Spark session) with the job parameters the
 activity passes, rewritten for ``--env local``. Supported: GetMetadata (childItems, modified-time
-window), Filter, ForEach (sequential), Copy (a file, or a folder's files, recursively, in the
-modified-time window, byte for byte; fault tolerance is not emulated), DatabricksJob,
-ExecutePipeline, WebActivity (handed to a callable, by default not sent), Fail;
-``dependsOn`` conditions Succeeded, Failed, Skipped, Completed; pipeline parameters; the
+window), Filter, ForEach (sequential), IfCondition, Until (its activities in order, at most
+``UNTIL_ROUNDS`` rounds), Wait (not waited), Copy (a file, or a folder's files, recursively, in
+the modified-time window, byte for byte; fault tolerance is not emulated), DatabricksJob,
+ExecutePipeline, WebActivity (handed to a callable, by default not sent; Power BI's calls to
+another), SetVariable, Fail;
+``dependsOn`` conditions Succeeded, Failed, Skipped, Completed; pipeline parameters and
+variables; the
 expression functions below. Anything else raises :class:`LocalExecutionError`.
 
 A pipeline that calls Power BI (``PL_RefreshModel``) is not run unless the bindings hand Power
@@ -52,6 +55,8 @@ class JobRun:
 
 
 JobRunner = Callable[[JobRun], None]
+# An Until's timeout is a duration in ADF; here, a number of rounds that no test needs to reach.
+UNTIL_ROUNDS = 100
 WebCaller = Callable[[str, str, Any], dict[str, Any]]
 
 
@@ -85,6 +90,7 @@ class PipelineRun:
     run_id: str
     parameters: dict[str, Any]
     status: str = "InProgress"
+    variables: dict[str, Any] = field(default_factory=dict)
     activities: dict[str, ActivityRun] = field(default_factory=dict)
     children: list[PipelineRun] = field(default_factory=list)
     # Why the pipeline was not run on this machine ("" when it was).
@@ -152,6 +158,8 @@ def evaluate(node: Node, scope: Scope) -> Any:
         try:
             return target[key]
         except (KeyError, IndexError, TypeError) as exc:
+            if node.safe:  # ADF's ?. : a missing property is null
+                return None
             raise LocalExecutionError(f"no property {key!r} in {target!r}") from exc
     args = [evaluate(a, scope) for a in node.args]
     run = scope.run
@@ -167,6 +175,10 @@ def evaluate(node: Node, scope: Scope) -> Any:
         if done is None:
             raise LocalExecutionError(f"activity {args[0]!r} has not run")
         return {"output": done.output, "status": done.status, "error": done.error}
+    if node.name == "variables":
+        if args[0] not in run.variables:
+            raise LocalExecutionError(f"variable {args[0]!r} is not declared")
+        return run.variables[args[0]]
     if node.name == "item":
         return scope.item
     if node.name == "dataset":
@@ -337,6 +349,25 @@ class LocalFactory:
                 if child_run.status != "Succeeded":
                     return ActivityRun(name, "Failed", error=f"{child_run.pipeline} failed")
                 output = {"pipelineRunId": child_run.run_id}
+            elif kind == "Until":
+                for _ in range(UNTIL_ROUNDS):
+                    for child in props["activities"]:
+                        result = self._run_activity(child, scope)
+                        scope.run.activities[child["name"]] = result
+                        if result.status == "Failed":
+                            return ActivityRun(name, "Failed", error=result.error)
+                    if resolve(props["expression"], scope):
+                        break
+                else:
+                    return ActivityRun(name, "Failed", error=f"not ended in {UNTIL_ROUNDS} rounds")
+                output = {}
+            elif kind == "Wait":
+                output = {}
+            elif kind == "SetVariable":
+                if props["variableName"] not in scope.run.variables:
+                    raise LocalExecutionError(f"variable {props['variableName']!r} is not declared")
+                scope.run.variables[props["variableName"]] = resolve(props["value"], scope)
+                output = {"value": scope.run.variables[props["variableName"]]}
             elif kind == "IfCondition":
                 branch = (
                     "ifTrueActivities"
@@ -390,6 +421,9 @@ class LocalFactory:
             log.info("%s not run: %s", pipeline, run.not_run)
             run.status = "Succeeded"
             return run
+        run.variables = {
+            n: spec.get("defaultValue") for n, spec in props.get("variables", {}).items()
+        }
         scope = Scope(run, self.cfg.factory_name)
         pending = {a["name"]: a for a in props["activities"]}
         while pending:
