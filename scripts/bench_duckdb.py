@@ -9,9 +9,10 @@ row.
 What is replicated, from an input folder of source files (``c2c_etl`` names the rules):
 
 - bronze: the CSV files of the folder, listed, inspected and recognised by their header with
-  bronze's own functions (``list_landing``, ``select_new``, ``inspect_blocks``, ``detect_kind``):
-  files bronze rejects and files that are not users files (the publisher's reports) are
-  skipped, and a file whose bytes repeat an earlier file's is read once;
+  bronze's own functions (``list_landing``, ``select_new``, ``inspect_file``,
+  ``unreadable_name``, ``detect_kind``): files bronze rejects and files that are not users
+  files (the publisher's reports) are skipped, and a file whose bytes repeat an earlier file's
+  is read once; a ``.csv.gz`` is read decompressed;
 - silver users: typing (Spark's ``try_cast`` rules), the French country names to ISO codes (the
   same ``country_lookup``, computed in Python over the distinct names and registered as a
   table), the quarantine rules that drop rows, the flag rules (``dq_flags``, and the
@@ -54,8 +55,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from c2c_etl import tables
-from c2c_etl.bronze.ingest import list_landing, select_new
-from c2c_etl.bronze.inspect import ContentCheck, inspect_blocks
+from c2c_etl.bronze.ingest import list_landing, select_new, unreadable_name
+from c2c_etl.bronze.inspect import ContentCheck, gunzip_blocks, inspect_file
 from c2c_etl.gold.aggregates import FUNNEL_STAGES, TOP_N
 from c2c_etl.gold.model import (
     ACTIVE_WITHIN_DAYS,
@@ -125,7 +126,7 @@ class DuckDBGold:
 # --- bronze: which files, read how --------------------------------------------------------------
 
 
-def _inspect(path: Path) -> tuple[ContentCheck, bool]:
+def _inspect(path: Path, name: str) -> tuple[ContentCheck, bool]:
     """Bronze's inspection of a file, and whether any of its lines holds a quote character,
     in one pass over its bytes."""
     quoted = False
@@ -136,20 +137,23 @@ def _inspect(path: Path) -> tuple[ContentCheck, bool]:
             quoted = quoted or b'"' in block
             yield block
 
-    check = inspect_blocks(blocks())
-    return check, quoted
+    # A gzip file's quotes are not seen in its compressed bytes: it is read as if it had some.
+    return inspect_file(blocks(), name), quoted or name.endswith(".gz")
 
 
 def find_users_files(folder: Path) -> list[UsersFile]:
     """The users files bronze would ingest from ``folder``, found by bronze's own functions:
     its listing and duplicate-content check (into an empty lake), then its inspection and
-    header recognition. Files it would reject, and the publisher's reports, are left out."""
+    header recognition. Files it would reject (by content or by a name Spark cannot read), and
+    the publisher's reports, are left out."""
     new, _repeated = select_new(list_landing(folder), known_sha256=set())
     files = []
     for landed in new:
-        check, quoted = _inspect(Path(landed.path))
+        check, quoted = _inspect(Path(landed.path), landed.name)
         kind = detect_kind(check.header) if check.problem is None else None
         if kind is None or not kind.is_users or check.encoding is None:
+            continue
+        if unreadable_name(landed.name) is not None:
             continue
         files.append(
             UsersFile(Path(landed.path), landed.name, kind, check.header, check.encoding, quoted)
@@ -174,12 +178,16 @@ NOT_A_FIELD = "\x01"
 
 def whole_lines(path: Path) -> Path:
     """``path``, or when it does not end with a line end, a copy without its last, cut line:
-    silver quarantines that row (``truncated_last_line``), so it never reaches silver."""
+    silver quarantines that row (``truncated_last_line``), so it never reaches silver. A
+    ``.gz`` file is looked at decompressed, and copied decompressed when cut."""
     data = path.read_bytes()
+    name = path.name
+    if name.endswith(".gz"):
+        data, name = b"".join(gunzip_blocks([data])), name.removesuffix(".gz")
     if not data or data.endswith((b"\n", b"\r")):
         return path
     cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-    whole = Path(tempfile.mkdtemp(prefix="c2c-duckdb-")) / path.name
+    whole = Path(tempfile.mkdtemp(prefix="c2c-duckdb-")) / name
     whole.write_bytes(data[:cut])
     return whole
 
@@ -263,6 +271,11 @@ def _any(predicates: list[str]) -> str:
     )
 
 
+def _not_finite(column: str) -> str:
+    """NaN or an infinity (silver's ``_not_finite``): the double casts read them as such."""
+    return f"(isnan({column}) OR isinf({column}))"
+
+
 def rules_for(kind: SourceKind) -> list[tuple[str, Policy, str]]:
     """(name, policy, SQL predicate) of silver's rules for one release, in ``user_rules``
     order; a test holds the names and policies equal to ``c2c_etl.silver.users.user_rules``.
@@ -271,6 +284,7 @@ def rules_for(kind: SourceKind) -> list[tuple[str, Policy, str]]:
     two rules about them are never true here (they are listed to keep the order)."""
     present = set(kind.columns)
     numbers = {s: d for s, (d, _) in NUMBER_COLUMNS.items() if s in present}
+    fractions = [d for s, (d, t) in NUMBER_COLUMNS.items() if s in present and t == "double"]
     booleans = [d for s, d in BOOLEAN_COLUMNS.items() if s in present]
     q, f = Policy.QUARANTINE, Policy.FLAG
     rules = [
@@ -286,7 +300,10 @@ def rules_for(kind: SourceKind) -> list[tuple[str, Policy, str]]:
         (
             "invalid_number",
             q,
-            _any([f'NOT blank("{s}") AND {d} IS NULL' for s, d in numbers.items()]),
+            _any(
+                [f'NOT blank("{s}") AND {d} IS NULL' for s, d in numbers.items()]
+                + [_not_finite(d) for d in fractions]
+            ),
         ),
         ("negative_count", q, _any([f"{d} < 0" for d in numbers.values()])),
         ("pass_rate_out_of_range", q, "products_pass_rate > 100"),
@@ -313,8 +330,10 @@ def rules_for(kind: SourceKind) -> list[tuple[str, Policy, str]]:
         (
             "seniority_units_mismatch",
             f,
-            "abs(seniority_months - seniority_days / 30) > 0.01 "
-            "OR abs(seniority_years - seniority_days / 360) > 0.01",
+            # NaN and the infinities are invalid numbers already: no mismatch to report.
+            f"NOT {_not_finite('seniority_months')} AND NOT {_not_finite('seniority_years')} "
+            "AND (abs(seniority_months - seniority_days / 30) > 0.01 "
+            "OR abs(seniority_years - seniority_days / 360) > 0.01)",
         ),
     ]
     if "daysSinceLastLogin" in present:
@@ -395,7 +414,7 @@ def conform_users(con: duckdb.DuckDBPyConnection, kinds: list[SourceKind]) -> No
 
     The typed rows are materialised first (``typed_users``), so that no typed value is
     computed again by each rule that reads it."""
-    names = [r[0] for r in con.execute('SELECT DISTINCT "country" FROM raw_users').fetchall()]
+    names = [r[0] for r in con.execute('SELECT DISTINCT trim("country") FROM raw_users').fetchall()]
     lookup = country_lookup(names)
     con.execute(
         "CREATE OR REPLACE TABLE country_lookup AS SELECT unnest(?::VARCHAR[]) AS "

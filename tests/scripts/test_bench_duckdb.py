@@ -179,12 +179,6 @@ def test_the_cli_prints_each_stage_and_the_total(sample, capsys):
         assert label in out
 
 
-@pytest.mark.xfail(
-    reason="the DuckDB baseline does not yet mirror silver's newest rules (NaN and infinities "
-    "as invalid numbers, trimmed country names): it keeps rows silver now quarantines or "
-    "respells",
-    strict=False,
-)
 def test_real_data_gives_the_same_silver_and_gold(spark, duck_real):
     ctx, con = duck_real
     users = assert_silver_equal(spark, ctx, con)
@@ -286,12 +280,6 @@ def duck_corpus(spark, tmp_path_factory):
     con.close()
 
 
-@pytest.mark.xfail(
-    reason="the DuckDB baseline does not yet mirror silver's newest rules (NaN and infinities "
-    "as invalid numbers, trimmed country names): it keeps rows silver now quarantines or "
-    "respells",
-    strict=False,
-)
 def test_the_bad_input_corpus_gives_the_same_silver_and_gold(spark, duck_corpus):
     ctx, con = duck_corpus
     assert assert_silver_equal(spark, ctx, con) > 20
