@@ -1,6 +1,6 @@
 """Crashes and concurrency: a pipeline killed anywhere (mid-write included) and rerun ends with
-the tables of a clean run, readers never see half a write, and two runs at once on one lake
-are serialised by its run lock.
+the tables of a clean run, readers never see half a write, and a run that meets another's
+lock on the lake is refused before it starts anything.
 
 The kills are real: the pipeline runs in a subprocess (``python -m c2c_etl.runner``)
 that gets SIGKILL, either from the crash hook at a named point (``$C2C_CRASH_AT``, see
@@ -27,7 +27,7 @@ from c2c_etl.config import local_config
 from c2c_etl.generator import generate
 from c2c_etl.jobs import gold
 from c2c_etl.jobs.common import RunContext, new_run_id
-from c2c_etl.runlock import EXIT_LOCKED
+from c2c_etl.runlock import EXIT_LOCKED, lake_lock
 from tests.etl.helpers import run_pipeline
 
 # Columns that say which run wrote a row, or when: they differ between any two runs.
@@ -47,7 +47,6 @@ NOT_COMPARED = {tables.RUN_STEPS, *tables.STAGING_TABLES}
 # crash safety at every commit is proven on a small pipeline (tests/etl/runner).
 KILL_POINTS = (
     "bronze.file_committed",
-    "silver_users.quarantine_committed",
     "silver_users.merge_committed",
     "gold.table_committed",
 )
@@ -154,12 +153,18 @@ def test_a_run_killed_at_a_commit_boundary_reruns_to_the_clean_tables(
     spark, sample, clean, tmp_path, point
 ):
     lake = tmp_path / "lake"
-    env = {**os.environ, crashpoints.ENV_VAR: point}
+    env = {**os.environ, crashpoints.ENV_VAR: point, "C2C_LOG_FORMAT": "json"}
     killed = subprocess.run(
         _command(sample, lake, "killed"), env=env, capture_output=True, text=True, check=False
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert f"{crashpoints.ENV_VAR}={point}" in killed.stderr
+    # Structured logs: every line from Python logging is one JSON object with the run id and,
+    # within a step, the step's name.
+    lines = [json.loads(line) for line in killed.stderr.splitlines() if line.startswith("{")]
+    assert lines and all(line["run_id"] == "killed" for line in lines)
+    if point.startswith("gold."):
+        assert {"bronze", "silver_users", "silver_reports"} <= {line.get("step") for line in lines}
 
     assert_only_whole_files_visible(spark, sample, lake)
     ctx = RunContext(local_config(sample, lake), new_run_id())
@@ -220,43 +225,27 @@ def test_a_run_killed_mid_write_hides_the_half_write_and_reruns_to_the_clean_tab
     assert _snapshot(spark, ctx) == clean[0]
 
 
-def test_two_runs_at_once_are_serialised_by_the_lake_lock_and_log_json(
-    spark, sample, clean, tmp_path
+def test_a_run_started_while_another_holds_the_lake_is_refused_before_spark_starts(
+    sample, tmp_path, refusing_spark_home
 ):
+    """The lock as a second run meets it: the real command, while this process holds the lake
+    as a running pipeline would, exits with its own code naming the holder, at once (no Spark
+    session), and leaves the lake as it was."""
     lake = tmp_path / "lake"
-    env = {**os.environ, "C2C_LOG_FORMAT": "json"}
-    runs = {
-        run_id: subprocess.Popen(
-            _command(sample, lake, run_id),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+    lake.mkdir()
+    # A Spark that refuses to start: the refusal must come before any session.
+    env = {**os.environ, "C2C_LOG_FORMAT": "json", "SPARK_HOME": str(refusing_spark_home)}
+    with lake_lock(str(lake), "run-a"):
+        before = sorted(p.relative_to(lake) for p in lake.rglob("*"))
+        refused = subprocess.run(
+            _command(sample, lake, "run-b"), env=env, capture_output=True, text=True, timeout=600
         )
-        for run_id in ("run-a", "run-b")
-    }
-    outcomes = {run_id: (p.wait(timeout=600), p.communicate()[1]) for run_id, p in runs.items()}
-    codes = sorted(code for code, _ in outcomes.values())
-    assert codes == [0, EXIT_LOCKED], outcomes
-    winner = next(r for r, (code, _) in outcomes.items() if code == 0)
-    loser = next(r for r in outcomes if r != winner)
-    assert f"is locked by another run (run {winner}, pid" in outcomes[loser][1]
-
-    ctx = RunContext(local_config(sample, lake), new_run_id())
-    assert _snapshot(spark, ctx) == clean[0]
-    users = io.read(spark, ctx.cfg, tables.SILVER_USERS)
-    assert users.count() == users.select("identifier_hash").distinct().count()
-
-    # Structured logs: every line from Python logging is one JSON object with the run id.
-    for run_id, (_, stderr) in outcomes.items():
-        lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-        assert lines and all(line["run_id"] == run_id for line in lines)
-    steps = {
-        json.loads(line)["step"]
-        for line in outcomes[winner][1].splitlines()
-        if line.startswith("{")
-    }
-    assert {"bronze", "silver_users", "silver_reports", "gold"} <= steps
+        after = sorted(p.relative_to(lake) for p in lake.rglob("*"))
+    assert refused.returncode == EXIT_LOCKED, refused.stderr[-3000:]
+    assert "is locked by another run (run run-a, pid" in refused.stderr
+    assert after == before
+    lines = [json.loads(line) for line in refused.stderr.splitlines() if line.startswith("{")]
+    assert lines and all(line["run_id"] == "run-b" for line in lines)
 
 
 def test_a_failed_step_is_recorded_as_failed_with_its_error(spark, tmp_path, monkeypatch):
