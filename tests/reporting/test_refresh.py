@@ -10,6 +10,7 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from c2c_reporting import refresh
+from tests.scripts.fake_databricks import FakeDatabricks, Reply, StubCredential
 
 TARGET = refresh.Target(
     workspace_id="00000000-0000-0000-0000-0000000000c2",
@@ -95,3 +96,19 @@ def test_a_missing_model_or_a_refused_call_stops_the_refresh():
 
 def test_gold_is_known_built_by_the_environments_first_view():
     assert refresh.gold_view("prod") == "c2c_prod.gold.bi_user_segments"
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_gold_is_looked_up_in_unity_catalog_signed_in_with_the_deploy_credential(exists: bool):
+    """The "has gold been built" check, through the Databricks SDK against a local server that
+    answers Unity Catalog's table-exists call and refuses any other token."""
+    view = refresh.gold_view("dev")
+    with FakeDatabricks() as server:
+        server.route(
+            "GET",
+            r"/api/2\.1/unity-catalog/tables/(?P<name>[^/]+)/exists",
+            lambda request: Reply(200, {"table_exists": exists}),
+        )
+        assert refresh.databricks_view_exists(server.url, StubCredential(), view) is exists
+        (call,) = server.calls_to("GET", r"/api/2\.1/unity-catalog/tables/.+/exists")
+    assert view in call.path and call.status == 200

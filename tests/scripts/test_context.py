@@ -13,12 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from azure.identity import ClientAssertionCredential
 
-from c2c_ops.context import (
+from c2c_ops.context import ClientOptions, Ops
+from c2c_settings.signin import (
     DATABRICKS_SCOPE,
     GITHUB_AUDIENCE,
     MANAGEMENT_SCOPE,
-    ClientOptions,
-    Ops,
     fetch_github_oidc_token,
     github_oidc_credential,
 )

@@ -3,6 +3,7 @@ install of the workspace uses."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -42,3 +43,30 @@ def test_infra_does_pull_them() -> None:
     """The check above can fail: the synthesizing package has them."""
     assert {"cdktn", "cdktn-provider-azurerm", "cdktn-provider-databricks"} <= closure("c2c-infra")
     assert "c2c-settings" in closure("c2c-infra") and "c2c-settings" in closure("c2c-ops")
+
+
+WORKSPACE = ("c2c-etl", "c2c-settings", "c2c-reporting", "c2c-infra", "c2c-adf", "c2c-ops")
+
+
+def _direct(name: str) -> set[str]:
+    packages = {p["name"]: p for p in tomllib.loads((REPO / "uv.lock").read_text())["package"]}
+    return {d["name"] for d in packages[name].get("dependencies", [])} & set(WORKSPACE)
+
+
+@pytest.mark.parametrize("package", WORKSPACE)
+def test_the_workspace_packages_depend_on_each_other_one_way(package: str) -> None:
+    """No package is among what its own dependencies bring: the arrows of
+    docs/architecture.md's package table only go one way."""
+    for dependency in _direct(package):
+        assert package not in closure(dependency), f"{package} -> {dependency} -> ... -> {package}"
+
+
+def test_the_architecture_doc_lists_each_packages_imports() -> None:
+    """docs/architecture.md's table names, for each package, the workspace packages it depends
+    on, as uv.lock has them."""
+    doc = (REPO / "docs" / "architecture.md").read_text()
+    for package in WORKSPACE:
+        module = package.replace("-", "_")
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{module}`"))
+        listed = {m.replace("_", "-") for m in re.findall(r"`(c2c_\w+)`", row.split("|")[3])}
+        assert listed == _direct(package), f"{package}: doc lists {sorted(listed)}"

@@ -8,8 +8,8 @@ warehouse id), checked here before anything is sent.
 
 Sign-in (:func:`deploy_credential`): in a GitHub Actions job, only the job's own OIDC token,
 exchanged for an Entra ID token whenever one is needed (the identity the rest of the deploy
-uses, ``c2c_ops.context.github_oidc_credential``); never a fallback to whatever Azure CLI session
-the runner has. On a laptop, the operator's ``az login``. No secret is read or stored.
+uses, ``c2c_settings.signin.github_oidc_credential``); never a fallback to whatever Azure CLI
+session the runner has. On a laptop, the operator's ``az login``. No secret is read or stored.
 
 ``--unpublish-orphans`` removes only this project's own orphans (items named ``C2CUsers...``
 that the project no longer defines), never the other models and reports of the workspace.
@@ -69,7 +69,7 @@ def connection_settings(environ: Mapping[str, str]) -> dict[str, str]:
 def deploy_credential(environ: Mapping[str, str]) -> TokenCredential:
     """The identity the deploy signs in with: the GitHub job's federated identity in CI (and
     nothing else there), the operator's Azure CLI sign-in on a laptop."""
-    from c2c_ops.context import github_oidc_credential
+    from c2c_settings.signin import github_oidc_credential
 
     credential = github_oidc_credential(environ)
     if credential is not None:

@@ -97,15 +97,19 @@ def refresh(
     return str(ids[0])
 
 
-def databricks_view_exists(
-    env: str, workspace_url: str, credential: TokenCredential, name: str
-) -> bool:
-    """Whether a Unity Catalog table or view exists, asked through the Databricks SDK with the
-    client c2c-ops builds for the environment."""
-    from c2c_ops.context import Ops
+def databricks_view_exists(workspace_url: str, credential: TokenCredential, name: str) -> bool:
+    """Whether a Unity Catalog table or view exists, asked through the Databricks SDK, signed in
+    as ``c2c-ops`` signs in (``c2c_settings.signin``)."""
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.config import Config
 
-    ops = Ops(env, workspace_url=workspace_url, credential=credential)
-    return bool(ops.workspace.tables.exists(name).table_exists)
+    from c2c_settings.signin import databricks_strategy
+
+    strategy = databricks_strategy(credential, None)
+    client = WorkspaceClient(
+        config=Config(host=workspace_url, credentials_strategy=strategy, retry_timeout_seconds=120)
+    )
+    return bool(client.tables.exists(name).table_exists)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,9 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     refresh(
         target,
         credential,
-        lambda: databricks_view_exists(
-            args.env, args.workspace_url, credential, gold_view(args.env)
-        ),
+        lambda: databricks_view_exists(args.workspace_url, credential, gold_view(args.env)),
     )
     return 0
 
