@@ -603,7 +603,7 @@ def pipelines(cfg: AdfConfig) -> dict[str, m.PipelineResource]:
 
 
 def triggers(cfg: AdfConfig) -> dict[str, m.TriggerResource]:
-    """A daily run of the orchestrator, and a transform run for each CSV dropped in landing."""
+    """A daily run of the orchestrator, and a transform run for each file dropped in landing."""
     # A tumbling window keeps the state of every window: one that did not run (the trigger was
     # stopped, a deploy was going on) runs once the trigger is started again, and a failed one
     # is retried, then can be rerun by hand from monitoring.
@@ -623,12 +623,14 @@ def triggers(cfg: AdfConfig) -> dict[str, m.TriggerResource]:
             },
         ),
     )
+    # Any file, whatever its name: bronze decides from its bytes what it is (a .csv.gz is
+    # ingested, a file that is not data is logged as skipped with why), so a filter on the name
+    # would leave some deliveries waiting in silence for the next daily run.
     drops = m.BlobEventsTrigger(
-        description="A CSV dropped in landing/drops/ runs the transform on its folder",
+        description="A file dropped in landing/drops/ runs the transform on its folder",
         events=["Microsoft.Storage.BlobCreated"],
         scope=cfg.storage_account_id,
         blob_path_begins_with=f"/landing/blobs/{DROPS_FOLDER}/",
-        blob_path_ends_with=".csv",
         ignore_empty_blobs=True,
         pipelines=[
             m.TriggerPipelineReference(
