@@ -238,15 +238,22 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "power bi refreshed after a failed transform",
         FACTORY,
-        'depends_on=[after("EP_Transform", "Succeeded")],\n            pipeline=pl_ref(PL_REFRESH',
-        'depends_on=[after("EP_Transform", "Completed")],\n            pipeline=pl_ref(PL_REFRESH',
+        'depends_on=[after("EP_Transform", "Succeeded")],\n            method="GET"',
+        'depends_on=[after("EP_Transform", "Completed")],\n            method="GET"',
         REFRESH_TESTS,
     ),
     Mutant(
         "power bi refresh failure not notified",
         FACTORY,
-        'last = "EP_RefreshModel" if refresh else "EP_Transform"',
+        'last = "IF_GoldBuilt" if refresh else "EP_Transform"',
         'last = "EP_Transform"',
+        REFRESH_TESTS,
+    ),
+    Mutant(
+        "power bi refreshed before the first gold",
+        FACTORY,
+        'value=f"@equals({gold_exists}, true)"',
+        'value=f"@equals({gold_exists}, {gold_exists})"',
         REFRESH_TESTS,
     ),
     Mutant(

@@ -11,7 +11,7 @@ import pytest
 
 from c2c_adf import build
 from c2c_adf.artifacts import references
-from c2c_adf.config import FACTORY_RUNTIME_NAME
+from c2c_adf.config import FACTORY_RUNTIME_NAME, PLACEHOLDER_WORKSPACE_URL
 from c2c_adf.expressions import ExpressionError, check, functions, parse_expression, strings
 from tests.adf_pipelines.conftest import activities
 
@@ -36,7 +36,10 @@ EXPECTED_ACTIVITY_TYPES = {
     "DBJ_RunEtl": "DatabricksJob",
     "EP_Ingest": "ExecutePipeline",
     "EP_Transform": "ExecutePipeline",
+    "WEB_GoldExists": "WebActivity",
+    "IF_GoldBuilt": "IfCondition",
     "EP_RefreshModel": "ExecutePipeline",
+    "WAIT_NoGoldYet_NoRefresh": "Wait",
     "WEB_GetWebhookUrl": "WebActivity",
     "WEB_NotifyFailure": "WebActivity",
     "FAIL_Run": "Fail",
@@ -194,7 +197,7 @@ def test_failure_notification_reads_its_webhook_from_key_vault(docs: dict[str, A
         # The managed-VNet runtime, which reaches the private vault; not the default one.
         assert web["typeProperties"]["connectVia"]["referenceName"] == FACTORY_RUNTIME_NAME
     assert get_url["dependsOn"] == [
-        {"activity": "EP_RefreshModel", "dependencyConditions": ["Failed", "Skipped"]}
+        {"activity": "IF_GoldBuilt", "dependencyConditions": ["Failed", "Skipped"]}
     ]
     assert "WEB_GetWebhookUrl" in acts["WEB_NotifyFailure"]["typeProperties"]["url"]["value"]
 
@@ -226,6 +229,12 @@ def test_build_writes_git_layout_and_arm_deterministically(tmp_path: Path) -> No
     assert "[parameters('etlJobId')]" in text and "[parameters('databricksWorkspaceUrl')]" in text
     # The Power BI model's Fabric workspace is set per environment at deploy, like the job id.
     assert "[parameters('fabricWorkspaceId')]" in text
+    # The gold check's URL is under the workspace URL: the deployed one, never the build's.
+    assert PLACEHOLDER_WORKSPACE_URL not in text
+    assert (
+        "[concat(parameters('databricksWorkspaceUrl'), "
+        "'/api/2.1/unity-catalog/tables/c2c_dev.gold.bi_user_segments/exists')]"
+    ) in text
 
 
 def test_build_takes_deployment_values(tmp_path: Path) -> None:

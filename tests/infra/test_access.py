@@ -84,6 +84,17 @@ def test_the_run_identity_has_what_the_tasks_use(synth: Synth, env: str) -> None
 
 
 @by_env
+def test_data_factory_may_see_whether_gold_exists_and_read_nothing(synth: Synth, env: str) -> None:
+    """The factory's identity checks in Unity Catalog that gold's first view exists before the
+    Power BI refresh: BROWSE on the catalog (metadata), and no privilege that reads or writes
+    data anywhere."""
+    grants = privileges(synth, env)
+    assert grants["grants-catalog"][FACTORY] == {"BROWSE"}
+    held = {rid: granted for rid, g in grants.items() for p, granted in g.items() if p == FACTORY}
+    assert held == {"grants-catalog": {"BROWSE"}}
+
+
+@by_env
 def test_only_a_release_can_replace_the_wheel(synth: Synth, env: str) -> None:
     """The artifacts volume and its location: nobody is granted a write, so only the deploying
     identity, which owns them, can put a wheel there."""

@@ -31,6 +31,8 @@ def factory() -> Iterator[tuple[str, FactoryState]]:
         state.plans["PL_Orchestrate"] = [
             Step("EP_Ingest", "ExecutePipeline", child="PL_Ingest"),
             Step("EP_Transform", "ExecutePipeline", child="PL_Transform"),
+            Step("WEB_GoldExists", "WebActivity"),
+            Step("IF_GoldBuilt", "IfCondition"),
             Step("EP_RefreshModel", "ExecutePipeline", child="PL_RefreshModel"),
         ]
         state.plans["PL_RefreshModel"] = [

@@ -88,6 +88,12 @@ def _parameterise(value: Any, by_value: dict[str, str]) -> Any:
     if isinstance(value, str):
         if value in by_value:
             return f"[parameters('{by_value[value]}')]"
+        # A URL under a deployment URL (an API path of the workspace): the parameter, then
+        # the path, so the deployed value is the parameter's and never the build's.
+        for known, name in by_value.items():
+            if known.startswith("https://") and value.startswith(known.rstrip("/") + "/"):
+                rest = value[len(known) :].replace("'", "''")
+                return f"[concat(parameters('{name}'), '{rest}')]"
         if value.startswith("["):
             return "[" + value
     return value

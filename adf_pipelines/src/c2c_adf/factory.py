@@ -16,7 +16,9 @@ from azure.mgmt.datafactory import models as m
 
 from c2c_adf.config import FACTORY_KEY_VAULT_LINKED_SERVICE, FACTORY_RUNTIME_NAME, AdfConfig
 from c2c_etl.entrypoints import COMMON_PARAMETERS
+from c2c_etl.tables import GOLD
 from c2c_reporting.powerbi import PROJECT as POWERBI_MODEL
+from c2c_reporting.refresh import FIRST_VIEW
 
 LS_KEY_VAULT = FACTORY_KEY_VAULT_LINKED_SERVICE
 LS_LAKE = "LS_Lake"
@@ -49,6 +51,9 @@ CLUSTER_START_SECONDS = 20 * 60
 POWER_BI_API = "https://api.powerbi.com/v1.0/myorg"
 POWER_BI_RESOURCE = "https://analysis.windows.net/powerbi/api"
 WORKSPACE_PARAMETER = "workspaceId"
+# The Azure Databricks application: the resource the factory's identity gets a token for to call
+# the workspace's REST API (the same identity the Databricks linked service signs in with).
+DATABRICKS_RESOURCE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
 
 
 def job_parameter(flag: str) -> str:
@@ -327,8 +332,8 @@ def transform(cfg: AdfConfig) -> m.PipelineResource:
 
 
 def powerbi_policy(cfg: AdfConfig) -> m.ActivityPolicy:
-    """A Power BI call: its input and output hold no secret (ADF adds the identity's token
-    itself), so monitoring shows the models listed and Power BI's answer."""
+    """A Power BI call, or the gold check: its input and output hold no secret (ADF adds the
+    identity's token itself), so monitoring shows the request and the service's answer."""
     return m.ActivityPolicy(
         timeout=cfg.web_timeout,
         retry=cfg.activity_retries,
@@ -336,6 +341,11 @@ def powerbi_policy(cfg: AdfConfig) -> m.ActivityPolicy:
         secure_input=False,
         secure_output=False,
     )
+
+
+def gold_view(cfg: AdfConfig) -> str:
+    """The full name of gold's first view: it exists once gold has been built."""
+    return f"{cfg.catalog}.{GOLD}.{FIRST_VIEW}"
 
 
 def powerbi_call(name: str, method: str, url: str, **kwargs: Any) -> m.WebActivity:
@@ -504,22 +514,57 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
         f"if(empty(pipeline().parameters.{LANDING_RUN_PARAMETER}), pipeline().RunId, "
         f"pipeline().parameters.{LANDING_RUN_PARAMETER})"
     )
+    gold_exists = "activity('WEB_GoldExists').output.table_exists"
     refresh_activities = [
-        # Only after gold was built by this run: never before the first gold, never on the
-        # data of a failed run.
-        m.ExecutePipelineActivity(
-            name="EP_RefreshModel",
-            description=f"Refresh the Power BI model {POWERBI_MODEL} from gold",
+        # Only after gold was built by this run: never on the data of a failed run. A transform
+        # can succeed without building gold (an environment's first delivery with nothing
+        # usable), and the model's views are then missing: Unity Catalog says whether gold's
+        # first view exists, and only then is the model refreshed.
+        m.WebActivity(
+            name="WEB_GoldExists",
+            description=f"Whether gold's first view {gold_view(cfg)} exists (Unity Catalog)",
             depends_on=[after("EP_Transform", "Succeeded")],
-            pipeline=pl_ref(PL_REFRESH_MODEL),
-            wait_on_completion=True,
-        )
+            method="GET",
+            url=f"{cfg.workspace_url}/api/2.1/unity-catalog/tables/{gold_view(cfg)}/exists",
+            authentication=m.WebActivityAuthentication(type="MSI", resource=DATABRICKS_RESOURCE),
+            # The workspace is reached the way the job activity reaches it: the managed-VNet
+            # runtime, signed in as the factory's identity (which has BROWSE on the catalog).
+            connect_via=runtime(),
+            policy=powerbi_policy(cfg),
+        ),
+        # An IfCondition may hold an ExecutePipeline but no Until or IfCondition, which the
+        # refresh pipeline has: so the branch runs that pipeline rather than its activities.
+        m.IfConditionActivity(
+            name="IF_GoldBuilt",
+            description="Refresh the model once gold exists; before the first gold, succeed",
+            depends_on=[after("WEB_GoldExists", "Succeeded")],
+            expression=m.Expression(type="Expression", value=f"@equals({gold_exists}, true)"),
+            if_true_activities=[
+                m.ExecutePipelineActivity(
+                    name="EP_RefreshModel",
+                    description=f"Refresh the Power BI model {POWERBI_MODEL} from gold",
+                    pipeline=pl_ref(PL_REFRESH_MODEL),
+                    wait_on_completion=True,
+                )
+            ],
+            # Named so that run monitoring says why nothing was refreshed.
+            if_false_activities=[
+                m.WaitActivity(
+                    name="WAIT_NoGoldYet_NoRefresh",
+                    description=(
+                        f"{gold_view(cfg)} does not exist: gold has never been built, so the "
+                        "model has nothing to read and is not refreshed"
+                    ),
+                    wait_time_in_seconds=1,
+                )
+            ],
+        ),
     ]
     # The last step's Skipped covers every earlier failure (ingest failed: transform and refresh
     # are Skipped), so this one dependency is the catch of the whole chain.
-    last = "EP_RefreshModel" if refresh else "EP_Transform"
+    last = "IF_GoldBuilt" if refresh else "EP_Transform"
     failed = (
-        f"{PL_INGEST}, {PL_TRANSFORM} or {PL_REFRESH_MODEL}"
+        f"{PL_INGEST}, {PL_TRANSFORM}, the gold check or {PL_REFRESH_MODEL}"
         if refresh
         else (f"{PL_INGEST} or {PL_TRANSFORM}")
     )

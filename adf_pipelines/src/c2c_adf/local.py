@@ -7,8 +7,8 @@ activity passes, rewritten for ``--env local``. Supported: GetMetadata (childIte
 window), Filter, ForEach (sequential), IfCondition, Until (its activities in order, at most
 ``UNTIL_ROUNDS`` rounds), Wait (not waited), Copy (a file, or a folder's files, recursively, in
 the modified-time window, byte for byte; fault tolerance is not emulated), DatabricksJob,
-ExecutePipeline, WebActivity (handed to a callable, by default not sent; Power BI's calls to
-another), SetVariable, Fail;
+ExecutePipeline, WebActivity (handed to a callable, by default not sent; Power BI's calls and
+the Databricks REST API's to two others), SetVariable, Fail;
 ``dependsOn`` conditions Succeeded, Failed, Skipped, Completed; pipeline parameters and
 variables; the
 expression functions below. Anything else raises :class:`LocalExecutionError`.
@@ -18,11 +18,16 @@ BI's calls to a callable (tests do): there is no Power BI on this machine, and t
 dashboard reads the local gold tables directly. It is marked Succeeded, as ADF marks a
 deactivated activity, with one log line saying so, so a local run's outcome is the ingest's and
 the transform's.
+
+Likewise a call to the Databricks REST API (the check that gold exists before the refresh) is not
+sent unless the bindings hand it to a callable: it is marked Succeeded, as is the activity that
+reads its answer (the IfCondition around the refresh), with one log line saying so.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import sys
@@ -37,7 +42,13 @@ from typing import Any
 from c2c_adf.artifacts import documents
 from c2c_adf.config import AdfConfig, adf_config
 from c2c_adf.expressions import ExpressionError, Literal, Member, Node, parse_expression
-from c2c_adf.factory import PL_ORCHESTRATE, POWER_BI_RESOURCE, Factory, build_factory
+from c2c_adf.factory import (
+    DATABRICKS_RESOURCE,
+    PL_ORCHESTRATE,
+    POWER_BI_RESOURCE,
+    Factory,
+    build_factory,
+)
 
 log = logging.getLogger("c2c_adf.local")
 
@@ -58,6 +69,10 @@ JobRunner = Callable[[JobRun], None]
 # An Until's timeout is a duration in ADF; here, a number of rounds that no test needs to reach.
 UNTIL_ROUNDS = 100
 WebCaller = Callable[[str, str, Any], dict[str, Any]]
+NO_DATABRICKS = (
+    "there is no Databricks on this machine: gold is not checked in Unity Catalog, and what "
+    "depends on the answer (the Power BI refresh) is not run"
+)
 
 
 class LocalExecutionError(RuntimeError):
@@ -74,6 +89,9 @@ class Bindings:
     web_caller: WebCaller = field(default=lambda method, url, body: {"value": ""})
     # The Power BI REST API's stand-in; None: pipelines that call Power BI are not run.
     power_bi: WebCaller | None = None
+    # The Databricks REST API's stand-in; None: its calls, and what reads their answer, are
+    # not run.
+    databricks: WebCaller | None = None
 
 
 @dataclass
@@ -82,6 +100,8 @@ class ActivityRun:
     status: str  # Succeeded | Failed | Skipped
     output: Any = None
     error: str = ""
+    # Why the activity was not run on this machine ("" when it was).
+    not_run: str = ""
 
 
 @dataclass
@@ -381,10 +401,13 @@ class LocalFactory:
                         return ActivityRun(name, "Failed", error=result.error)
                 output = {}
             elif kind == "WebActivity":
-                power_bi = (props.get("authentication") or {}).get("resource") == POWER_BI_RESOURCE
-                caller = self.bindings.power_bi if power_bi else self.bindings.web_caller
+                resource = str((props.get("authentication") or {}).get("resource", ""))
+                caller = {
+                    POWER_BI_RESOURCE: self.bindings.power_bi,
+                    DATABRICKS_RESOURCE: self.bindings.databricks,
+                }.get(resource, self.bindings.web_caller)
                 if caller is None:
-                    raise LocalExecutionError(f"{name} calls Power BI, which is not bound here")
+                    raise LocalExecutionError(f"{name} calls {resource}, which is not bound here")
                 output = caller(
                     props["method"], resolve(props["url"], scope), resolve(props.get("body"), scope)
                 )
@@ -425,6 +448,9 @@ class LocalFactory:
             n: spec.get("defaultValue") for n, spec in props.get("variables", {}).items()
         }
         scope = Scope(run, self.cfg.factory_name)
+        unbound = self._unbound(props["activities"])
+        if unbound:
+            log.info("%s not run: %s", " and ".join(unbound), NO_DATABRICKS)
         pending = {a["name"]: a for a in props["activities"]}
         while pending:
             ready = [
@@ -437,11 +463,34 @@ class LocalFactory:
             for activity in ready:
                 del pending[activity["name"]]
                 if all(self._met(d, run) for d in activity.get("dependsOn", [])):
+                    if activity["name"] in unbound:
+                        run.activities[activity["name"]] = ActivityRun(
+                            activity["name"], "Succeeded", not_run=NO_DATABRICKS
+                        )
+                        continue
                     run.activities[activity["name"]] = self._run_activity(activity, scope)
                 else:
                     run.activities[activity["name"]] = ActivityRun(activity["name"], "Skipped")
         run.status = "Failed" if self._failed(props["activities"], run) else "Succeeded"
         return run
+
+    def _unbound(self, activities: list[dict[str, Any]]) -> list[str]:
+        """The Databricks REST calls when no stand-in is bound, then the activities that read
+        their answer: none of them is run here."""
+        if self.bindings.databricks is not None:
+            return []
+        names = [
+            a["name"]
+            for a in activities
+            if a["type"] == "WebActivity"
+            and (a["typeProperties"].get("authentication") or {}).get("resource")
+            == DATABRICKS_RESOURCE
+        ]
+        for activity in activities:
+            reads = json.dumps(activity.get("typeProperties", {}))
+            if activity["name"] not in names and any(f"activity('{n}')" in reads for n in names):
+                names.append(activity["name"])
+        return names
 
     @staticmethod
     def _met(dependency: dict[str, Any], run: PipelineRun) -> bool:

@@ -402,9 +402,10 @@ class WorkspaceStack(TerraformStack):
         """Who may do what, per environment.
 
         Everywhere: analysts read gold and use the warehouse and the dashboard; Data Factory may
-        only run the job; the run identity reads landing and the wheel and writes the layers;
-        nobody but the deploying identity (the owner of what it creates) writes the artifacts
-        volume, so only a release can replace the wheel the job runs. In dev and test engineers
+        only run the job and see the catalog's metadata (whether gold exists yet); the run
+        identity reads landing and the wheel and writes the layers; nobody but the deploying
+        identity (the owner of what it creates) writes the artifacts volume, so only a release
+        can replace the wheel the job runs. In dev and test engineers
         build: they write the layers and manage the job, warehouse and dashboard. In the protected
         environment they only read and view.
         """
@@ -458,6 +459,10 @@ class WorkspaceStack(TerraformStack):
                 grant(engineers, "USE_CATALOG"),
                 grant(analysts, "USE_CATALOG"),
                 grant(runner, "USE_CATALOG"),
+                # Data Factory asks Unity Catalog whether gold's first view exists before it
+                # refreshes Power BI. BROWSE is enough for that call and reads no data: no
+                # USE_CATALOG, USE_SCHEMA or SELECT, which would let the identity query gold.
+                grant(factory.application_id, "BROWSE"),
             ],
             depends_on=list(self.groups.values()),
         )
