@@ -207,15 +207,15 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "webhook calls show their input in monitoring",
         FACTORY,
-        "retry_interval_in_seconds=30,\n        secure_input=True,",
-        "retry_interval_in_seconds=30,\n        secure_input=False,",
+        "secure_input=secret,",
+        "secure_input=False,",
         ADF_TESTS,
     ),
     Mutant(
         "webhook calls show their output in monitoring",
         FACTORY,
-        "secure_input=True,\n        secure_output=True,",
-        "secure_input=True,\n        secure_output=False,",
+        "secure_output=secret,",
+        "secure_output=False,",
         ADF_TESTS,
     ),
     Mutant(

@@ -119,15 +119,17 @@ def policy(cfg: AdfConfig) -> m.ActivityPolicy:
     )
 
 
-def web_policy(cfg: AdfConfig) -> m.ActivityPolicy:
-    """The failure notification's calls: their input and output carry the webhook URL (a Key
-    Vault secret), so run monitoring shows neither."""
+def web_policy(cfg: AdfConfig, *, secret: bool) -> m.ActivityPolicy:
+    """A web activity's policy. ``secret``: its input or output carries a secret (the failure
+    notification's webhook URL, from Key Vault), so run monitoring shows neither. A Power BI
+    call or the gold check holds none (ADF adds the identity's token itself): monitoring shows
+    the request and the service's answer."""
     return m.ActivityPolicy(
         timeout=cfg.web_timeout,
         retry=cfg.activity_retries,
         retry_interval_in_seconds=30,
-        secure_input=True,
-        secure_output=True,
+        secure_input=secret,
+        secure_output=secret,
     )
 
 
@@ -331,18 +333,6 @@ def transform(cfg: AdfConfig) -> m.PipelineResource:
     )
 
 
-def powerbi_policy(cfg: AdfConfig) -> m.ActivityPolicy:
-    """A Power BI call, or the gold check: its input and output hold no secret (ADF adds the
-    identity's token itself), so monitoring shows the request and the service's answer."""
-    return m.ActivityPolicy(
-        timeout=cfg.web_timeout,
-        retry=cfg.activity_retries,
-        retry_interval_in_seconds=30,
-        secure_input=False,
-        secure_output=False,
-    )
-
-
 def gold_view(cfg: AdfConfig) -> str:
     """The full name of gold's first view: it exists once gold has been built."""
     return f"{cfg.catalog}.{GOLD}.{FIRST_VIEW}"
@@ -392,7 +382,7 @@ def refresh_model(cfg: AdfConfig) -> m.PipelineResource:
                 "GET",
                 f"@{group}, '/datasets')",
                 description="The semantic models of the environment's Fabric workspace",
-                policy=powerbi_policy(cfg),
+                policy=web_policy(cfg, secret=False),
             ),
             m.FilterActivity(
                 name="FLT_Model",
@@ -442,7 +432,7 @@ def refresh_model(cfg: AdfConfig) -> m.PipelineResource:
                 # Retried: an error answer queued nothing. Only a lost answer to a queued
                 # refresh makes a retry meet that refresh, which Power BI refuses; the failure
                 # is then notified while the refresh runs.
-                policy=powerbi_policy(cfg),
+                policy=web_policy(cfg, secret=False),
             ),
             m.UntilActivity(
                 name="UNTIL_RefreshEnds",
@@ -462,7 +452,7 @@ def refresh_model(cfg: AdfConfig) -> m.PipelineResource:
                         f"@{model}, '/refreshes?$top=1')",
                         description="The model's newest refresh",
                         depends_on=[after("WAIT_Refreshing", "Succeeded")],
-                        policy=powerbi_policy(cfg),
+                        policy=web_policy(cfg, secret=False),
                     ),
                     m.SetVariableActivity(
                         name="SET_RefreshStatus",
@@ -530,7 +520,7 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
             # The workspace is reached the way the job activity reaches it: the managed-VNet
             # runtime, signed in as the factory's identity (which has BROWSE on the catalog).
             connect_via=runtime(),
-            policy=powerbi_policy(cfg),
+            policy=web_policy(cfg, secret=False),
         ),
         # An IfCondition may hold an ExecutePipeline but no Until or IfCondition, which the
         # refresh pipeline has: so the branch runs that pipeline rather than its activities.
@@ -609,7 +599,7 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
                 ),
                 # The managed-VNet runtime reaches the vault over its private endpoint.
                 connect_via=runtime(),
-                policy=web_policy(cfg),
+                policy=web_policy(cfg, secret=True),
             ),
             m.WebActivity(
                 name="WEB_NotifyFailure",
@@ -623,7 +613,7 @@ def orchestrate(cfg: AdfConfig) -> m.PipelineResource:
                     "' failed in ', pipeline().DataFactory, '\"}')"
                 ),
                 connect_via=runtime(),
-                policy=web_policy(cfg),
+                policy=web_policy(cfg, secret=True),
             ),
             m.FailActivity(
                 name="FAIL_Run",
