@@ -30,8 +30,10 @@ from typing import Any
 import requests
 from azure.core.credentials import TokenCredential
 
+from c2c_etl.tables import GOLD
 from c2c_reporting.fabric import ENVIRONMENTS, DeployConfigError, deploy_credential
 from c2c_reporting.powerbi import PROJECT
+from c2c_settings.config import get_config
 
 POWER_BI_API = "https://api.powerbi.com/v1.0/myorg"
 POWER_BI_SCOPE = "https://analysis.windows.net/powerbi/api/.default"
@@ -57,7 +59,8 @@ class Target:
 
 
 def gold_view(env: str) -> str:
-    return f"c2c_{env}.gold.{FIRST_VIEW}"
+    """Gold's first view in the environment's catalog (named once, in c2c_settings)."""
+    return f"{get_config(env).catalog}.{GOLD}.{FIRST_VIEW}"
 
 
 def refresh(
