@@ -9,6 +9,7 @@ detect-secrets finds keys by shape (AWS, Azure storage, JWT, private keys, high-
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,20 +85,48 @@ def as_findings(collection: SecretsCollection) -> list[Finding]:
     )
 
 
-def scan_files(paths: Iterable[Path], root: Path, public: str = "") -> list[Finding]:
+def blank_embedded(text: str, embedded: Iterable[str]) -> str:
+    """``text`` with each verbatim copy of an embedded public text replaced by its line breaks
+    alone: what is left is the file's own content, on the lines it was on."""
+    for library in embedded:
+        if library:
+            text = text.replace(library, "\n" * library.count("\n"))
+    return text
+
+
+def scan_files(
+    paths: Iterable[Path], root: Path, public: str = "", embedded: Iterable[str] = ()
+) -> list[Finding]:
     """Every finding of detect-secrets' plugins and the project rules over the files.
 
-    ``public`` is the text of public code the artifacts embed (the dashboard inlines plotly.js):
-    a secret-like value that occurs in it verbatim is that library's, not a leaked secret.
+    ``public`` is public text the artifacts hold values of (the digests a run writes): a
+    secret-like value that occurs in it verbatim is not a leaked secret. ``embedded`` are public
+    libraries a file inlines whole (the dashboard inlines plotly.js): a file holding one is
+    scanned without it (blank_embedded), so every other byte of the file is still scanned, and
+    megabytes of minified library code are not read by every plugin.
     """
     files = sorted(p for p in paths if p.is_file())
-    collection = detect_secrets_findings(files, root)
+    libraries = tuple(embedded)
+    texts = {path: path.read_text(encoding="utf-8", errors="replace") for path in files}
+    inlining = [p for p in files if any(lib and lib in texts[p] for lib in libraries)]
+    with tempfile.TemporaryDirectory() as scratch:
+        # detect-secrets reads files by name: a blanked copy at the same relative path.
+        for path in inlining:
+            texts[path] = blank_embedded(texts[path], libraries)
+            copy = Path(scratch) / path.relative_to(root)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_text(texts[path], encoding="utf-8")
+        found_secrets = [
+            *detect_secrets_findings([p for p in files if p not in inlining], root),
+            *detect_secrets_findings(
+                [Path(scratch) / p.relative_to(root) for p in inlining], Path(scratch)
+            ),
+        ]
     found = sorted(
         Finding(filename, secret.line_number, secret.type)
-        for filename, secret in collection
+        for filename, secret in found_secrets
         if not (public and secret.secret_value and secret.secret_value in public)
     )
     for path in files:
-        text = path.read_text(encoding="utf-8", errors="replace")
-        found += project_findings(path, text, root, public)
+        found += project_findings(path, texts[path], root, public)
     return sorted(set(found))
