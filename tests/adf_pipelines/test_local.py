@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
+from contextlib import redirect_stdout
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -122,42 +126,51 @@ def test_missing_parameters_and_unsupported_expressions_are_errors(tmp_path: Pat
     assert resolve("run @{pipeline().RunId} of @{pipeline().Pipeline}", scope) == "run r1 of PL_X"
 
 
-def test_orchestrate_runs_the_etl_jobs_on_local_spark(spark: Any, tmp_path: Path) -> None:
-    """The whole chain on the generator's sample: ADF copy, then bronze, silver, gold."""
-    from c2c_adf.local import etl_job_runner
-    from c2c_etl import generator
+@dataclass(frozen=True)
+class MadeRun:
+    """What ``make run`` did once on the generator's sample: its exit code and printed
+    summary, the source root (the export folder is ``CFG.source_folder`` in it) and its lake."""
 
-    source = tmp_path / "source" / CFG.source_folder
-    generator.main(["--output", str(source), "--users-2020", "300", "--users-2024", "100"])
-    recorder = Recorder()
-    bindings = Bindings(
-        tmp_path / "source",
-        tmp_path / "lake",
-        etl_job_runner(tmp_path / "lake", spark),
-        recorder.call,
-    )
-    run = LocalFactory(build_factory(CFG), CFG, bindings).run("PL_Orchestrate")
-    assert run.status == "Succeeded", run.activities
-    bronze = spark.read.format("delta").load(str(tmp_path / "lake" / "bronze" / "users_2020"))
-    assert [r[0] for r in bronze.select("_run_id").distinct().collect()] == [run.run_id]
-    assert (tmp_path / "lake" / "gold").is_dir() and (tmp_path / "lake" / "silver").is_dir()
+    code: int
+    out: str
+    source_root: Path
+    lake: Path
 
 
-def test_the_local_command_prints_the_pipeline_summary(
-    spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """What ``make run`` calls: PL_Orchestrate on a sample folder, then the ETL summary (its
-    session is the test run's: the command takes the one already started)."""
+@pytest.fixture(scope="module")
+def made_run(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> MadeRun:
+    """``make run``'s own path (``c2c_adf.local.main``): PL_Orchestrate on the sample, the ADF
+    copy then bronze, silver and gold on the test run's session (the command takes the one
+    already started), then the summary. One run for the tests that assert on what it printed,
+    on the lake it built, and on a rerun's tables against it."""
     from c2c_adf import local as local_module
     from c2c_etl import generator
 
-    source = tmp_path / "sample"
-    generator.main(["--output", str(source), "--users-2020", "200", "--users-2024", "50"])
-    capsys.readouterr()
-    assert local_module.main(["--input", str(source), "--lake", str(tmp_path / "lake")]) == 0
-    out = capsys.readouterr().out
-    assert "PL_Orchestrate EP_Transform: Succeeded" in out
-    assert "Time per step:" in out and "(local)" in out
+    root = tmp_path_factory.mktemp("make-run")
+    source = root / "source" / CFG.source_folder
+    generator.main(["--output", str(source), "--users-2020", "300", "--users-2024", "100"])
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        code = local_module.main(["--input", str(source), "--lake", str(root / "lake")])
+    return MadeRun(code, printed.getvalue(), root / "source", root / "lake")
+
+
+def test_orchestrate_runs_the_etl_jobs_on_local_spark(spark: Any, made_run: MadeRun) -> None:
+    """The whole chain on the generator's sample: ADF copy, then bronze, silver, gold, every
+    bronze row carrying the id of the Data Factory run whose landing folder it came from."""
+    assert made_run.code == 0, made_run.out
+    lake = made_run.lake
+    (landing,) = (lake / "landing" / "runs").iterdir()
+    bronze = spark.read.format("delta").load(str(lake / "bronze" / "users_2020"))
+    assert [r[0] for r in bronze.select("_run_id").distinct().collect()] == [landing.name]
+    assert (lake / "gold").is_dir() and (lake / "silver").is_dir()
+
+
+def test_the_local_command_prints_the_pipeline_summary(made_run: MadeRun) -> None:
+    """What ``make run`` prints: every activity of PL_Orchestrate, then the ETL summary."""
+    assert made_run.code == 0, made_run.out
+    assert "PL_Orchestrate EP_Transform: Succeeded" in made_run.out
+    assert "Time per step:" in made_run.out and "(local)" in made_run.out
 
 
 def _comparable(spark: Any, lake: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -183,18 +196,16 @@ def _comparable(spark: Any, lake: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_a_run_failed_in_transform_and_rerun_gives_the_tables_of_a_clean_run(
-    spark: Any, tmp_path: Path
+    spark: Any, tmp_path: Path, made_run: MadeRun
 ) -> None:
     """The rerun c2c-ops starts (the failed run's parameters, its landing folder) reads what the
-    failed run ingested, even after the source folder has changed."""
-    from dataclasses import replace
-
+    failed run ingested, even after the source folder has changed, and ends with the tables of
+    a clean run of the same export (``make run``'s, on the same files)."""
     from c2c_adf.local import etl_job_runner
-    from c2c_etl import generator
     from c2c_ops.pipelines import rerun_parameters
 
     source = tmp_path / "source" / CFG.source_folder
-    generator.main(["--output", str(source), "--users-2020", "300", "--users-2024", "100"])
+    shutil.copytree(made_run.source_root, tmp_path / "source")
     lake = tmp_path / "lake"
     real = etl_job_runner(lake, spark)
     calls: list[JobRun] = []
@@ -221,13 +232,8 @@ def test_a_run_failed_in_transform_and_rerun_gives_the_tables_of_a_clean_run(
     assert rerun.status == "Succeeded", rerun.activities
     assert calls[1].input == calls[0].input  # the failed run's landing folder
 
-    clean_lake = tmp_path / "clean"
-    clean_runner = etl_job_runner(clean_lake, spark)
-    clean = LocalFactory(
-        build_factory(CFG), CFG, Bindings(tmp_path / "original", clean_lake, clean_runner, web)
-    ).run("PL_Orchestrate")
-    assert clean.status == "Succeeded", clean.activities
-    rerun_tables, clean_tables = _comparable(spark, lake), _comparable(spark, clean_lake)
+    assert made_run.code == 0, made_run.out
+    rerun_tables, clean_tables = _comparable(spark, lake), _comparable(spark, made_run.lake)
     assert "silver.users" in clean_tables and "gold.fact_users" in clean_tables
     assert rerun_tables.keys() == clean_tables.keys()
     for name, rows in clean_tables.items():
