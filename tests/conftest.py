@@ -27,7 +27,16 @@ REAL_DATA = REPO.parent / "shared" / "data" / "c2c-fashion-store"
 # collection fails otherwise), so renaming one cannot quietly unmark its tests.
 SPARK_FIXTURES = frozenset({"spark", "jvm"})
 PIPELINE_FIXTURES = frozenset(
-    {"sample_gold", "full_run", "corpus_run", "sample_lake", "clean", "duck_real", "duck_corpus"}
+    {
+        "sample_gold",
+        "full_run",
+        "corpus_run",
+        "sample_lake",
+        "clean",
+        "clean_base",
+        "duck_real",
+        "duck_corpus",
+    }
 )
 SYSTEM_FIXTURES = frozenset({"browser_run", "emulator", "delta_jars", "connect_url", "real_data"})
 DERIVED = {"spark": SPARK_FIXTURES, "pipeline": PIPELINE_FIXTURES, "system": SYSTEM_FIXTURES}

@@ -4,8 +4,11 @@ unknown files, and the summary an operator reads."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import functions as F
@@ -21,6 +24,26 @@ from c2c_etl.jobs.common import RunContext, new_run_id
 from c2c_etl.jobs.gold import build_from_counts, build_gold, published_reports
 from c2c_etl.table_features import STATS_COLUMNS
 from tests.etl.integration.conftest import run_pipeline, versions
+
+
+@pytest.fixture(scope="module")
+def clean_base(spark, tmp_path_factory) -> Path:
+    """A folder holding ``landing`` and ``lake`` after one run over a clean sample delivered to
+    ``landing/day1`` (600 users of 2020, 200 of 2024, no dirty row, none in both releases):
+    built once, and each test that starts from it goes on from a copy of its own."""
+    root = tmp_path_factory.mktemp("clean-base")
+    generate(root / "landing" / "day1", 600, 200, seed=21, dirty_rate=0.0, overlap=0.0)
+    run_pipeline(spark, root / "landing", root / "lake")
+    return root
+
+
+def _copy_of(base: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The base's landing and lake folders copied into ``tmp_path``: the lake holds no absolute
+    path (Delta logs name their files relative to the table, the ingestion log relative to
+    landing), so the copy is the same lake."""
+    for folder in ("landing", "lake"):
+        shutil.copytree(base / folder, tmp_path / folder)
+    return tmp_path / "landing", tmp_path / "lake"
 
 
 def test_sample_run_quarantines_dirty_rows_and_the_2024_version_wins(spark, tmp_path):
@@ -93,12 +116,11 @@ def test_new_files_are_picked_up_and_unknown_files_rejected(spark, tmp_path):
     assert after[str(tables.BRONZE_USERS_2024)] is not None
 
 
-def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
+def test_deliveries_add_new_users_and_their_updates_win(spark, clean_base, tmp_path):
     """The benchmark's incremental files: a base lake, then deliveries of new users mixed with
     later versions of earlier users; silver keeps one row per user, the later version."""
-    landing, lake = tmp_path / "landing", tmp_path / "lake"
-    generate(landing / "day1", 600, 200, seed=21, dirty_rate=0.0, overlap=0.0)
-    ctx, _ = run_pipeline(spark, landing, lake)
+    landing, lake = _copy_of(clean_base, tmp_path)
+    ctx = RunContext(local_config(landing, lake), new_run_id())
     assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 800
 
     for release, seed in (("2020", 1), ("2024", 2)):
@@ -137,7 +159,7 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, tmp_path):
     fact = io.read(spark, ctx.cfg, tables.FACT_USERS)
     full = build_fact_users(silver).select(*fact.columns)
     assert fact.count() == 960
-    assert fact.exceptAll(full).count() == 0 and full.exceptAll(fact).count() == 0
+    _assert_same_rows(fact, full, tables.FACT_USERS)
     detail = spark.sql(f"DESCRIBE DETAIL {io.sql_name(ctx.cfg, tables.SILVER_USERS)}").first()
     assert detail["properties"]["delta.enableChangeDataFeed"] == "true"
     assert detail["properties"]["delta.enableDeletionVectors"] == "true"
@@ -173,37 +195,62 @@ def _file_stats(cfg, table) -> list[dict]:
     return found
 
 
-def _same_rows(a, b) -> bool:
-    return a.exceptAll(b).count() == 0 and b.exceptAll(a).count() == 0
+def _value(value: Any) -> Any:
+    """A collected value as a hashable one that compares as Spark's set operations do: nested
+    rows and arrays as tuples, maps as sorted pairs, every NaN equal to every other."""
+    if isinstance(value, float) and math.isnan(value):
+        return ("NaN",)
+    if isinstance(value, list | tuple):
+        return tuple(_value(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _value(v)) for k, v in value.items()))
+    return value
+
+
+def _assert_same_rows(actual, expected, what: object = "") -> None:
+    """The two DataFrames hold the same rows, duplicates counted, in any order, column by
+    column (as ``exceptAll`` both ways would say): each side is collected once, which for the
+    sample's small tables costs far less than Spark's two anti-joins."""
+    assert actual.columns == expected.columns, (what, actual.columns, expected.columns)
+    got = Counter(_value(tuple(r)) for r in actual.collect())
+    want = Counter(_value(tuple(r)) for r in expected.collect())
+    extra, missing = got - want, want - got
+    assert not extra and not missing, (
+        f"{what}: rows differ\n  unexpected (up to 5): {list(extra)[:5]}"
+        f"\n  missing (up to 5): {list(missing)[:5]}"
+    )
 
 
 def _assert_gold_is_the_recount(spark, ctx) -> None:
     """The user counts and their four aggregates, as gold holds them, are those of a full
     recount of silver users as it is now; so is fact_users."""
-    silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
+    # Silver read once: every recount below starts from the same snapshot of it.
+    silver = io.read(spark, ctx.cfg, tables.SILVER_USERS).localCheckpoint()
     fact = build_fact_users(silver)
     stored = io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)
-    assert _same_rows(stored, count_silver_users(silver).select(*stored.columns))
-    assert _same_rows(io.read(spark, ctx.cfg, tables.FACT_USERS), fact)
-    recount = build_from_counts(count_silver_users(silver))
-    assert _same_rows(recount[tables.DIM_COUNTRY], build_dim_country(silver))
+    counts = count_silver_users(silver).localCheckpoint()
+    _assert_same_rows(stored, counts.select(*stored.columns), tables.AGG_USER_COUNTS)
+    _assert_same_rows(io.read(spark, ctx.cfg, tables.FACT_USERS), fact, tables.FACT_USERS)
+    recount = build_from_counts(counts)
+    _assert_same_rows(recount[tables.DIM_COUNTRY], build_dim_country(silver), "dim from silver")
     for table, expected in recount.items():
-        assert _same_rows(io.read(spark, ctx.cfg, table), expected), table
+        _assert_same_rows(io.read(spark, ctx.cfg, table), expected, table)
     # The tables that read every user when rebuilt, whether kept, updated or rebuilt; the
     # report sums (updated from the change feed) to the last digit, and so the reconciliation.
     rebuilt = build_gold(silver)
     for table in (tables.TOP_BUYERS, tables.TOP_SELLERS, tables.AGG_REPORT_SUMS):
-        assert _same_rows(io.read(spark, ctx.cfg, table), rebuilt[table]), table
+        _assert_same_rows(io.read(spark, ctx.cfg, table), rebuilt[table], table)
     recon = reconcile(rebuilt[tables.AGG_REPORT_SUMS], published_reports(spark, ctx))
-    assert _same_rows(io.read(spark, ctx.cfg, tables.RECONCILIATION), recon)
+    _assert_same_rows(io.read(spark, ctx.cfg, tables.RECONCILIATION), recon, "reconciliation")
 
 
-def test_a_silver_table_of_an_earlier_version_is_refused_and_can_be_rebuilt(spark, tmp_path):
+def test_a_silver_table_of_an_earlier_version_is_refused_and_can_be_rebuilt(
+    spark, clean_base, tmp_path
+):
     """Silver users written with the SHA-256 record hash (a string, before issue 7) is not
     MERGEd into: the run stops with what to do, which rebuilds the same users."""
-    landing, lake = tmp_path / "landing", tmp_path / "lake"
-    generate(landing / "day1", 300, 100, seed=5, dirty_rate=0.0, overlap=0.0)
-    ctx, _ = run_pipeline(spark, landing, lake)
+    landing, lake = _copy_of(clean_base, tmp_path)
+    ctx = RunContext(local_config(landing, lake), new_run_id())
     silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
     old = silver.withColumn("record_hash", F.sha2(F.col("record_hash").cast("string"), 256))
     io.overwrite(ctx.cfg, tables.SILVER_USERS, old.localCheckpoint())
@@ -212,15 +259,15 @@ def test_a_silver_table_of_an_earlier_version_is_refused_and_can_be_rebuilt(spar
     expected = r"record_hash is string, this version writes bigint.*docs/runbook\.md"
     with pytest.raises(RuntimeError, match=expected):
         run_pipeline(spark, landing, lake)
-    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 400  # nothing written
+    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 800  # nothing written
 
     for layer in ("silver", "gold"):
         shutil.rmtree(lake / layer)
     ctx, _ = run_pipeline(spark, landing, lake)
     rebuilt = io.read(spark, ctx.cfg, tables.SILVER_USERS)
-    assert rebuilt.count() == 450
+    assert rebuilt.count() == 850
     assert dict(rebuilt.dtypes)["record_hash"] == "bigint"
-    assert io.read(spark, ctx.cfg, tables.FACT_USERS).count() == 450
+    assert io.read(spark, ctx.cfg, tables.FACT_USERS).count() == 850
 
 
 def test_a_large_batch_staged_in_a_table_gives_what_the_cache_gives(spark, tmp_path, monkeypatch):
@@ -246,7 +293,7 @@ def test_a_large_batch_staged_in_a_table_gives_what_the_cache_gives(spark, tmp_p
             (tables.RUN_AUDIT, ("run_id", "started_at", "finished_at")),
         ):
             a, b = (io.read(spark, cfgs[how], table).drop(*drop) for how in lakes)
-            assert _same_rows(a, b), table
+            _assert_same_rows(a, b, table)
 
     def ingest_then_silver() -> None:
         bronze.run(spark, RunContext(cfgs["cache"], new_run_id()))
