@@ -34,6 +34,7 @@ PIPELINE_FIXTURES = frozenset(
         "sample_lake",
         "clean",
         "clean_base",
+        "first_run",
         "duck_real",
         "duck_corpus",
     }

@@ -119,8 +119,14 @@ def test_big_files_are_never_rewritten(spark, tmp_path, monkeypatch, look_after_
     for _ in range(2):
         io.append(cfg, SILVER_USERS, big.coalesce(1))
     big_files = _files(spark, cfg, SILVER_USERS)
-    for n in range(40):
-        io.append(cfg, SILVER_USERS, spark.createDataFrame([(f"small-{n}",)], "k STRING"))
+    # Forty one-row files in one commit (a file per row): what is packed is files, not commits.
+    small = spark.createDataFrame([(f"small-{n}",) for n in range(40)], "k STRING").coalesce(1)
+    spark.conf.set("spark.sql.files.maxRecordsPerFile", "1")
+    try:
+        io.append(cfg, SILVER_USERS, small)
+    finally:
+        spark.conf.unset("spark.sql.files.maxRecordsPerFile")
+    assert len(_files(spark, cfg, SILVER_USERS)) == 42
 
     (done,) = compact_written(spark, cfg)
 

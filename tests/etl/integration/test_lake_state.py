@@ -4,8 +4,11 @@ sends it the whole way (c2c_etl.lake_state)."""
 
 from __future__ import annotations
 
+import contextlib
+import io as text_io
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -40,14 +43,39 @@ def _versions(lake) -> dict[str, int]:
     return lake_state.table_versions(str(lake))
 
 
+@pytest.fixture(scope="module")
+def first_run(spark, tmp_path_factory) -> tuple[Path, str, int]:
+    """A folder holding ``landing`` (a small sample with dirty rows) and ``lake`` after a first
+    local run of c2c-pipeline, what that run printed and how many times it started Spark: built
+    once, and each test goes on from a copy of its own (``_copy_of``)."""
+    root = tmp_path_factory.mktemp("first-run")
+    generate(root / "landing", 400, 100, seed=5, dirty_rate=0.02)
+    calls: list[object] = []
+    real = runner.get_spark
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        contextlib.redirect_stdout(text_io.StringIO()) as out,
+    ):
+        patch.setattr(runner, "get_spark", lambda *a, **k: calls.append(a) or real(*a, **k))
+        _main(root / "landing", root / "lake")
+    return root, out.getvalue(), len(calls)
+
+
+def _copy_of(first_run, tmp_path) -> tuple[Path, Path]:
+    """The first run's landing and lake copied into ``tmp_path``: the lake (its Delta logs and
+    its state file) names no absolute path, so the copy is the same lake."""
+    root, _out, _starts = first_run
+    for folder in ("landing", "lake"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    return tmp_path / "landing", tmp_path / "lake"
+
+
 def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
-    spark, tmp_path, capsys, started, monkeypatch
+    spark, first_run, tmp_path, capsys, started, monkeypatch
 ):
-    landing, lake = tmp_path / "landing", tmp_path / "lake"
-    generate(landing, 400, 100, seed=5, dirty_rate=0.02)
-    _main(landing, lake)
-    assert len(started) == 1
-    first = capsys.readouterr().out
+    landing, lake = _copy_of(first_run, tmp_path)
+    _root, first, first_starts = first_run
+    assert first_starts == 1
     run_id = first.split()[1]
     recorded = json.loads((lake / lake_state.STATE_FILE).read_text())
     assert recorded["run_id"] == run_id
@@ -58,14 +86,14 @@ def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
     # Nothing new: no Spark, no commit, and the summary says why.
     before = _versions(lake)
     _main(landing, lake)
-    assert len(started) == 1
+    assert len(started) == 0
     rerun = capsys.readouterr().out
     assert f"as run {run_id} left them" in rerun and "Spark was not started" in rerun
     assert _versions(lake) == before
 
     # --full-check reads the lake with Spark, and finds nothing to do either.
     _main(landing, lake, "--full-check")
-    assert len(started) == 2
+    assert len(started) == 1
     assert "No new input: no table changed" in capsys.readouterr().out
     assert _versions(lake) == before
 
@@ -76,7 +104,7 @@ def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
     for f in landing.iterdir():
         shutil.copy(f, elsewhere / ("copy-of-" + f.name))
     _main(elsewhere, lake)
-    assert len(started) == 2
+    assert len(started) == 1
     assert "Spark was not started" in capsys.readouterr().out
 
     # A commit to any table, by anyone: the next run starts Spark (and changes nothing).
@@ -86,33 +114,31 @@ def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
         "SET TBLPROPERTIES ('c2c.test.note' = 'an operator was here')"
     )
     _main(landing, lake)
-    assert len(started) == 3
+    assert len(started) == 2
     assert "No new input: no table changed" in capsys.readouterr().out
     _main(landing, lake)
-    assert len(started) == 3  # recorded again after that run: as it left them
+    assert len(started) == 2  # recorded again after that run: as it left them
 
     # Other code (an upgrade, or an edit in a development install): Spark again.
     with monkeypatch.context() as patch:
         patch.setattr(lake_state, "code_digest", lambda: "0" * 64)
         _main(landing, lake)
-    assert len(started) == 4
+    assert len(started) == 3
     capsys.readouterr()
 
     # A new delivery: ingested through bronze, silver and gold as usual.
     users_before = io.read(spark, cfg, tables.SILVER_USERS).count()
     generate_delivery(landing / "users_2020_part_0002.csv", "2020", 50, seed=8, dirty_rate=0.0)
     _main(landing, lake)
-    assert len(started) == 5
+    assert len(started) == 4
     assert "users_2020_part_0002.csv" in capsys.readouterr().out
     assert io.read(spark, cfg, tables.SILVER_USERS).count() == users_before + 50
 
 
 def test_a_run_that_failed_records_nothing_and_its_rerun_finishes_the_work(
-    spark, tmp_path, capsys, started, monkeypatch
+    spark, first_run, tmp_path, capsys, started, monkeypatch
 ):
-    landing, lake = tmp_path / "landing", tmp_path / "lake"
-    generate(landing, 300, 60, seed=6, dirty_rate=0.0)
-    _main(landing, lake)
+    landing, lake = _copy_of(first_run, tmp_path)
     recorded = (lake / lake_state.STATE_FILE).read_text()
     generate_delivery(landing / "users_2024_part_0002.csv", "2024", 40, seed=9, dirty_rate=0.0)
 
@@ -130,7 +156,7 @@ def test_a_run_that_failed_records_nothing_and_its_rerun_finishes_the_work(
     # The landing files are the same as that run saw, but bronze has a new commit: the rerun
     # starts Spark and silver takes up the file bronze ingested.
     _main(landing, lake)
-    assert len(started) == 3
+    assert len(started) == 2  # the run that died, then its rerun
     out = capsys.readouterr().out
     assert "users_2024_part_0002.csv" in out and "balanced" in out
     assert json.loads((lake / lake_state.STATE_FILE).read_text())["tables"] == _versions(lake)
