@@ -35,6 +35,7 @@ PIPELINE_FIXTURES = frozenset(
         "clean",
         "clean_base",
         "first_run",
+        "made_run",
         "duck_real",
         "duck_corpus",
     }
