@@ -4,11 +4,8 @@ unknown files, and the summary an operator reads."""
 from __future__ import annotations
 
 import json
-import math
 import shutil
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pyspark.sql import functions as F
@@ -23,6 +20,7 @@ from c2c_etl.jobs import bronze, silver
 from c2c_etl.jobs.common import RunContext, new_run_id
 from c2c_etl.jobs.gold import build_from_counts, build_gold, published_reports
 from c2c_etl.table_features import STATS_COLUMNS
+from tests.etl.helpers import assert_same_rows
 from tests.etl.integration.conftest import run_pipeline, versions
 
 
@@ -159,7 +157,7 @@ def test_deliveries_add_new_users_and_their_updates_win(spark, clean_base, tmp_p
     fact = io.read(spark, ctx.cfg, tables.FACT_USERS)
     full = build_fact_users(silver).select(*fact.columns)
     assert fact.count() == 960
-    _assert_same_rows(fact, full, tables.FACT_USERS)
+    assert_same_rows(fact, full, tables.FACT_USERS)
     detail = spark.sql(f"DESCRIBE DETAIL {io.sql_name(ctx.cfg, tables.SILVER_USERS)}").first()
     assert detail["properties"]["delta.enableChangeDataFeed"] == "true"
     assert detail["properties"]["delta.enableDeletionVectors"] == "true"
@@ -195,32 +193,6 @@ def _file_stats(cfg, table) -> list[dict]:
     return found
 
 
-def _value(value: Any) -> Any:
-    """A collected value as a hashable one that compares as Spark's set operations do: nested
-    rows and arrays as tuples, maps as sorted pairs, every NaN equal to every other."""
-    if isinstance(value, float) and math.isnan(value):
-        return ("NaN",)
-    if isinstance(value, list | tuple):
-        return tuple(_value(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _value(v)) for k, v in value.items()))
-    return value
-
-
-def _assert_same_rows(actual, expected, what: object = "") -> None:
-    """The two DataFrames hold the same rows, duplicates counted, in any order, column by
-    column (as ``exceptAll`` both ways would say): each side is collected once, which for the
-    sample's small tables costs far less than Spark's two anti-joins."""
-    assert actual.columns == expected.columns, (what, actual.columns, expected.columns)
-    got = Counter(_value(tuple(r)) for r in actual.collect())
-    want = Counter(_value(tuple(r)) for r in expected.collect())
-    extra, missing = got - want, want - got
-    assert not extra and not missing, (
-        f"{what}: rows differ\n  unexpected (up to 5): {list(extra)[:5]}"
-        f"\n  missing (up to 5): {list(missing)[:5]}"
-    )
-
-
 def _assert_gold_is_the_recount(spark, ctx) -> None:
     """The user counts and their four aggregates, as gold holds them, are those of a full
     recount of silver users as it is now; so is fact_users."""
@@ -229,19 +201,19 @@ def _assert_gold_is_the_recount(spark, ctx) -> None:
     fact = build_fact_users(silver)
     stored = io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)
     counts = count_silver_users(silver).localCheckpoint()
-    _assert_same_rows(stored, counts.select(*stored.columns), tables.AGG_USER_COUNTS)
-    _assert_same_rows(io.read(spark, ctx.cfg, tables.FACT_USERS), fact, tables.FACT_USERS)
+    assert_same_rows(stored, counts.select(*stored.columns), tables.AGG_USER_COUNTS)
+    assert_same_rows(io.read(spark, ctx.cfg, tables.FACT_USERS), fact, tables.FACT_USERS)
     recount = build_from_counts(counts)
-    _assert_same_rows(recount[tables.DIM_COUNTRY], build_dim_country(silver), "dim from silver")
+    assert_same_rows(recount[tables.DIM_COUNTRY], build_dim_country(silver), "dim from silver")
     for table, expected in recount.items():
-        _assert_same_rows(io.read(spark, ctx.cfg, table), expected, table)
+        assert_same_rows(io.read(spark, ctx.cfg, table), expected, table)
     # The tables that read every user when rebuilt, whether kept, updated or rebuilt; the
     # report sums (updated from the change feed) to the last digit, and so the reconciliation.
     rebuilt = build_gold(silver)
     for table in (tables.TOP_BUYERS, tables.TOP_SELLERS, tables.AGG_REPORT_SUMS):
-        _assert_same_rows(io.read(spark, ctx.cfg, table), rebuilt[table], table)
+        assert_same_rows(io.read(spark, ctx.cfg, table), rebuilt[table], table)
     recon = reconcile(rebuilt[tables.AGG_REPORT_SUMS], published_reports(spark, ctx))
-    _assert_same_rows(io.read(spark, ctx.cfg, tables.RECONCILIATION), recon, "reconciliation")
+    assert_same_rows(io.read(spark, ctx.cfg, tables.RECONCILIATION), recon, "reconciliation")
 
 
 def test_a_silver_table_of_an_earlier_version_is_refused_and_can_be_rebuilt(
@@ -293,7 +265,7 @@ def test_a_large_batch_staged_in_a_table_gives_what_the_cache_gives(spark, tmp_p
             (tables.RUN_AUDIT, ("run_id", "started_at", "finished_at")),
         ):
             a, b = (io.read(spark, cfgs[how], table).drop(*drop) for how in lakes)
-            _assert_same_rows(a, b, table)
+            assert_same_rows(a, b, table)
 
     def ingest_then_silver() -> None:
         bronze.run(spark, RunContext(cfgs["cache"], new_run_id()))
