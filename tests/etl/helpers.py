@@ -3,7 +3,9 @@ pipeline, and the comparison of two lakes' gold tables."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -83,6 +85,16 @@ def run_pipeline(spark: SparkSession, ctx: Any) -> list[Any]:
     from c2c_etl.runner import RunRequest, run
 
     return run(RunRequest(ctx.cfg, ctx.run_id, full_check=True), spark).results
+
+
+def copy_lake(base: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """``base``'s ``landing`` and ``lake`` folders copied into ``tmp_path``, for a test that goes
+    on from a lake built once: a lake names no absolute path (Delta logs name their files
+    relative to the table, the ingestion log relative to landing, the state file none), so the
+    copy is the same lake."""
+    for folder in ("landing", "lake"):
+        shutil.copytree(base / folder, tmp_path / folder)
+    return tmp_path / "landing", tmp_path / "lake"
 
 
 def assert_same_rows(actual: DataFrame, expected: DataFrame, what: str) -> None:

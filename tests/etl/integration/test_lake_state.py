@@ -17,6 +17,7 @@ from c2c_etl.bronze.ingest import sha256_of
 from c2c_etl.config import local_config
 from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.jobs import silver as silver_jobs
+from tests.etl.helpers import copy_lake
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def _versions(lake) -> dict[str, int]:
 def first_run(spark, tmp_path_factory) -> tuple[Path, str, int]:
     """A folder holding ``landing`` (a small sample with dirty rows) and ``lake`` after a first
     local run of c2c-pipeline, what that run printed and how many times it started Spark: built
-    once, and each test goes on from a copy of its own (``_copy_of``)."""
+    once, and each test goes on from a copy of its own (``tests.etl.helpers.copy_lake``)."""
     root = tmp_path_factory.mktemp("first-run")
     generate(root / "landing", 400, 100, seed=5, dirty_rate=0.02)
     calls: list[object] = []
@@ -61,19 +62,10 @@ def first_run(spark, tmp_path_factory) -> tuple[Path, str, int]:
     return root, out.getvalue(), len(calls)
 
 
-def _copy_of(first_run, tmp_path) -> tuple[Path, Path]:
-    """The first run's landing and lake copied into ``tmp_path``: the lake (its Delta logs and
-    its state file) names no absolute path, so the copy is the same lake."""
-    root, _out, _starts = first_run
-    for folder in ("landing", "lake"):
-        shutil.copytree(root / folder, tmp_path / folder)
-    return tmp_path / "landing", tmp_path / "lake"
-
-
 def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
     spark, first_run, tmp_path, capsys, started, monkeypatch
 ):
-    landing, lake = _copy_of(first_run, tmp_path)
+    landing, lake = copy_lake(first_run[0], tmp_path)
     _root, first, first_starts = first_run
     assert first_starts == 1
     run_id = first.split()[1]
@@ -138,7 +130,7 @@ def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
 def test_a_run_that_failed_records_nothing_and_its_rerun_finishes_the_work(
     spark, first_run, tmp_path, capsys, started, monkeypatch
 ):
-    landing, lake = _copy_of(first_run, tmp_path)
+    landing, lake = copy_lake(first_run[0], tmp_path)
     recorded = (lake / lake_state.STATE_FILE).read_text()
     generate_delivery(landing / "users_2024_part_0002.csv", "2024", 40, seed=9, dirty_rate=0.0)
 

@@ -20,7 +20,7 @@ from c2c_etl.jobs import bronze, silver
 from c2c_etl.jobs.common import RunContext, new_run_id
 from c2c_etl.jobs.gold import build_from_counts, build_gold, published_reports
 from c2c_etl.table_features import STATS_COLUMNS
-from tests.etl.helpers import assert_same_rows
+from tests.etl.helpers import assert_same_rows, copy_lake
 from tests.etl.integration.conftest import run_pipeline, versions
 
 
@@ -33,15 +33,6 @@ def clean_base(spark, tmp_path_factory) -> Path:
     generate(root / "landing" / "day1", 600, 200, seed=21, dirty_rate=0.0, overlap=0.0)
     run_pipeline(spark, root / "landing", root / "lake")
     return root
-
-
-def _copy_of(base: Path, tmp_path: Path) -> tuple[Path, Path]:
-    """The base's landing and lake folders copied into ``tmp_path``: the lake holds no absolute
-    path (Delta logs name their files relative to the table, the ingestion log relative to
-    landing), so the copy is the same lake."""
-    for folder in ("landing", "lake"):
-        shutil.copytree(base / folder, tmp_path / folder)
-    return tmp_path / "landing", tmp_path / "lake"
 
 
 def test_sample_run_quarantines_dirty_rows_and_the_2024_version_wins(spark, tmp_path):
@@ -117,7 +108,7 @@ def test_new_files_are_picked_up_and_unknown_files_rejected(spark, tmp_path):
 def test_deliveries_add_new_users_and_their_updates_win(spark, clean_base, tmp_path):
     """The benchmark's incremental files: a base lake, then deliveries of new users mixed with
     later versions of earlier users; silver keeps one row per user, the later version."""
-    landing, lake = _copy_of(clean_base, tmp_path)
+    landing, lake = copy_lake(clean_base, tmp_path)
     ctx = RunContext(local_config(landing, lake), new_run_id())
     assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 800
 
@@ -221,7 +212,7 @@ def test_a_silver_table_of_an_earlier_version_is_refused_and_can_be_rebuilt(
 ):
     """Silver users written with the SHA-256 record hash (a string, before issue 7) is not
     MERGEd into: the run stops with what to do, which rebuilds the same users."""
-    landing, lake = _copy_of(clean_base, tmp_path)
+    landing, lake = copy_lake(clean_base, tmp_path)
     ctx = RunContext(local_config(landing, lake), new_run_id())
     silver = io.read(spark, ctx.cfg, tables.SILVER_USERS)
     old = silver.withColumn("record_hash", F.sha2(F.col("record_hash").cast("string"), 256))
