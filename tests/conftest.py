@@ -158,3 +158,31 @@ def sample_gold(spark, tmp_path_factory) -> Iterator:
     ctx = RunContext(local_config(root / "landing", root / "lake"), new_run_id())
     run_pipeline(spark, ctx)
     yield ctx
+
+
+@pytest.fixture(scope="session")
+def full_run(spark, real_data, tmp_path_factory):
+    """Every real file (both users files and the publisher's reports) through the whole pipeline
+    once per test session: (context, step results). A test that changes its landing folder or
+    lake changes a copy (``tests.etl.helpers.copy_lake``)."""
+    from tests.etl.integration.conftest import (
+        REPORT_FILES,
+        USERS_2020_FILE,
+        USERS_2024_FILE,
+        land,
+        run_pipeline,
+    )
+
+    root = tmp_path_factory.mktemp("full")
+    land(real_data, root / "landing", USERS_2020_FILE, USERS_2024_FILE, *REPORT_FILES)
+    return run_pipeline(spark, root / "landing", root / "lake")
+
+
+@pytest.fixture(scope="session")
+def corpus_run(spark, tmp_path_factory):
+    """The bad-input corpus (tests/etl/corpus) through bronze and silver once per test session
+    (``tests.etl.corpus.run.CorpusRun``). A test that changes its landing folder or lake changes
+    a copy (``tests.etl.helpers.copy_lake``)."""
+    from tests.etl.corpus.run import run_corpus
+
+    return run_corpus(spark, tmp_path_factory.mktemp("corpus"))

@@ -3,8 +3,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 from c2c_etl import io, tables
 from c2c_etl.config import local_config
 from c2c_etl.jobs.common import RunContext, StepResult, new_run_id
@@ -33,11 +31,3 @@ def run_pipeline(spark, landing: Path, lake: Path) -> tuple[RunContext, list[Ste
 
 def versions(spark, ctx: RunContext) -> dict[str, int | None]:
     return {str(t): io.version(spark, ctx.cfg, t) for t in tables.ALL_TABLES}
-
-
-@pytest.fixture(scope="module")
-def full_run(spark, real_data, tmp_path_factory):
-    """One run over every real file: (context, step results)."""
-    root = tmp_path_factory.mktemp("full")
-    land(real_data, root / "landing", USERS_2020_FILE, USERS_2024_FILE, *REPORT_FILES)
-    return run_pipeline(spark, root / "landing", root / "lake")

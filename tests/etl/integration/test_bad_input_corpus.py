@@ -1,6 +1,7 @@
 """The bad-input corpus (tests/etl/corpus/cases.toml) through bronze and silver in one run.
 
-Every case's files share one landing folder, so the run costs one pipeline; each case is then
+Every case's files share one landing folder, so the run costs one pipeline (``corpus_run``,
+built once per test session: the DuckDB baseline's tests read it too); each case is then
 asserted on its own: its outcome and reason, its audit balance, its dead-letter copy. A second
 run over the same landing folder must change nothing: a failed or repeated run is safe.
 """
@@ -8,74 +9,19 @@ run over the same landing folder must change nothing: a failed or repeated run i
 from __future__ import annotations
 
 import json
-import shutil
 import tomllib
-from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pyspark.sql import functions as F
 
-from c2c_etl import io, tables
 from c2c_etl.bronze.ingest import sha256_of
-from c2c_etl.config import local_config
-from c2c_etl.jobs import bronze, silver
-from c2c_etl.jobs.common import RunContext, new_run_id
-from tests.etl.corpus.build import COMMITTED, FILES, GENERATED, write_generated
+from tests.etl.corpus.build import COMMITTED, FILES, GENERATED
+from tests.etl.corpus.run import CorpusRun, run_bronze_silver
 from tests.etl.integration.conftest import versions
 
 CORPUS = Path(__file__).parents[1] / "corpus"
 CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text())["case"]
-
-
-@dataclass
-class CorpusRun:
-    ctx: RunContext
-    landing: Path
-    log: dict[str, dict[str, Any]]  # ingestion log row per file
-    audit: dict[str, dict[str, Any]]  # silver_users audit row per file
-    quarantine_rules: dict[str, set[str]]  # failed rules per file
-    silver: dict[str, list[dict[str, Any]]]  # silver users per file
-
-
-def _run(spark, landing: Path, lake: Path) -> RunContext:
-    ctx = RunContext(local_config(landing, lake), new_run_id())
-    bronze.run(spark, ctx)
-    silver.run_users(spark, ctx)
-    silver.run_reports(spark, ctx)
-    return ctx
-
-
-@pytest.fixture(scope="module")
-def corpus_run(spark, tmp_path_factory) -> CorpusRun:
-    root = tmp_path_factory.mktemp("corpus")
-    landing = root / "landing"
-    shutil.copytree(FILES, landing)
-    write_generated(landing)
-    ctx = _run(spark, landing, root / "lake")
-
-    def by_file(table, **filters) -> dict[str, dict[str, Any]]:
-        df = io.read(spark, ctx.cfg, table)
-        for column, value in filters.items():
-            df = df.filter(F.col(column) == value)
-        return {r["source_file"]: r.asDict() for r in df.collect()}
-
-    rules: dict[str, set[str]] = defaultdict(set)
-    for r in io.read(spark, ctx.cfg, tables.SILVER_QUARANTINE).collect():
-        rules[r["source_file"]] |= set(r["failed_rules"])
-    users: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in io.read(spark, ctx.cfg, tables.SILVER_USERS).drop("country_name_source").collect():
-        users[r["source_file"]].append(r.asDict())
-    return CorpusRun(
-        ctx,
-        landing,
-        by_file(tables.INGESTION_LOG),
-        by_file(tables.RUN_AUDIT, step="silver_users"),
-        rules,
-        users,
-    )
 
 
 def test_the_corpus_has_every_kind_of_bad_input_the_issue_lists():
@@ -174,6 +120,6 @@ def test_a_second_run_over_the_same_corpus_changes_nothing(spark, corpus_run):
     before = versions(spark, corpus_run.ctx)
     dead_letter = Path(corpus_run.ctx.cfg.dead_letter_path("x")).parent
     folders = sorted(p.name for p in dead_letter.iterdir())
-    again = _run(spark, corpus_run.landing, Path(str(corpus_run.ctx.cfg.lake_root)))
+    again = run_bronze_silver(spark, corpus_run.landing, Path(str(corpus_run.ctx.cfg.lake_root)))
     assert versions(spark, again) == before
     assert sorted(p.name for p in dead_letter.iterdir()) == folders
