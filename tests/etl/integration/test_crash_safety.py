@@ -5,30 +5,36 @@ lock on the lake is refused before it starts anything.
 The kills are real: the pipeline runs in a subprocess (``python -m c2c_etl.runner``)
 that gets SIGKILL, either from the crash hook at a named point (``$C2C_CRASH_AT``, see
 ``c2c_etl.crashpoints``) or from this test while a table's parquet files are being written.
+A kill in a later step starts from a copy of a lake that already holds the steps before it
+(built once in this process): the killed run skips that work, as a run after a crash does,
+and its kill comes at the same point.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from c2c_etl import crashpoints, io, tables
+from c2c_etl import crashpoints, io, pipeline, tables
 from c2c_etl.config import local_config
-from c2c_etl.generator import generate
+from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.jobs import gold
-from c2c_etl.jobs.common import RunContext, new_run_id
+from c2c_etl.jobs.common import LOG_CONTEXT, RunContext, new_run_id
 from c2c_etl.runlock import EXIT_LOCKED, lake_lock
-from tests.etl.helpers import run_pipeline
+from c2c_etl.runner import RunRequest, run
+from tests.etl.helpers import copy_lake, run_pipeline
 
 # Columns that say which run wrote a row, or when: they differ between any two runs.
 RUN_SPECIFIC = {
@@ -51,7 +57,16 @@ KILL_POINTS = (
     "gold.table_committed",
 )
 # A kill while a table's parquet files are being written, before its commit.
-MID_WRITE = {"silver users": "silver/users"}
+MID_WRITE = {"silver users": tables.SILVER_USERS}
+
+
+def _step_of_point(point: str) -> str:
+    return point.split(".", 1)[0]
+
+
+def _step_writing(table: tables.Table) -> str:
+    (step,) = [s.name for s in pipeline.STEPS if table in s.writes]
+    return step
 
 
 def _snapshot(spark, ctx: RunContext) -> dict[str, list[tuple]]:
@@ -75,10 +90,30 @@ def sample(tmp_path_factory) -> Path:
     return landing
 
 
+class CleanRun(NamedTuple):
+    tables: dict[str, list[tuple]]  # every compared table's rows (``_snapshot``)
+    reached: set[str]  # the crash points it passed through
+    cached: bool  # whether it left any DataFrame cached in the driver
+    lake: Path
+    written: set[tuple[str | None, str]]  # (step, table) of every table write
+
+
+def _note_writes(monkeypatch: pytest.MonkeyPatch) -> set[tuple[str | None, str]]:
+    """From now on, every table write as (the step writing it, table)."""
+    written: set[tuple[str | None, str]] = set()
+    note = io.WRITES.note
+
+    def noting(cfg, table):
+        written.add((LOG_CONTEXT["step"], str(table)))
+        note(cfg, table)
+
+    monkeypatch.setattr(io.WRITES, "note", noting)
+    return written
+
+
 @pytest.fixture(scope="module")
-def clean(spark, sample, tmp_path_factory, monkeypatch_module) -> tuple[dict, set[str], bool]:
-    """A clean run's tables, the crash points it passed through, and whether it left any
-    DataFrame cached in the driver."""
+def clean(spark, sample, tmp_path_factory, monkeypatch_module) -> CleanRun:
+    """A first load of the sample, never killed, and what it did."""
     reached: set[str] = set()
     real = crashpoints.crash_point
 
@@ -88,13 +123,45 @@ def clean(spark, sample, tmp_path_factory, monkeypatch_module) -> tuple[dict, se
 
     for module in ("bronze", "silver", "gold"):
         monkeypatch_module.setattr(f"c2c_etl.jobs.{module}.crash_point", record)
+    written = _note_writes(monkeypatch_module)
     lake = tmp_path_factory.mktemp("crash-clean") / "lake"
     ctx = RunContext(local_config(sample, lake), new_run_id())
     spark.catalog.clearCache()
     run_pipeline(spark, ctx)
     monkeypatch_module.undo()
     cached = _cached_frames(spark)
-    return _snapshot(spark, ctx), reached, cached
+    return CleanRun(_snapshot(spark, ctx), reached, cached, lake, written)
+
+
+@pytest.fixture(scope="module")
+def earlier_steps(spark, sample, tmp_path_factory) -> dict[str, Path]:
+    """Per step that a test kills the pipeline in (but the first): a folder whose ``landing``
+    (the sample) and ``lake`` hold what the steps before it wrote, run one step at a time by
+    the runner in this session's JVM. A killed process started on a copy skips those steps as
+    done, so it spends its fresh JVM on the step it is killed in, not on the ones before."""
+    killed_in = {_step_of_point(p) for p in KILL_POINTS} | {
+        _step_writing(t) for t in MID_WRITE.values()
+    }
+    root = tmp_path_factory.mktemp("crash-earlier")
+    shutil.copytree(sample, root / "landing")
+    cfg = local_config(root / "landing", root / "lake")
+    built: dict[str, Path] = {}
+    for done, step in enumerate(pipeline.STEPS):
+        if step.name in killed_in and done:
+            built[step.name] = root.parent / f"{root.name}-{step.name}"
+            shutil.copytree(root, built[step.name])
+        if killed_in <= {*built, pipeline.STEPS[0].name}:
+            break
+        run(RunRequest(cfg, new_run_id(), steps=(step.name,)), spark)
+    return built
+
+
+def _start_for(step: str, sample: Path, earlier_steps: dict[str, Path], tmp_path: Path):
+    """(landing, lake) for a run killed in ``step``: a copy of the lake the steps before it
+    left; the sample and an empty lake for the first step."""
+    if step not in earlier_steps:
+        return sample, tmp_path / "lake"
+    return copy_lake(earlier_steps[step], tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -149,18 +216,17 @@ def assert_only_whole_files_visible(spark, landing: Path, lake: Path) -> None:
 
 
 def test_a_clean_run_passes_every_crash_point(clean):
-    _, reached, _ = clean
-    assert reached == set(crashpoints.POINTS)
+    assert clean.reached == set(crashpoints.POINTS)
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_run_killed_at_a_commit_boundary_reruns_to_the_clean_tables(
-    spark, sample, clean, tmp_path, point
+    spark, sample, earlier_steps, clean, tmp_path, point
 ):
-    lake = tmp_path / "lake"
+    landing, lake = _start_for(_step_of_point(point), sample, earlier_steps, tmp_path)
     env = {**os.environ, crashpoints.ENV_VAR: point, "C2C_LOG_FORMAT": "json"}
     killed = subprocess.run(
-        _command(sample, lake, "killed"), env=env, capture_output=True, text=True, check=False
+        _command(landing, lake, "killed"), env=env, capture_output=True, text=True, check=False
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert f"{crashpoints.ENV_VAR}={point}" in killed.stderr
@@ -171,10 +237,10 @@ def test_a_run_killed_at_a_commit_boundary_reruns_to_the_clean_tables(
     if point.startswith("gold."):
         assert {"bronze", "silver_users", "silver_reports"} <= {line.get("step") for line in lines}
 
-    assert_only_whole_files_visible(spark, sample, lake)
-    ctx = RunContext(local_config(sample, lake), new_run_id())
+    assert_only_whole_files_visible(spark, landing, lake)
+    ctx = RunContext(local_config(landing, lake), new_run_id())
     run_pipeline(spark, ctx)
-    assert _snapshot(spark, ctx) == clean[0]
+    assert _snapshot(spark, ctx) == clean.tables
     steps = io.read(spark, ctx.cfg, tables.RUN_STEPS)
     # The killed run recorded no step (the runner records a run's steps at its end); the
     # rerun recorded those that had work left.
@@ -202,12 +268,13 @@ def _kill_when_a_file_appears(process: subprocess.Popen, folder: Path) -> thread
 
 @pytest.mark.parametrize("where", MID_WRITE)
 def test_a_run_killed_mid_write_hides_the_half_write_and_reruns_to_the_clean_tables(
-    spark, sample, clean, tmp_path, where
+    spark, sample, earlier_steps, clean, tmp_path, where
 ):
-    lake = tmp_path / "lake"
-    folder = lake / MID_WRITE[where]
+    table = MID_WRITE[where]
+    landing, lake = _start_for(_step_writing(table), sample, earlier_steps, tmp_path)
+    folder = lake / table.layer / table.name
     process = subprocess.Popen(
-        _command(sample, lake, "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        _command(landing, lake, "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     watcher = _kill_when_a_file_appears(process, folder)
     _, err = process.communicate(timeout=600)
@@ -223,11 +290,11 @@ def test_a_run_killed_mid_write_hides_the_half_write_and_reruns_to_the_clean_tab
         assert on_disk - visible, "the write was not cut: every file is committed"
     else:
         assert not any((folder / "_delta_log").glob("*.json"))
-    assert_only_whole_files_visible(spark, sample, lake)
+    assert_only_whole_files_visible(spark, landing, lake)
 
-    ctx = RunContext(local_config(sample, lake), new_run_id())
+    ctx = RunContext(local_config(landing, lake), new_run_id())
     run_pipeline(spark, ctx)
-    assert _snapshot(spark, ctx) == clean[0]
+    assert _snapshot(spark, ctx) == clean.tables
 
 
 def test_a_run_started_while_another_holds_the_lake_is_refused_before_spark_starts(
@@ -285,8 +352,7 @@ def _cached_frames(spark) -> bool:
 def test_a_clean_run_leaves_nothing_cached_in_the_driver(clean):
     """The silver steps cache a batch's rows and small helper frames; a driver that outlives
     the run (an all-purpose cluster, this test session) must get that memory back."""
-    _, _, cached = clean
-    assert not cached
+    assert not clean.cached
 
 
 @pytest.mark.parametrize(
@@ -311,3 +377,29 @@ def test_a_run_leaves_nothing_cached_in_the_driver_even_when_a_step_fails(
     steps = io.read(spark, ctx.cfg, tables.RUN_STEPS).filter("status = 'failed'")
     assert [r["step"] for r in steps.collect()] == [step]
     assert not _cached_frames(spark)
+
+
+def test_each_step_writes_only_the_tables_it_declares(spark, sample, clean, tmp_path, monkeypatch):
+    """The real pipeline, a first load (the clean run) and then, on a copy of its lake, a
+    delivery with changed users: every table a step writes is among the tables
+    c2c_etl.pipeline declares for it."""
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    shutil.copytree(sample, landing)
+    shutil.copytree(clean.lake, lake)
+    written = _note_writes(monkeypatch)
+    generate_delivery(
+        landing / "users_2020_part_0002.csv",
+        "2020",
+        50,
+        seed=4,
+        update_from=landing / "users_2020.csv",
+        update_share=0.2,
+    )
+    delivery = run(RunRequest(local_config(landing, lake)), spark)
+    assert {r.step: r.status for r in delivery.results}["silver_users"] == "succeeded"
+    written |= clean.written
+    declared = {s.name: {str(t) for t in s.writes} for s in pipeline.STEPS}
+    undeclared = {(step, table) for step, table in written if table not in declared.get(step, ())}
+    assert {step for step, _ in written} >= {"bronze", "silver_users", "silver_reports", "gold"}
+    # The runner records the run's steps itself, outside any step.
+    assert undeclared <= {(None, "silver.run_steps")}, undeclared
