@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from c2c_etl.tables import AGG_APP_ADOPTION, TOP_BUYERS
+from c2c_etl.tables import AGG_APP_ADOPTION, RECONCILIATION, TOP_BUYERS
 from c2c_ops.errors import Exit
 from c2c_ops.maintenance import OVERRIDE_FLAG
 from c2c_ops.sql import RETENTION_CHECK
@@ -158,9 +158,20 @@ def test_restore_refuses_a_version_that_does_not_exist(spark, tmp_path, capsys):
 
 
 def test_maintenance_of_a_table_that_does_not_exist_is_not_found(spark, tmp_path, capsys):
-    result = local(spark, tmp_path, capsys, "optimize", str(AGG_APP_ADOPTION))
+    result = local(spark, tmp_path, capsys, "optimize", str(RECONCILIATION))
     assert result.code == Exit.NOT_FOUND
-    assert "gold.agg_app_adoption does not exist" in result.err
+    assert "gold.publisher_report_reconciliation does not exist" in result.err
+
+
+@pytest.mark.parametrize("command", ["history", "optimize", "vacuum"])
+def test_maintenance_of_a_gold_view_is_refused_and_names_the_tables_it_reads(
+    spark, tmp_path, capsys, command
+):
+    result = local(spark, tmp_path, capsys, command, str(AGG_APP_ADOPTION))
+    assert result.code == Exit.USAGE
+    assert "gold.agg_app_adoption is a view over gold.agg_user_counts, gold.dim_country" in (
+        result.err
+    )
 
 
 def test_history_and_optimize_through_the_sql_warehouse_api(spark, tmp_path, capsys):

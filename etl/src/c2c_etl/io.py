@@ -2,7 +2,9 @@
 
 Every function takes the session and the configuration as parameters. Locally a table is a Delta
 folder ``<lake>/<layer>/<table>``; in the cloud it is the Unity Catalog table
-``<catalog>.<layer>.<table>``.
+``<catalog>.<layer>.<table>``. A gold name that is a view (``Table.is_view``) is read the same
+way: in the cloud it is a Unity Catalog view; locally, with no metastore, its SQL is rendered
+over the Delta folders it reads.
 
 Only the DataFrame API and Spark SQL are used (``DESCRIBE HISTORY``, ``MERGE INTO``), never
 Delta's Python ``DeltaTable`` class or the SparkContext: the same calls then run on a classic
@@ -29,10 +31,10 @@ from pyspark.sql import functions as F
 
 from c2c_etl.config import LakeConfig
 from c2c_etl.crashpoints import commit_made
-from c2c_etl.gold.views import VIEWS, View, create_statement
+from c2c_etl.gold.views import ALL_VIEWS, GOLD_VIEWS, View, create_statement, render
 from c2c_etl.retention import table_properties
 from c2c_etl.table_features import table_features
-from c2c_etl.tables import ALL_TABLES, GOLD, Table
+from c2c_etl.tables import ALL_TABLES, GOLD, VIEW_TABLES, Table
 
 # Delta's session setting for the user metadata of the next commits (used for MERGE).
 USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
@@ -83,10 +85,19 @@ def _certainly_missing(cfg: LakeConfig, table: Table) -> bool:
         return True
 
 
+def _view_sources(table: Table) -> list[Table]:
+    """The stored tables a gold view reads."""
+    view = GOLD_VIEWS[table]
+    return [t for t in ALL_TABLES if t.name in view.table_placeholders()]
+
+
 def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
     """Whether the table exists: a committed Delta table at its path (local), or a Unity
-    Catalog table. One catalog call for both, by the table's SQL name."""
+    Catalog table or view. One catalog call for both, by the table's SQL name. Locally a gold
+    view exists when the tables it reads do."""
     if cfg.is_local:
+        if table.is_view:
+            return all(exists(spark, cfg, t) for t in _view_sources(table))
         return not _certainly_missing(cfg, table)
     try:
         return spark.catalog.tableExists(sql_name(cfg, table))
@@ -98,6 +109,8 @@ def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
 
 def read(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFrame:
     if cfg.is_local:
+        if table.is_view:
+            return spark.sql(_local_view_sql(cfg, table))
         return spark.read.format("delta").load(cfg.table_path(table.layer, table.name))
     return spark.read.table(cfg.table_name(table.layer, table.name))
 
@@ -118,25 +131,44 @@ def changes(spark: SparkSession, cfg: LakeConfig, table: Table, first: int, last
 
 
 def sql_name(cfg: LakeConfig, table: Table) -> str:
-    """How Spark SQL names a table: ``delta.`<path>``` locally, ``<catalog>.<layer>.<table>``
-    in the cloud."""
+    """How Spark SQL names a table in a FROM: ``delta.`<path>``` locally (a gold view: its
+    SELECT in parentheses), ``<catalog>.<layer>.<table>`` in the cloud."""
     if cfg.is_local:
+        if table.is_view:
+            return f"({_local_view_sql(cfg, table)})"
         return f"delta.`{cfg.table_path(table.layer, table.name)}`"
     return cfg.table_name(table.layer, table.name)
 
 
+def _local_view_sql(cfg: LakeConfig, table: Table) -> str:
+    return render(GOLD_VIEWS[table], lambda t: sql_name(cfg, t))
+
+
 def view_name(cfg: LakeConfig, view: View) -> str:
-    """A BI view's name: a session temp view locally, a Unity Catalog view in gold otherwise."""
+    """A view's name: a session temp view locally, a Unity Catalog view in gold otherwise."""
     return view.name if cfg.is_local else cfg.table_name(GOLD, view.name)
 
 
-def create_views(spark: SparkSession, cfg: LakeConfig, views: Iterable[View] = VIEWS) -> list[str]:
-    """Create (or replace) the BI views over the gold tables; returns their names.
+def _session_views(cfg: LakeConfig, views: Iterable[View]) -> list[View]:
+    """The views to create: locally the gold views are rendered wherever they are read
+    (:func:`sql_name`), so only the BI views become session views."""
+    gold = set(GOLD_VIEWS.values())
+    return [v for v in views if not (cfg.is_local and v in gold)]
 
-    In the cloud they are Unity Catalog views next to the gold tables, for Power BI and the AI/BI
-    dashboard. Locally Delta folders have no metastore, so they are temporary views of the
-    session (the local dashboard and the tests read them).
+
+def create_views(
+    spark: SparkSession, cfg: LakeConfig, views: Iterable[View] = ALL_VIEWS
+) -> list[str]:
+    """Create (or replace) gold's views, the gold ones before the BI views that read them;
+    returns their names.
+
+    In the cloud they are Unity Catalog views in the gold schema, for analysts, Power BI and the
+    AI/BI dashboard (a name still held by the Delta table an earlier version wrote there makes
+    the statement fail: :func:`retire_view_tables` frees it). Locally Delta folders have no
+    metastore, so the BI views are temporary views of the session (the local dashboard and the
+    tests read them).
     """
+    views = _session_views(cfg, views)
     names = []
     for view in views:
         name = view_name(cfg, view)
@@ -150,9 +182,48 @@ def create_views(spark: SparkSession, cfg: LakeConfig, views: Iterable[View] = V
     return names
 
 
-def views_missing(spark: SparkSession, cfg: LakeConfig, views: Iterable[View] = VIEWS) -> bool:
-    """Whether any BI view does not exist yet (cloud) or in this session (local)."""
-    return any(not spark.catalog.tableExists(view_name(cfg, v)) for v in views)
+def views_missing(spark: SparkSession, cfg: LakeConfig, views: Iterable[View] = ALL_VIEWS) -> bool:
+    """Whether any view :func:`create_views` makes is not there yet (cloud) or in this session
+    (local), or is still a table: one catalog lookup a view."""
+    return any(_object_type(spark, view_name(cfg, v)) != "VIEW" for v in _session_views(cfg, views))
+
+
+def _object_type(spark: SparkSession, name: str) -> str | None:
+    """What the catalog holds under ``name``: ``VIEW``, ``TEMPORARY``, ``MANAGED``,
+    ``EXTERNAL`` (a table), or None."""
+    try:
+        found = spark.catalog.getTable(name)
+    except AnalysisException as error:
+        if error.getCondition() in NO_DELTA_TABLE:
+            return None
+        raise
+    return "VIEW" if found.isTemporary else found.tableType
+
+
+def retire_view_tables(spark: SparkSession, cfg: LakeConfig) -> list[Table]:
+    """Remove the Delta tables an earlier version wrote under the names that are now gold
+    views; returns those it removed.
+
+    Their rows are figures as of the last build that wrote them, and they would shadow the
+    views: in the cloud the name (``CREATE OR REPLACE VIEW`` refuses to replace a table), and
+    locally the folder a reader of the path would find. Their content is a function of the
+    user counts, which stay, so nothing is lost. One catalog lookup a name in the cloud; locally
+    a look at the folder, no Spark query.
+    """
+    retired = []
+    for table in VIEW_TABLES:
+        if cfg.is_local:
+            folder = Path(cfg.table_path(table.layer, table.name))
+            if not folder.exists():
+                continue
+            shutil.rmtree(folder)
+        else:
+            name = cfg.table_name(table.layer, table.name)
+            if _object_type(spark, name) in (None, "VIEW"):
+                continue
+            spark.sql(f"DROP TABLE {name}")
+        retired.append(table)
+    return retired
 
 
 def read_or_none(spark: SparkSession, cfg: LakeConfig, table: Table) -> DataFrame | None:
@@ -206,6 +277,8 @@ def history(
     (UTC), operation, userMetadata, operationMetrics; none when the table does not exist yet.
     Reads the Delta log only, no data files: locally its commit files, in the cloud
     ``DESCRIBE HISTORY``."""
+    if table.is_view:
+        return []  # a view has no commits of its own
     if cfg.is_local:
         return _local_history(cfg, table, limit)
     statement = f"DESCRIBE HISTORY {sql_name(cfg, table)}"
@@ -254,6 +327,8 @@ def data_version(spark: SparkSession, cfg: LakeConfig, table: Table) -> int | No
 def _write(
     df: DataFrame, cfg: LakeConfig, table: Table, mode: str, options: Mapping[str, str]
 ) -> None:
+    if table.is_view:
+        raise ValueError(f"{table} is a view (c2c_etl.gold.views): it is never written")
     # The layer's retention properties (c2c_etl.retention) and the table's performance features
     # (c2c_etl.table_features): Delta stores writer options named delta.* as table properties
     # when the write creates the table, at no extra commit.

@@ -32,7 +32,9 @@ SILVER_REPORTS = (
     t.SILVER_REPORT_SELLERS_TOTALS,
     t.SILVER_REPORT_TOP_SELLERS,
 )
-GOLD_TABLES = tuple(table for table in t.ALL_TABLES if table.layer == t.GOLD)
+# Gold's views (t.VIEW_TABLES) are neither read nor written by a step: the gold step only
+# (re)creates their definitions.
+GOLD_TABLES = tuple(table for table in t.STORED_TABLES if table.layer == t.GOLD)
 # A step records what it consumed, file by file, in the run audit; the runner itself records
 # the run's steps in silver.run_steps.
 LEDGER = (t.RUN_AUDIT,)

@@ -116,6 +116,12 @@ def format_summary(ctx: RunContext, results: list[StepResult], startup: float, t
     elif gold.get("reason"):
         lines.append("")
         lines.append(f"Gold: {gold['reason']}.")
+    if gold.get("retired_tables"):
+        lines.append("")
+        lines.append(
+            f"Gold: removed {', '.join(gold['retired_tables'])}: tables an earlier version "
+            "wrote where gold now has views of the same names (docs/gold_contract.md)."
+        )
     lines.append("")
     lines.append(_tables_line(ctx))
     return "\n".join(lines)

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 BRONZE, SILVER, GOLD = "bronze", "silver", "gold"
 LAYERS = (BRONZE, SILVER, GOLD)
+Kind = Literal["table", "view"]
+TABLE: Kind = "table"
+VIEW: Kind = "view"
 
 
 @dataclass(frozen=True)
 class Table:
+    """A name of the lake. Most hold Delta tables; a ``VIEW`` is a SELECT over them
+    (c2c_etl.gold.views.GOLD_VIEWS), read like a table but with no files or versions of its
+    own: nothing writes, compacts, vacuums or restores it. The kind is not part of the name's
+    identity, so a name parsed from text finds its table."""
+
     layer: str
     name: str
+    kind: Kind = field(default=TABLE, compare=False)
 
     def __str__(self) -> str:
         return f"{self.layer}.{self.name}"
+
+    @property
+    def is_view(self) -> bool:
+        return self.kind == VIEW
 
 
 # Bronze: raw rows as read, one table per source schema, plus the log of ingested files.
@@ -47,12 +61,14 @@ SILVER_USERS_CHECKED = Table(SILVER, "users_checked")
 # Gold: star schema and aggregates for the business questions.
 DIM_COUNTRY = Table(GOLD, "dim_country")
 FACT_USERS = Table(GOLD, "fact_users")
-AGG_COUNTRY_GENDER = Table(GOLD, "agg_buyers_sellers_by_country_gender")
+# Four small aggregates of the user counts below: views, computed when read, so a run that
+# changes the counts writes nothing for them.
+AGG_COUNTRY_GENDER = Table(GOLD, "agg_buyers_sellers_by_country_gender", VIEW)
 TOP_BUYERS = Table(GOLD, "top_buyers")
 TOP_SELLERS = Table(GOLD, "top_sellers")
-AGG_APP_ADOPTION = Table(GOLD, "agg_app_adoption")
-AGG_ENGAGEMENT_FUNNEL = Table(GOLD, "agg_engagement_funnel")
-AGG_SENIORITY_COHORTS = Table(GOLD, "agg_seniority_cohorts")
+AGG_APP_ADOPTION = Table(GOLD, "agg_app_adoption", VIEW)
+AGG_ENGAGEMENT_FUNNEL = Table(GOLD, "agg_engagement_funnel", VIEW)
+AGG_SENIORITY_COHORTS = Table(GOLD, "agg_seniority_cohorts", VIEW)
 # The additive user counts the four aggregates above are built from (c2c_etl.gold.counts).
 AGG_USER_COUNTS = Table(GOLD, "agg_user_counts")
 # The additive sums the reconciliation recomputes the publisher's reports from
@@ -61,6 +77,9 @@ AGG_REPORT_SUMS = Table(GOLD, "agg_report_sums")
 RECONCILIATION = Table(GOLD, "publisher_report_reconciliation")
 
 ALL_TABLES: tuple[Table, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Table))
+# The names that hold Delta tables: what a step writes and maintenance compacts or vacuums.
+STORED_TABLES: tuple[Table, ...] = tuple(t for t in ALL_TABLES if not t.is_view)
+VIEW_TABLES: tuple[Table, ...] = tuple(t for t in ALL_TABLES if t.is_view)
 # Tables whose content is a step's scratch, replaced at each write: never compacted.
 STAGING_TABLES: tuple[Table, ...] = (
     SILVER_USERS_MERGE_SOURCE,

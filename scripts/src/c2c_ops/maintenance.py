@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table as RichTable
 
-from c2c_etl.tables import ALL_TABLES, Table
+from c2c_etl.gold.views import GOLD_VIEWS
+from c2c_etl.tables import ALL_TABLES, STORED_TABLES, Table
 from c2c_ops.confirm import add_yes, confirm
 from c2c_ops.errors import Exit, OpsError
 from c2c_ops.sql import SqlRunner, add_target_options, quote_string, sql_runner
@@ -36,11 +37,20 @@ LISTED_FILES = 20
 
 
 def parse_table(text: str) -> Table:
-    """``layer.table`` as one of c2c_etl.tables.ALL_TABLES; anything else is a usage error."""
+    """``layer.table`` as one of c2c_etl.tables.STORED_TABLES; anything else, a gold view
+    included, is a usage error."""
     for table in ALL_TABLES:
-        if str(table) == text.strip():
-            return table
-    known = ", ".join(sorted(str(t) for t in ALL_TABLES))
+        if str(table) != text.strip():
+            continue
+        if table.is_view:
+            sources = ", ".join(f"gold.{n}" for n in sorted(GOLD_VIEWS[table].table_placeholders()))
+            raise OpsError(
+                Exit.USAGE,
+                f"{table} is a view over {sources}: it has no files or versions of its own; "
+                "maintain the tables it reads",
+            )
+        return table
+    known = ", ".join(sorted(str(t) for t in STORED_TABLES))
     raise OpsError(Exit.USAGE, f"unknown table {text!r}: expected layer.table, one of: {known}")
 
 

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.config import cloud_config
-from c2c_etl.gold.views import VIEWS, View, create_statement, render
+from c2c_etl.gold.views import ALL_VIEWS, GOLD_VIEWS, VIEWS, View, create_statement, render
 
 CONTRACT = Path(__file__).resolve().parents[3] / "docs" / "gold_contract.md"
 GOLD = [t for t in tables.ALL_TABLES if t.layer == tables.GOLD]
@@ -151,3 +151,25 @@ def test_a_view_naming_a_table_that_is_not_gold_fails():
 def test_only_silver_audit_and_quarantine_are_published_by_views():
     used = {p for v in VIEWS for p in v.table_placeholders()}
     assert used - {t.name for t in GOLD} == {"run_audit", "quarantine"}
+
+
+def test_every_gold_view_name_has_its_sql_under_that_name():
+    assert set(GOLD_VIEWS) == set(tables.VIEW_TABLES)
+    assert all(view.name == table.name for table, view in GOLD_VIEWS.items())
+
+
+def test_in_the_cloud_gold_views_read_the_catalog_and_come_before_the_views_over_them():
+    cfg = cloud_config("prod", "/Volumes/c2c_prod/ops/landing")
+    view = GOLD_VIEWS[tables.AGG_APP_ADOPTION]
+    sql = create_statement(view, io.view_name(cfg, view), lambda t: io.sql_name(cfg, t))
+    assert sql.startswith(
+        "CREATE OR REPLACE VIEW c2c_prod.gold.agg_app_adoption COMMENT "
+        "'Gold aggregate of agg_user_counts; one row per country code"
+    )
+    assert "FROM c2c_prod.gold.agg_user_counts" in sql
+    assert "JOIN c2c_prod.gold.dim_country" in sql
+    order = [v.name for v in ALL_VIEWS]
+    gold_views = {t.name for t in tables.VIEW_TABLES}
+    reads = [(p, v.name) for v in ALL_VIEWS for p in v.table_placeholders() if p in gold_views]
+    assert reads, "no BI view reads a gold view: the order is not tested"
+    assert all(order.index(read) < order.index(reader) for read, reader in reads)

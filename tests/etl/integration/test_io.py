@@ -1,10 +1,25 @@
-"""The lake I/O in Spark SQL (no Delta Python client): table detection, history and MERGE."""
+"""The lake I/O in Spark SQL (no Delta Python client): table detection, history, MERGE and
+gold's views."""
 
 from __future__ import annotations
 
+import pytest
+from pyspark.sql import functions as F
+
 from c2c_etl import io
-from c2c_etl.config import local_config
-from c2c_etl.tables import SILVER_USERS
+from c2c_etl.config import LakeConfig, local_config
+from c2c_etl.gold.counts import MEASURES
+from c2c_etl.gold.model import build_dim_country
+from c2c_etl.gold.views import GOLD_VIEWS, VIEWS_BY_NAME, select
+from c2c_etl.tables import (
+    AGG_APP_ADOPTION,
+    AGG_ENGAGEMENT_FUNNEL,
+    AGG_USER_COUNTS,
+    DIM_COUNTRY,
+    GOLD,
+    SILVER_USERS,
+)
+from tests.etl.helpers import assert_same_rows
 
 
 def test_only_a_committed_delta_table_exists(spark, tmp_path):
@@ -179,3 +194,86 @@ def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
     assert [r["k"] for r in io.read(spark, cfg, SILVER_USERS_MERGE_SOURCE).collect()] == ["new2"]
     assert io.read(spark, cfg, SILVER_USERS).count() == 2002
     assert spark.conf.get("spark.databricks.delta.merge.materializeSource", None) is None
+
+
+def _gold_counts(spark, cfg) -> None:
+    """A small gold.agg_user_counts and gold.dim_country: what gold's views read."""
+    keys = "release STRING, country_code STRING, country_name STRING, "
+    keys += "country_name_source STRING, gender STRING, seniority_days INT"
+    schema = keys + "".join(f", {m} BIGINT" for m in MEASURES)
+    rows = [
+        ("2020", "FR", "France", "France", "F", 10, *[4] * len(MEASURES)),
+        ("2020", "FR", "France", "France", "M", 12, *[2] * len(MEASURES)),
+        ("2024", "ES", "Spain", "Espagne", "F", 10, *[1] * len(MEASURES)),
+    ]
+    counts = spark.createDataFrame(rows, schema)
+    io.append(cfg, AGG_USER_COUNTS, counts)
+    io.append(cfg, DIM_COUNTRY, build_dim_country(counts))
+
+
+def test_a_gold_view_reads_as_its_sql_over_the_lake_and_is_never_written(spark, tmp_path):
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    assert not io.exists(spark, cfg, AGG_APP_ADOPTION)  # nothing to read yet
+    _gold_counts(spark, cfg)
+    assert io.exists(spark, cfg, AGG_APP_ADOPTION)
+    rows = io.read(spark, cfg, AGG_APP_ADOPTION).orderBy("country_code").collect()
+    assert [(r["country_code"], r["country_name"], r["users_with_app_data"]) for r in rows] == [
+        ("ES", "Spain", 1),
+        ("FR", "France", 6),
+    ]
+    # A BI view over a gold view renders both over the Delta folders.
+    io.create_views(spark, cfg, [VIEWS_BY_NAME["bi_country_kpis"]])
+    assert spark.table("bi_country_kpis").agg(F.sum("users")).first()[0] == 7
+    # No files, no versions, no writes: the view is as fresh as the counts.
+    assert not (tmp_path / "lake" / "gold" / AGG_APP_ADOPTION.name).exists()
+    assert io.history(spark, cfg, AGG_APP_ADOPTION) == []
+    with pytest.raises(ValueError, match="is a view"):
+        io.overwrite(cfg, AGG_APP_ADOPTION, io.read(spark, cfg, AGG_APP_ADOPTION))
+
+
+def test_tables_an_earlier_version_wrote_under_view_names_are_removed_locally(spark, tmp_path):
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    _gold_counts(spark, cfg)
+    stale = tmp_path / "lake" / "gold" / AGG_ENGAGEMENT_FUNNEL.name
+    spark.range(3).write.format("delta").save(str(stale))
+    assert io.retire_view_tables(spark, cfg) == [AGG_ENGAGEMENT_FUNNEL]
+    assert not stale.exists()
+    assert io.retire_view_tables(spark, cfg) == []  # nothing left to remove
+    assert io.read(spark, cfg, AGG_ENGAGEMENT_FUNNEL).count() == 8  # 4 stages in each release
+
+
+@pytest.fixture
+def catalog_gold(spark, tmp_path):
+    """A cloud configuration whose catalog is the local session's: gold is a schema of it, its
+    tables Delta tables in ``tmp_path``. Dropped afterwards, views and all."""
+    spark.sql(f"CREATE SCHEMA spark_catalog.gold LOCATION '{tmp_path / 'gold'}'")
+    cfg = LakeConfig("dev", str(tmp_path / "landing"), catalog="spark_catalog")
+    try:
+        yield cfg
+    finally:
+        spark.sql("DROP SCHEMA spark_catalog.gold CASCADE")
+
+
+def test_in_the_catalog_a_table_under_a_view_name_is_dropped_and_the_view_created(
+    spark, catalog_gold
+):
+    cfg = catalog_gold
+    _gold_counts(spark, cfg)
+    legacy = cfg.table_name(AGG_APP_ADOPTION.layer, AGG_APP_ADOPTION.name)
+    spark.range(3).write.format("delta").saveAsTable(legacy)  # an earlier version's table
+    gold = list(GOLD_VIEWS.values())
+    assert io.views_missing(spark, cfg, gold)  # the name is there, but as a table
+    assert io.retire_view_tables(spark, cfg) == [AGG_APP_ADOPTION]
+    assert io.create_views(spark, cfg, gold) == [
+        cfg.table_name(GOLD, v.name) for v in GOLD_VIEWS.values()
+    ]
+    assert not io.views_missing(spark, cfg, gold)
+    assert spark.catalog.getTable(legacy).tableType == "VIEW"
+    assert io.retire_view_tables(spark, cfg) == []  # a view is left alone
+    expected = GOLD_VIEWS[AGG_APP_ADOPTION]
+    counts, dim = io.read(spark, cfg, AGG_USER_COUNTS), io.read(spark, cfg, DIM_COUNTRY)
+    assert_same_rows(
+        io.read(spark, cfg, AGG_APP_ADOPTION),
+        select(expected, agg_user_counts=counts, dim_country=dim),
+        legacy,
+    )

@@ -16,9 +16,10 @@ from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.gold.counts import count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 from c2c_etl.gold.reconciliation import reconcile
+from c2c_etl.gold.views import GOLD_VIEWS, select
 from c2c_etl.jobs import bronze, silver
 from c2c_etl.jobs.common import RunContext, new_run_id
-from c2c_etl.jobs.gold import build_from_counts, build_gold, published_reports
+from c2c_etl.jobs.gold import build_gold, published_reports
 from c2c_etl.table_features import STATS_COLUMNS
 from tests.etl.helpers import assert_same_rows, copy_lake
 from tests.etl.integration.conftest import run_pipeline, versions
@@ -194,7 +195,11 @@ def _assert_gold_is_the_recount(spark, ctx) -> None:
     counts = count_silver_users(silver).localCheckpoint()
     assert_same_rows(stored, counts.select(*stored.columns), tables.AGG_USER_COUNTS)
     assert_same_rows(io.read(spark, ctx.cfg, tables.FACT_USERS), fact, tables.FACT_USERS)
-    recount = build_from_counts(counts)
+    dim = build_dim_country(counts)
+    recount = {
+        tables.DIM_COUNTRY: dim,
+        **{t: select(v, agg_user_counts=counts, dim_country=dim) for t, v in GOLD_VIEWS.items()},
+    }
     assert_same_rows(recount[tables.DIM_COUNTRY], build_dim_country(silver), "dim from silver")
     for table, expected in recount.items():
         assert_same_rows(io.read(spark, ctx.cfg, table), expected, table)
@@ -231,6 +236,31 @@ def test_a_silver_table_of_an_earlier_version_is_refused_and_can_be_rebuilt(
     assert rebuilt.count() == 850
     assert dict(rebuilt.dtypes)["record_hash"] == "bigint"
     assert io.read(spark, ctx.cfg, tables.FACT_USERS).count() == 850
+
+
+def test_an_upgraded_lake_loses_the_tables_now_views_and_readers_get_the_views(
+    spark, clean_base, tmp_path
+):
+    """A lake the version before gold's views built holds the four aggregates as Delta tables
+    under the views' names. The first run after the upgrade, with no new input, removes them
+    and says so: left, they would give a reader of their path the figures of their last build."""
+    landing, lake = copy_lake(clean_base, tmp_path)
+    cfg = local_config(landing, lake)
+    expected = {t: io.read(spark, cfg, t).localCheckpoint() for t in tables.VIEW_TABLES}
+    folders = {t: Path(cfg.table_path(t.layer, t.name)) for t in tables.VIEW_TABLES}
+    for table, rows in expected.items():
+        rows.limit(1).write.format("delta").save(str(folders[table]))  # stale figures
+
+    ctx, results = run_pipeline(spark, landing, lake)
+
+    gold = {r.step: r for r in results}["gold"]
+    assert gold.status == "skipped"  # silver unchanged: no table written
+    assert gold.details["retired_tables"] == [str(t) for t in tables.VIEW_TABLES]
+    for table, rows in expected.items():
+        assert not folders[table].exists(), table
+        assert_same_rows(io.read(spark, ctx.cfg, table), rows, str(table))
+    _, again = run_pipeline(spark, landing, lake)
+    assert "retired_tables" not in {r.step: r for r in again}["gold"].details
 
 
 def test_a_large_batch_staged_in_a_table_gives_what_the_cache_gives(spark, tmp_path, monkeypatch):

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from c2c_etl.gold.aggregates import (
-    aggregate_app_adoption,
-    aggregate_by_country_gender,
-    aggregate_engagement_funnel,
-    aggregate_seniority_cohorts,
-    top_buyers,
-    top_sellers,
-    update_top,
-)
+from c2c_etl.gold import views
+from c2c_etl.gold.aggregates import top_buyers, top_sellers, update_top
 from c2c_etl.gold.counts import KEYS, MEASURES, add_counts, change_counts, count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 
@@ -117,7 +110,9 @@ def test_country_dimension_has_one_row_per_code_and_joins_never_fan_out(spark):
     joined = fact.join(dim, "country_code", "left")
     totals = lambda df: df.agg(F.count(F.lit(1)), F.sum("products_bought")).first()  # noqa: E731
     assert totals(joined) == totals(fact) == (4, 6)
-    agg = aggregate_by_country_gender(count_silver_users(users), dim)
+    agg = views.select(
+        views.AGG_COUNTRY_GENDER, agg_user_counts=count_silver_users(users), dim_country=dim
+    )
     assert agg.agg(F.sum("users"), F.sum("buyers"), F.sum("products_bought")).first() == (4, 3, 6)
     assert agg.count() == agg.select("country_code", "gender").distinct().count()
 
@@ -166,7 +161,11 @@ def test_a_top_table_updated_with_changed_users_outside_it_is_the_rebuilt_one(sp
 
 def test_app_adoption_counts_only_users_whose_release_reports_apps(spark):
     users = _users(spark, [_user(1, app=True, bought=1), _user(2), _user(3, release="2024")])
-    row = aggregate_app_adoption(count_silver_users(users), build_dim_country(users)).first()
+    row = views.select(
+        views.AGG_APP_ADOPTION,
+        agg_user_counts=count_silver_users(users),
+        dim_country=build_dim_country(users),
+    ).first()
     assert (row["users_with_app_data"], row["app_users"], row["app_adoption_pct"]) == (2, 1, 50.0)
     assert row["app_share_of_buyers_pct"] == 100.0
 
@@ -186,7 +185,9 @@ def test_engagement_funnel_is_nested_and_skips_unmeasured_activity(spark):
     )
     funnel = {
         (r["release"], r["stage"]): (r["users"], r["pct_of_previous_stage"])
-        for r in aggregate_engagement_funnel(count_silver_users(users)).collect()
+        for r in views.select(
+            views.AGG_ENGAGEMENT_FUNNEL, agg_user_counts=count_silver_users(users)
+        ).collect()
     }
     assert funnel == {
         ("2020", "registered"): (5, None),
@@ -212,7 +213,9 @@ def test_seniority_cohorts_are_registration_days_with_unknown_activity_null(spar
     )
     cohorts = {
         (r["release"], r["seniority_days"]): (r["users"], r["buyers"], r["active_users"])
-        for r in aggregate_seniority_cohorts(count_silver_users(users)).collect()
+        for r in views.select(
+            views.AGG_SENIORITY_COHORTS, agg_user_counts=count_silver_users(users)
+        ).collect()
     }
     assert cohorts == {
         ("2020", 2853): (2, 1, 1),

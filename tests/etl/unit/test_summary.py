@@ -49,3 +49,15 @@ def test_files_ingested_by_earlier_runs_are_counted_not_listed():
     out = _summary({"files_in_landing": 3, "files": [], "already_ingested": 3}, status="skipped")
     assert "3 input file(s) already ingested by an earlier run" in out
     assert "Files in this run" not in out and "No new input: no table changed." in out
+
+
+def test_tables_replaced_by_gold_views_are_named():
+    gold = {
+        "reason": "silver unchanged since the last gold build",
+        "retired_tables": ["gold.agg_app_adoption", "gold.agg_engagement_funnel"],
+    }
+    out = _summary({"files_in_landing": 1, "files": [], "already_ingested": 1}, gold, "skipped")
+    assert (
+        "Gold: removed gold.agg_app_adoption, gold.agg_engagement_funnel: tables an earlier "
+        "version wrote where gold now has views of the same names (docs/gold_contract.md)."
+    ) in out.splitlines()

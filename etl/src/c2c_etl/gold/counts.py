@@ -5,8 +5,8 @@ change feed instead of recounting every user.
 registration day (``seniority_days``), with only counts and sums. Sums add up across rows and
 across changes, so:
 
-* the country dimension and the country-gender, app-adoption, funnel and seniority tables are
-  small aggregates of it (``c2c_etl.gold.model``, ``c2c_etl.gold.aggregates``);
+* the country dimension (a table, ``c2c_etl.gold.model``) and the country-gender,
+  app-adoption, funnel and seniority views (``c2c_etl.gold.views``) are small aggregates of it;
 * a run that changed a few users adds their new rows' counts and subtracts their old rows'
   (a ``weight`` of +1 or -1 per changed row, from the feed's post- and pre-images), and the
   result is the full recount's, to the row (tests/etl/integration/test_sample_pipeline.py).

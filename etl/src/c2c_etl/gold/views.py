@@ -1,12 +1,18 @@
-"""The star schema that BI tools read: SQL views over the gold tables, defined once.
+"""Gold's views, defined once as SQL: four aggregates of the user counts, and the star schema
+that BI tools read.
 
-Power BI, the Databricks AI/BI dashboard and the local HTML dashboard all read these views, so a
-measure means the same thing everywhere. Each view lists its columns explicitly: a gold change
-that drops or renames a column breaks the view when it is created, not a report later.
+The four aggregates (:data:`GOLD_VIEWS`) keep the gold table names analysts and the gold
+contract know (``gold.agg_app_adoption``, ...); being views, they cost a run nothing to keep
+current: they are as fresh as ``gold.agg_user_counts`` and ``gold.dim_country``, which the run
+writes anyway. Power BI, the Databricks AI/BI dashboard and the local HTML dashboard all read
+the BI views (:data:`VIEWS`, ``bi_*``), so a measure means the same thing everywhere. Each view
+lists its columns explicitly: a gold change that drops or renames a column breaks the view when
+it is created, not a report later.
 
 The SQL names gold tables through placeholders (``{fact_users}``), one per ``c2c_etl.tables``
 gold table; :func:`render` turns them into real names (Unity Catalog three-part names in the
-cloud, Delta paths locally). A placeholder that is not a gold table raises ``KeyError``.
+cloud, Delta paths locally, where a gold view is its own rendered SELECT, in parentheses). A
+placeholder that is not a gold table raises ``KeyError``.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
 
 from c2c_etl import tables
 from c2c_etl.gold.model import ENGAGEMENT_LEVELS, RECENCY_BUCKETS
@@ -23,11 +31,13 @@ PREFIX = "bi_"
 
 @dataclass(frozen=True)
 class View:
-    """A BI view: its name in the gold schema, what one row is, and its SELECT."""
+    """A view: its name in the gold schema, what one row is, its SELECT, and what it is (the
+    first words of its comment in the catalog)."""
 
     name: str
     grain: str
     sql: str
+    summary: str = "BI view over gold"
 
     def table_placeholders(self) -> set[str]:
         """The gold table names the SQL refers to."""
@@ -49,7 +59,213 @@ SOURCE_TABLES: dict[str, tables.Table] = {**GOLD_TABLES, **PUBLISHED_SILVER_TABL
 # user moves the figure by several points. Every dashboard filters on the views' flag.
 MIN_USERS_PER_FIGURE = 30
 
-# The deepest nested funnel stage a user reached, as aggregates.aggregate_engagement_funnel
+# --- Gold's aggregates of the user counts -----------------------------------------------------
+# Each sums the additive counts (c2c_etl.gold.counts) to its grain; rates are rounded to two
+# decimals after an exact division (NULL where the denominator is 0). ``100D`` is a double:
+# a bare ``100.0`` would be a decimal in Spark SQL and change the rounding's input type.
+_AGGREGATE = "Gold aggregate of agg_user_counts"
+
+
+def _pct(part: str, whole: str) -> str:
+    return f"round(try_divide({part} * 100D, {whole}), 2)"
+
+
+def _sums(*names: str) -> str:
+    return ",\n    ".join(f"CAST(sum({n}) AS BIGINT) AS {n}" for n in names)
+
+
+_BY_COUNTRY_GENDER = _sums(
+    "users",
+    "buyers",
+    "top_buyers",
+    "sellers",
+    "top_sellers",
+    "products_bought",
+    "products_sold",
+    "products_listed",
+)
+AGG_COUNTRY_GENDER = View(
+    tables.AGG_COUNTRY_GENDER.name,
+    "country code x gender",
+    f"""SELECT
+  c.country_code,
+  d.country_name,
+  c.gender,
+  c.users,
+  c.buyers,
+  c.top_buyers,
+  c.sellers,
+  c.top_sellers,
+  {_pct("c.buyers", "c.users")} AS buyer_rate_pct,
+  {_pct("c.sellers", "c.users")} AS seller_rate_pct,
+  c.products_bought,
+  c.products_sold,
+  c.products_listed
+FROM (
+  SELECT
+    country_code,
+    gender,
+    {_BY_COUNTRY_GENDER}
+  FROM {{agg_user_counts}}
+  GROUP BY country_code, gender
+) AS c
+LEFT JOIN {{dim_country}} AS d ON c.country_code = d.country_code""",  # nosec B608  # static SQL
+    _AGGREGATE,
+)
+
+_BY_COUNTRY_WITH_APP = _sums(
+    "users_with_app_data",
+    "app_users",
+    "ios_users",
+    "android_users",
+    "buyers_with_app_data",
+    "app_buyers",
+)
+# Only users whose release reports app usage (2020) count.
+AGG_APP_ADOPTION = View(
+    tables.AGG_APP_ADOPTION.name,
+    "country code (users of releases with app data)",
+    f"""SELECT
+  c.country_code,
+  d.country_name,
+  c.users_with_app_data,
+  c.app_users,
+  c.ios_users,
+  c.android_users,
+  {_pct("c.app_users", "c.users_with_app_data")} AS app_adoption_pct,
+  {_pct("c.ios_users", "c.users_with_app_data")} AS ios_adoption_pct,
+  {_pct("c.android_users", "c.users_with_app_data")} AS android_adoption_pct,
+  c.buyers_with_app_data AS buyers,
+  c.app_buyers,
+  {_pct("c.app_buyers", "c.buyers_with_app_data")} AS app_share_of_buyers_pct
+FROM (
+  SELECT
+    country_code,
+    {_BY_COUNTRY_WITH_APP}
+  FROM {{agg_user_counts}}
+  GROUP BY country_code
+  HAVING CAST(sum(users_with_app_data) AS BIGINT) > 0
+) AS c
+LEFT JOIN {{dim_country}} AS d ON c.country_code = d.country_code""",  # nosec B608  # static SQL
+    _AGGREGATE,
+)
+
+FUNNEL_STAGES = ("registered", "active", "liked_or_wished", "bought_or_sold")
+# Each stage counts the users who reached every stage before it, so the stages nest by
+# construction. A release with login data (2020) has all four, and its users whose login is
+# unknown stop at 'registered'; a release without (2024) has no 'active' row (NULL, dropped
+# before the previous stage is looked up) and its later stages count from 'registered'.
+_STAGE_USERS = {
+    "registered": "users",
+    "active": "CASE WHEN users_with_login_data > 0 THEN active_users END",
+    "liked_or_wished": "CASE WHEN users_with_login_data > 0 THEN active_liked_or_wished_users"
+    " ELSE liked_or_wished_users END",
+    "bought_or_sold": "CASE WHEN users_with_login_data > 0 THEN active_bought_or_sold_users"
+    " ELSE bought_or_sold_users END",
+}
+_STAGES = ",\n        ".join(
+    f"named_struct('stage_order', {i}, 'stage', '{stage}', 'users', "
+    f"CAST({_STAGE_USERS[stage]} AS BIGINT))"
+    for i, stage in enumerate(FUNNEL_STAGES, 1)
+)
+
+_PREVIOUS_STAGE = "lag(users) OVER (PARTITION BY release ORDER BY stage_order)"
+
+_BY_RELEASE = _sums(
+    "users",
+    "users_with_login_data",
+    "active_users",
+    "liked_or_wished_users",
+    "bought_or_sold_users",
+    "active_liked_or_wished_users",
+    "active_bought_or_sold_users",
+)
+# No row for both releases together: their funnels have different stages, so a report picks
+# one release.
+AGG_ENGAGEMENT_FUNNEL = View(
+    tables.AGG_ENGAGEMENT_FUNNEL.name,
+    "release x stage the release measures",
+    f"""SELECT
+  release,
+  stage_order,
+  stage,
+  users,
+  {_pct("users", "registered")} AS pct_of_registered,
+  {_pct("users", _PREVIOUS_STAGE)} AS pct_of_previous_stage
+FROM (
+  SELECT
+    release,
+    users AS registered,
+    inline(array(
+        {_STAGES}
+    ))
+  FROM (
+    SELECT
+      release,
+      {_BY_RELEASE}
+    FROM {{agg_user_counts}}
+    GROUP BY release
+  )
+)
+WHERE users IS NOT NULL
+ORDER BY release, stage_order""",  # nosec B608  # static SQL; only the stage structs are inlined
+    _AGGREGATE,
+)
+
+_BY_RELEASE_DAY = _sums(
+    "users",
+    "buyers",
+    "sellers",
+    "users_with_login_data",
+    "active_users",
+    "products_bought",
+    "products_sold",
+    "followers",
+    "users_with_followers",
+)
+# A registration day, not a month: the source's registrations cluster within days, so month
+# cohorts would put nearly every user of a release into one or two. ``active_users`` is NULL
+# where the cohort has no login data (unknown, as everywhere in gold), not 0; the mean of the
+# followers is over the users whose count is known, as avg() would take it.
+AGG_SENIORITY_COHORTS = View(
+    tables.AGG_SENIORITY_COHORTS.name,
+    "release x registration day",
+    f"""SELECT
+  release,
+  seniority_days,
+  users,
+  buyers,
+  sellers,
+  CASE WHEN users_with_login_data > 0 THEN active_users END AS active_users,
+  products_bought,
+  products_sold,
+  round(try_divide(CAST(followers AS DOUBLE), users_with_followers), 2) AS mean_followers,
+  {_pct("buyers", "users")} AS buyer_rate_pct,
+  {_pct("sellers", "users")} AS seller_rate_pct
+FROM (
+  SELECT
+    release,
+    seniority_days,
+    {_BY_RELEASE_DAY}
+  FROM {{agg_user_counts}}
+  GROUP BY release, seniority_days
+)
+ORDER BY release, seniority_days""",  # nosec B608  # static SQL; only the sums are inlined
+    _AGGREGATE,
+)
+
+# The gold names that are views (c2c_etl.tables.VIEW_TABLES), with their definitions.
+GOLD_VIEWS: dict[tables.Table, View] = {
+    tables.AGG_COUNTRY_GENDER: AGG_COUNTRY_GENDER,
+    tables.AGG_APP_ADOPTION: AGG_APP_ADOPTION,
+    tables.AGG_ENGAGEMENT_FUNNEL: AGG_ENGAGEMENT_FUNNEL,
+    tables.AGG_SENIORITY_COHORTS: AGG_SENIORITY_COHORTS,
+}
+
+
+# --- The BI views ----------------------------------------------------------------------------
+
+# The deepest nested funnel stage a user reached, as the gold funnel (AGG_ENGAGEMENT_FUNNEL)
 # counts them: 1 registered, 2 active, 3 liked or wished, 4 bought or sold. In a release with
 # login data a user whose login is unknown stops at 1; a release without (2024) has no stage 2
 # and its users go on from 'registered'.
@@ -326,6 +542,8 @@ VIEWS: tuple[View, ...] = (
     QUARANTINE_BY_RULE,
 )
 VIEWS_BY_NAME: dict[str, View] = {v.name: v for v in VIEWS}
+# Every view of the gold schema, in the order they are created: the BI views read the gold ones.
+ALL_VIEWS: tuple[View, ...] = (*GOLD_VIEWS.values(), *VIEWS)
 
 
 def render(view: View, table_name: Callable[[tables.Table], str]) -> str:
@@ -336,9 +554,17 @@ def render(view: View, table_name: Callable[[tables.Table], str]) -> str:
 def create_statement(
     view: View, qualified_view: str, table_name: Callable[[tables.Table], str]
 ) -> str:
-    """``CREATE OR REPLACE VIEW`` with a comment saying the grain."""
-    comment = f"BI view over gold; one row per {view.grain}".replace("'", "")
+    """``CREATE OR REPLACE VIEW`` with a comment saying what it is and its grain."""
+    comment = f"{view.summary}; one row per {view.grain}".replace("'", "")
     return (
         f"CREATE OR REPLACE VIEW {qualified_view} COMMENT '{comment}' AS\n"
         f"{render(view, table_name)}"
     )
+
+
+def select(view: View, **frames: DataFrame) -> DataFrame:
+    """The view's SELECT over DataFrames given for its placeholders (``agg_user_counts=...``):
+    what the view returns over those rows, computed by the very SQL the lake's view runs (a
+    recount, a test's rows)."""
+    spark = next(iter(frames.values())).sparkSession
+    return spark.sql(view.sql, None, **frames)

@@ -4,7 +4,9 @@ Each table's content is a function of the current silver state alone: the same w
 or grouping the input files arrived in. Three tables follow silver users' change data feed
 instead of reading every user again: ``fact_users`` (a MERGE of the changed users),
 ``agg_user_counts`` and ``agg_report_sums`` (additive counts and sums, plus the changed users'
-new rows, minus their old ones); the four aggregates of the counts are then rebuilt from them.
+new rows, minus their old ones); the country dimension is then rebuilt from the counts. The
+four aggregates of the counts are views over them (c2c_etl.gold.views.GOLD_VIEWS): nothing to
+write.
 The top-100 tables are the top of their stored rows and the changed users' new rows when no
 changed user is in them (else rebuilt from silver); the reconciliation is kept when the
 publisher reports are as at its last build and no 2020 user changed (else recomputed from the
@@ -28,15 +30,7 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.crashpoints import crash_point
-from c2c_etl.gold.aggregates import (
-    aggregate_app_adoption,
-    aggregate_by_country_gender,
-    aggregate_engagement_funnel,
-    aggregate_seniority_cohorts,
-    top_buyers,
-    top_sellers,
-    update_top,
-)
+from c2c_etl.gold.aggregates import top_buyers, top_sellers, update_top
 from c2c_etl.gold.counts import add_counts, change_counts, count_silver_users
 from c2c_etl.gold.model import build_dim_country, build_fact_users
 from c2c_etl.gold.reconciliation import (
@@ -87,7 +81,8 @@ def _last_build_versions(spark: SparkSession, ctx: RunContext) -> dict[str, int 
     return json.loads(last["details"])["silver_versions"] if last else None
 
 
-GOLD_TABLES = tuple(t for t in tables.ALL_TABLES if t.layer == tables.GOLD)
+# The gold tables a build writes (the gold views are not written).
+GOLD_TABLES = tuple(t for t in tables.STORED_TABLES if t.layer == tables.GOLD)
 
 
 def _already_built(
@@ -285,16 +280,23 @@ def build_gold(users: DataFrame) -> dict[tables.Table, DataFrame]:
     }
 
 
-def build_from_counts(counts: DataFrame) -> dict[tables.Table, DataFrame]:
-    """The country dimension and the aggregates, from the user counts (small: no silver read)."""
-    dim = build_dim_country(counts)
-    return {
-        tables.DIM_COUNTRY: dim,
-        tables.AGG_COUNTRY_GENDER: aggregate_by_country_gender(counts, dim),
-        tables.AGG_APP_ADOPTION: aggregate_app_adoption(counts, dim),
-        tables.AGG_ENGAGEMENT_FUNNEL: aggregate_engagement_funnel(counts),
-        tables.AGG_SENIORITY_COHORTS: aggregate_seniority_cohorts(counts),
-    }
+def publish_views(spark: SparkSession, ctx: RunContext, details: dict[str, object]) -> None:
+    """Gold's views as this version defines them, noted in ``details``.
+
+    A lake an earlier version built holds Delta tables under the gold views' names, with the
+    figures of the last build that wrote them: they are removed (and named in ``details``),
+    never left to shadow the views. Then, in the cloud, the Unity Catalog views are created;
+    locally the readers render the gold views and create the BI views themselves.
+    """
+    retired = io.retire_view_tables(spark, ctx.cfg)
+    if retired:
+        log.warning(
+            "removed %s: tables an earlier version wrote where gold now has views",
+            ", ".join(map(str, retired)),
+        )
+        details["retired_tables"] = [str(t) for t in retired]
+    if not ctx.cfg.is_local:
+        details["views"] = io.create_views(spark, ctx.cfg)
 
 
 def run(spark: SparkSession, ctx: RunContext) -> StepResult:
@@ -309,9 +311,10 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         if _last_build_versions(spark, ctx) == versions:
             result.status = "skipped"
             result.details = {"reason": "silver unchanged since the last gold build"}
-            # A first deploy of new view definitions still creates them (tables untouched).
-            if not ctx.cfg.is_local and io.views_missing(spark, ctx.cfg):
-                result.details["views"] = io.create_views(spark, ctx.cfg)
+            # A first deploy of new view definitions still creates them (tables untouched);
+            # locally this costs a look at the views' folders, no Spark query.
+            if ctx.cfg.is_local or io.views_missing(spark, ctx.cfg):
+                publish_views(spark, ctx, result.details)
             return result
         step_started(result)
         started = utc_now()
@@ -390,7 +393,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             small[tables.RECONCILIATION] = reconcile(
                 io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS), published_reports(spark, ctx)
             )
-        small.update(build_from_counts(io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)))
+        small[tables.DIM_COUNTRY] = build_dim_country(
+            io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)
+        )
         write(small)
         crash_point("gold.tables_committed")
         recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
@@ -408,9 +413,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             "reconciliation": summary,
             **plans,
         }
-        if not ctx.cfg.is_local:
-            # Unity Catalog views for BI; locally the readers create session views themselves.
-            details["views"] = io.create_views(spark, ctx.cfg)
+        publish_views(spark, ctx, details)
         io.append(
             ctx.cfg,
             tables.RUN_AUDIT,
