@@ -1359,6 +1359,8 @@ def main() -> None:
         print(f"spark start-up: {report['spark_startup']}", flush=True)
         save()
         has_real = (args.real / "6M-0K-99K.users.dataset.public.csv").exists()
+        if not has_real:
+            print(f"no real dataset at {args.real}: skipping its scenarios", flush=True)
         if has_real and args.runner_runs:
             report["runner"] = runner_scenario(
                 args.real, args.work, args.runner_runs, args.small_rows, scratch
@@ -1372,8 +1374,6 @@ def main() -> None:
             report["real"] = real_data(args.real, args.repeat, scratch)
             print("real data: done", flush=True)
             save()
-        else:
-            print(f"no real dataset at {args.real}: skipping its scenarios", flush=True)
         sizes = [int(s) for s in args.scales.split(",") if s]
         report["scales"] = []
         for i, users in enumerate(sizes):

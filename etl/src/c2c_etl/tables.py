@@ -59,17 +59,18 @@ FACT_USERS_MERGE_SOURCE = Table(SILVER, "fact_users_merge_source")
 SILVER_USERS_CHECKED = Table(SILVER, "users_checked")
 
 # Gold: star schema and aggregates for the business questions.
-DIM_COUNTRY = Table(GOLD, "dim_country")
+# The country dimension and four small aggregates of the user counts below: views, computed
+# when read, so a run that changes the counts writes nothing for them.
+DIM_COUNTRY = Table(GOLD, "dim_country", VIEW)
 FACT_USERS = Table(GOLD, "fact_users")
-# Four small aggregates of the user counts below: views, computed when read, so a run that
-# changes the counts writes nothing for them.
 AGG_COUNTRY_GENDER = Table(GOLD, "agg_buyers_sellers_by_country_gender", VIEW)
 TOP_BUYERS = Table(GOLD, "top_buyers")
 TOP_SELLERS = Table(GOLD, "top_sellers")
 AGG_APP_ADOPTION = Table(GOLD, "agg_app_adoption", VIEW)
 AGG_ENGAGEMENT_FUNNEL = Table(GOLD, "agg_engagement_funnel", VIEW)
 AGG_SENIORITY_COHORTS = Table(GOLD, "agg_seniority_cohorts", VIEW)
-# The additive user counts the four aggregates above are built from (c2c_etl.gold.counts).
+# The additive user counts the dimension and the four aggregates above are built from
+# (c2c_etl.gold.counts).
 AGG_USER_COUNTS = Table(GOLD, "agg_user_counts")
 # The additive sums the reconciliation recomputes the publisher's reports from
 # (c2c_etl.gold.reconciliation).

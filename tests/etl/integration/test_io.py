@@ -9,7 +9,6 @@ from pyspark.sql import functions as F
 from c2c_etl import io
 from c2c_etl.config import LakeConfig, local_config
 from c2c_etl.gold.counts import MEASURES
-from c2c_etl.gold.model import build_dim_country
 from c2c_etl.gold.views import GOLD_VIEWS, VIEWS_BY_NAME, select
 from c2c_etl.tables import (
     AGG_APP_ADOPTION,
@@ -197,7 +196,7 @@ def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
 
 
 def _gold_counts(spark, cfg) -> None:
-    """A small gold.agg_user_counts and gold.dim_country: what gold's views read."""
+    """A small gold.agg_user_counts: what gold's views read."""
     keys = "release STRING, country_code STRING, country_name STRING, "
     keys += "country_name_source STRING, gender STRING, seniority_days INT"
     schema = keys + "".join(f", {m} BIGINT" for m in MEASURES)
@@ -208,7 +207,6 @@ def _gold_counts(spark, cfg) -> None:
     ]
     counts = spark.createDataFrame(rows, schema)
     io.append(cfg, AGG_USER_COUNTS, counts)
-    io.append(cfg, DIM_COUNTRY, build_dim_country(counts))
 
 
 def test_a_gold_view_reads_as_its_sql_over_the_lake_and_is_never_written(spark, tmp_path):

@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 from c2c_etl.gold import views
 from c2c_etl.gold.aggregates import top_buyers, top_sellers, update_top
 from c2c_etl.gold.counts import KEYS, MEASURES, add_counts, change_counts, count_silver_users
-from c2c_etl.gold.model import build_dim_country, build_fact_users
+from c2c_etl.gold.model import build_fact_users
 
 USERS_DDL = (
     "identifier_hash bigint, release string, country_code string, country_name string, "
@@ -103,16 +103,15 @@ def test_country_dimension_has_one_row_per_code_and_joins_never_fan_out(spark):
             _user(4, code="FR"),
         ],
     )
-    dim = build_dim_country(users)
+    counts = count_silver_users(users)
+    dim = views.select(views.COUNTRY_DIMENSION, agg_user_counts=counts)
     assert dim.count() == dim.select("country_code").distinct().count() == 2
     assert dim.filter("country_code = 'ES'").first()["source_names"] == ["Espagne", "Îles Canaries"]
     fact = build_fact_users(users)
     joined = fact.join(dim, "country_code", "left")
     totals = lambda df: df.agg(F.count(F.lit(1)), F.sum("products_bought")).first()  # noqa: E731
     assert totals(joined) == totals(fact) == (4, 6)
-    agg = views.select(
-        views.AGG_COUNTRY_GENDER, agg_user_counts=count_silver_users(users), dim_country=dim
-    )
+    agg = views.select(views.AGG_COUNTRY_GENDER, agg_user_counts=counts, dim_country=dim)
     assert agg.agg(F.sum("users"), F.sum("buyers"), F.sum("products_bought")).first() == (4, 3, 6)
     assert agg.count() == agg.select("country_code", "gender").distinct().count()
 
@@ -164,7 +163,7 @@ def test_app_adoption_counts_only_users_whose_release_reports_apps(spark):
     row = views.select(
         views.AGG_APP_ADOPTION,
         agg_user_counts=count_silver_users(users),
-        dim_country=build_dim_country(users),
+        dim_country=views.select(views.COUNTRY_DIMENSION, agg_user_counts=users),
     ).first()
     assert (row["users_with_app_data"], row["app_users"], row["app_adoption_pct"]) == (2, 1, 50.0)
     assert row["app_share_of_buyers_pct"] == 100.0

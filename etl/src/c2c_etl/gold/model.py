@@ -1,4 +1,5 @@
-"""The star schema: a country dimension and a user-level fact with derived segments.
+"""The star schema's user-level fact, with derived segments (its country dimension is a view
+over the user counts: c2c_etl.gold.views).
 
 Thresholds follow the publisher's own reports where it has one (a top buyer bought 10 or more
 products, a top seller sold 20 or more), so the dashboards and the published figures agree.
@@ -36,20 +37,6 @@ def _engagement(interactions: Column) -> Column:
     for lowest, label in ENGAGEMENT_LEVELS[1:]:
         expr = expr.when(interactions >= lowest, F.lit(label))
     return expr.otherwise(F.lit("none"))
-
-
-def build_dim_country(users: DataFrame) -> DataFrame:
-    """One row per ISO country code: English name and the source's (French) spellings, from
-    silver users or from the user counts (``gold.agg_user_counts``), which carry both names."""
-    return (
-        users.groupBy("country_code")
-        .agg(
-            # One English name per code (the lookup's); max() ignores the rows without one.
-            F.max("country_name").alias("country_name"),
-            F.array_sort(F.collect_set("country_name_source")).alias("source_names"),
-        )
-        .orderBy("country_code")
-    )
 
 
 def build_fact_users(users: DataFrame, extra: tuple[str, ...] = ()) -> DataFrame:

@@ -1,13 +1,13 @@
-"""Gold's views, defined once as SQL: four aggregates of the user counts, and the star schema
-that BI tools read.
+"""Gold's views, defined once as SQL: the country dimension and four aggregates of the user
+counts, and the star schema that BI tools read.
 
-The four aggregates (:data:`GOLD_VIEWS`) keep the gold table names analysts and the gold
-contract know (``gold.agg_app_adoption``, ...); being views, they cost a run nothing to keep
-current: they are as fresh as ``gold.agg_user_counts`` and ``gold.dim_country``, which the run
-writes anyway. Power BI, the Databricks AI/BI dashboard and the local HTML dashboard all read
-the BI views (:data:`VIEWS`, ``bi_*``), so a measure means the same thing everywhere. Each view
-lists its columns explicitly: a gold change that drops or renames a column breaks the view when
-it is created, not a report later.
+The gold views (:data:`GOLD_VIEWS`) keep the gold table names analysts and the gold contract
+know (``gold.dim_country``, ``gold.agg_app_adoption``, ...); being views, they cost a run
+nothing to keep current: they are as fresh as ``gold.agg_user_counts``, which the run writes
+anyway. Power BI, the Databricks AI/BI dashboard and the local HTML dashboard all read the BI
+views (:data:`VIEWS`, ``bi_*``), so a measure means the same thing everywhere. Each view lists
+its columns explicitly: a gold change that drops or renames a column breaks the view when it is
+created, not a report later.
 
 The SQL names gold tables through placeholders (``{fact_users}``), one per ``c2c_etl.tables``
 gold table; :func:`render` turns them into real names (Unity Catalog three-part names in the
@@ -59,11 +59,27 @@ SOURCE_TABLES: dict[str, tables.Table] = {**GOLD_TABLES, **PUBLISHED_SILVER_TABL
 # user moves the figure by several points. Every dashboard filters on the views' flag.
 MIN_USERS_PER_FIGURE = 30
 
-# --- Gold's aggregates of the user counts -----------------------------------------------------
+# --- Gold's views of the user counts ----------------------------------------------------------
 # Each sums the additive counts (c2c_etl.gold.counts) to its grain; rates are rounded to two
 # decimals after an exact division (NULL where the denominator is 0). ``100D`` is a double:
 # a bare ``100.0`` would be a decimal in Spark SQL and change the rounding's input type.
 _AGGREGATE = "Gold aggregate of agg_user_counts"
+
+
+# One row per ISO country code: the lookup's English name (max() skips the rows without one)
+# and the source's (French) spellings; the user counts carry both names.
+COUNTRY_DIMENSION = View(
+    tables.DIM_COUNTRY.name,
+    "country code",
+    """SELECT
+  country_code,
+  max(country_name) AS country_name,
+  array_sort(collect_set(country_name_source)) AS source_names
+FROM {agg_user_counts}
+GROUP BY country_code
+ORDER BY country_code""",
+    "Gold dimension of agg_user_counts",
+)
 
 
 def _pct(part: str, whole: str) -> str:
@@ -254,8 +270,10 @@ ORDER BY release, seniority_days""",  # nosec B608  # static SQL; only the sums 
     _AGGREGATE,
 )
 
-# The gold names that are views (c2c_etl.tables.VIEW_TABLES), with their definitions.
+# The gold names that are views (c2c_etl.tables.VIEW_TABLES), with their definitions, in the
+# order they are created: the aggregates read the dimension.
 GOLD_VIEWS: dict[tables.Table, View] = {
+    tables.DIM_COUNTRY: COUNTRY_DIMENSION,
     tables.AGG_COUNTRY_GENDER: AGG_COUNTRY_GENDER,
     tables.AGG_APP_ADOPTION: AGG_APP_ADOPTION,
     tables.AGG_ENGAGEMENT_FUNNEL: AGG_ENGAGEMENT_FUNNEL,

@@ -4,9 +4,8 @@ Each table's content is a function of the current silver state alone: the same w
 or grouping the input files arrived in. Three tables follow silver users' change data feed
 instead of reading every user again: ``fact_users`` (a MERGE of the changed users),
 ``agg_user_counts`` and ``agg_report_sums`` (additive counts and sums, plus the changed users'
-new rows, minus their old ones); the country dimension is then rebuilt from the counts. The
-four aggregates of the counts are views over them (c2c_etl.gold.views.GOLD_VIEWS): nothing to
-write.
+new rows, minus their old ones); the country dimension and four aggregates of the counts are
+views over them (c2c_etl.gold.views.GOLD_VIEWS): nothing to write.
 The top-100 tables are the top of their stored rows and the changed users' new rows when no
 changed user is in them (else rebuilt from silver); the reconciliation is kept when the
 publisher reports are as at its last build and no 2020 user changed (else recomputed from the
@@ -32,7 +31,7 @@ from c2c_etl import io, tables
 from c2c_etl.crashpoints import crash_point
 from c2c_etl.gold.aggregates import top_buyers, top_sellers, update_top
 from c2c_etl.gold.counts import add_counts, change_counts, count_silver_users
-from c2c_etl.gold.model import build_dim_country, build_fact_users
+from c2c_etl.gold.model import build_fact_users
 from c2c_etl.gold.reconciliation import (
     REPORT_RELEASE,
     add_report_sums,
@@ -384,19 +383,18 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 after_each=lambda _table: crash_point("gold.table_committed"),
             )
 
-        # First what reads silver, then what is computed from the counts and sums just written.
+        # First what reads silver, then the reconciliation, computed from the report sums just
+        # written.
         write(built)
-        # The reconciliation first: its three reports are the batch's longest chain of small
-        # jobs, and the writes run a few at a time in this order (io.MAX_PARALLEL_WRITES).
-        small: dict[tables.Table, DataFrame] = {}
         if recon_plan != "current":
-            small[tables.RECONCILIATION] = reconcile(
-                io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS), published_reports(spark, ctx)
+            write(
+                {
+                    tables.RECONCILIATION: reconcile(
+                        io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS),
+                        published_reports(spark, ctx),
+                    )
+                }
             )
-        small[tables.DIM_COUNTRY] = build_dim_country(
-            io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS)
-        )
-        write(small)
         crash_point("gold.tables_committed")
         recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
         summary = {
