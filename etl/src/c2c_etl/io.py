@@ -183,8 +183,8 @@ def create_views(
 
 
 def views_missing(spark: SparkSession, cfg: LakeConfig, views: Iterable[View] = ALL_VIEWS) -> bool:
-    """Whether any view :func:`create_views` makes is not there yet (cloud) or in this session
-    (local), or is still a table: one catalog lookup a view."""
+    """Whether any view :func:`create_views` makes is not there yet (cloud) or among the Spark
+    session's temporary views (local), or is still a table: one catalog lookup a view."""
     return any(_object_type(spark, view_name(cfg, v)) != "VIEW" for v in _session_views(cfg, views))
 
 

@@ -137,7 +137,7 @@ def clean(spark, sample, tmp_path_factory, monkeypatch_module) -> CleanRun:
 def earlier_steps(spark, sample, tmp_path_factory) -> dict[str, Path]:
     """Per step that a test kills the pipeline in (but the first): a folder whose ``landing``
     (the sample) and ``lake`` hold what the steps before it wrote, run one step at a time by
-    the runner in this session's JVM. A killed process started on a copy skips those steps as
+    the runner in the test process's JVM. A killed process started on a copy skips those steps as
     done, so it spends its fresh JVM on the step it is killed in, not on the ones before."""
     killed_in = {_step_of_point(p) for p in KILL_POINTS} | {
         _step_writing(t) for t in MID_WRITE.values()
