@@ -34,7 +34,6 @@ PIPELINE_FIXTURES = frozenset(
         "sample_lake",
         "clean",
         "clean_base",
-        "first_run",
         "made_run",
         "duck_real",
         "duck_corpus",

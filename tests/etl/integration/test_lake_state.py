@@ -4,8 +4,6 @@ sends it the whole way (c2c_etl.lake_state)."""
 
 from __future__ import annotations
 
-import contextlib
-import io as text_io
 import json
 import shutil
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 from c2c_etl import io, lake_state, runner, tables
 from c2c_etl.bronze.ingest import sha256_of
 from c2c_etl.config import local_config
-from c2c_etl.generator import generate, generate_delivery
+from c2c_etl.generator import generate_delivery
 from c2c_etl.jobs import silver as silver_jobs
 from tests.etl.helpers import copy_lake
 
@@ -44,31 +42,18 @@ def _versions(lake) -> dict[str, int]:
     return lake_state.table_versions(str(lake))
 
 
-@pytest.fixture(scope="module")
-def first_run(spark, tmp_path_factory) -> tuple[Path, str, int]:
-    """A folder holding ``landing`` (a small sample with dirty rows) and ``lake`` after a first
-    local run of c2c-pipeline, what that run printed and how many times it started Spark: built
-    once, and each test goes on from a copy of its own (``tests.etl.helpers.copy_lake``)."""
-    root = tmp_path_factory.mktemp("first-run")
-    generate(root / "landing", 400, 100, seed=5, dirty_rate=0.02)
-    calls: list[object] = []
-    real = runner.get_spark
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        contextlib.redirect_stdout(text_io.StringIO()) as out,
-    ):
-        patch.setattr(runner, "get_spark", lambda *a, **k: calls.append(a) or real(*a, **k))
-        _main(root / "landing", root / "lake")
-    return root, out.getvalue(), len(calls)
+@pytest.fixture
+def sample_copy(sample_gold, tmp_path) -> tuple[Path, Path]:
+    """``landing`` and ``lake`` of the session's sample run (``sample_gold``, a whole local run
+    that recorded the lake's state as any run does), copied for the test to go on from."""
+    return copy_lake(Path(sample_gold.cfg.landing_path).parent, tmp_path)
 
 
 def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
-    spark, first_run, tmp_path, capsys, started, monkeypatch
+    spark, sample_gold, sample_copy, tmp_path, capsys, started, monkeypatch
 ):
-    landing, lake = copy_lake(first_run[0], tmp_path)
-    _root, first, first_starts = first_run
-    assert first_starts == 1
-    run_id = first.split()[1]
+    landing, lake = sample_copy
+    run_id = sample_gold.run_id
     recorded = json.loads((lake / lake_state.STATE_FILE).read_text())
     assert recorded["run_id"] == run_id
     assert set(recorded["known_sha256"]) >= {sha256_of(landing / "users_2020.csv")}
@@ -128,9 +113,9 @@ def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
 
 
 def test_a_run_that_failed_records_nothing_and_its_rerun_finishes_the_work(
-    spark, first_run, tmp_path, capsys, started, monkeypatch
+    spark, sample_copy, capsys, started, monkeypatch
 ):
-    landing, lake = copy_lake(first_run[0], tmp_path)
+    landing, lake = sample_copy
     recorded = (lake / lake_state.STATE_FILE).read_text()
     generate_delivery(landing / "users_2024_part_0002.csv", "2024", 40, seed=9, dirty_rate=0.0)
 
