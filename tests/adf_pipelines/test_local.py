@@ -173,12 +173,17 @@ def test_the_local_command_prints_the_pipeline_summary(made_run: MadeRun) -> Non
     assert "Time per step:" in made_run.out and "(local)" in made_run.out
 
 
-def _comparable(spark: Any, lake: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """The rows of every silver and gold table, without what differs between any two runs
-    (run ids and timestamps)."""
+def _comparable(spark: Any, lake: Path) -> dict[str, list[str]]:
+    """The rows of every silver and gold table, each as a JSON line and sorted, without what
+    differs between any two runs (run ids and timestamps): one Spark job for the whole lake,
+    where a collect per table costs a job each."""
+    from functools import reduce
+
+    from pyspark.sql import DataFrame
+    from pyspark.sql import functions as F
     from pyspark.sql.types import TimestampType
 
-    tables = {}
+    frames = {}
     for layer in ("silver", "gold"):
         for path in sorted((lake / layer).iterdir()):
             if not (path / "_delta_log").is_dir():
@@ -189,10 +194,13 @@ def _comparable(spark: Any, lake: Path) -> dict[str, list[tuple[Any, ...]]]:
                 for f in frame.schema.fields
                 if not isinstance(f.dataType, TimestampType) and "run" not in f.name.lower()
             ]
-            tables[f"{layer}.{path.name}"] = sorted(
-                tuple(row) for row in frame.select(*kept).collect()
-            )
-    return tables
+            name = f"{layer}.{path.name}"
+            row = F.to_json(F.struct(*kept), {"ignoreNullFields": "false"})
+            frames[name] = frame.select(F.lit(name).alias("table"), row.alias("row"))
+    tables: dict[str, list[str]] = {name: [] for name in frames}
+    for table, row in reduce(DataFrame.unionAll, frames.values()).collect():
+        tables[table].append(row)
+    return {name: sorted(rows) for name, rows in tables.items()}
 
 
 def test_a_run_failed_in_transform_and_rerun_gives_the_tables_of_a_clean_run(
