@@ -35,6 +35,13 @@ CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # The machine is shared and small (2 cores): JVM start-up alone can take half a minute.
 START_TIMEOUT = 180.0
+# The Java options of the JVMs a cluster test starts for a run or two (a driver, executors, a
+# Spark Connect server): the C1 compiler only, since a short run is mostly JIT warm-up, which C1
+# alone shortens (c2c_etl.spark.LOCAL_CONF keeps both compilers for runs long enough to repay
+# C2). What the tests prove does not depend on the JIT.
+SHORT_RUN_JAVA_OPTIONS = (
+    "-Dlog4j2.level=WARN -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m"
+)
 # Variables of this process that would change what a started Spark process does: pyspark's
 # own launcher and Spark Connect mode switches.
 NOT_INHERITED = (

@@ -15,6 +15,7 @@ from c2c_etl.config import local_config
 from c2c_etl.entrypoints import PIPELINE
 from tests.etl.cluster.compare import ALL_SUCCEEDED, step_statuses
 from tests.etl.cluster.spark_services import (
+    SHORT_RUN_JAVA_OPTIONS,
     SPARK_SUBMIT,
     run_to_end,
     spark_env,
@@ -23,10 +24,6 @@ from tests.etl.cluster.spark_services import (
 from tests.etl.helpers import assert_same_gold
 
 DRIVER = Path(__file__).with_name("run_pipeline.py")
-# The JVMs of this one short run (the driver and the executors) with the C1 compiler only: a
-# short run is mostly JIT warm-up, which C1 alone shortens (c2c_etl.spark.LOCAL_CONF keeps both
-# compilers for runs long enough to repay C2). What the test proves does not depend on the JIT.
-JIT_OPTIONS = "-Dlog4j2.level=WARN -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m"
 
 
 def test_the_wheel_on_a_standalone_cluster_builds_the_same_gold_as_local_mode(
@@ -37,9 +34,9 @@ def test_the_wheel_on_a_standalone_cluster_builds_the_same_gold_as_local_mode(
     with standalone_cluster(tmp_path / "cluster") as cluster:
         submit = [str(SPARK_SUBMIT), "--master", cluster.url, "--driver-memory", "1g"]
         submit += ["--py-files", str(etl_wheel), "--jars", ",".join(delta_jars)]
-        # Here the JVMs start before the job's builder sees its settings.
+        # The JVMs start before the job's builder sees its settings: given here.
         for jvm in ("driver", "executor"):
-            submit += ["--conf", f"spark.{jvm}.extraJavaOptions={JIT_OPTIONS}"]
+            submit += ["--conf", f"spark.{jvm}.extraJavaOptions={SHORT_RUN_JAVA_OPTIONS}"]
         submit += [str(DRIVER), str(facts_file)]
         submit += ["--env", "local", "--input", landing, "--lake", str(lake)]
         run = run_to_end(submit, tmp_path / "spark-submit.log", spark_env())
