@@ -57,7 +57,6 @@ from typing import TYPE_CHECKING, Any
 from c2c_etl import tables
 from c2c_etl.bronze.ingest import list_landing, select_new, unreadable_name
 from c2c_etl.bronze.inspect import ContentCheck, gunzip_blocks, inspect_file
-from c2c_etl.gold.aggregates import TOP_N
 from c2c_etl.gold.model import (
     ACTIVE_WITHIN_DAYS,
     ENGAGEMENT_LEVELS,
@@ -65,7 +64,7 @@ from c2c_etl.gold.model import (
     TOP_BUYER_MIN_BOUGHT,
     TOP_SELLER_MIN_SOLD,
 )
-from c2c_etl.gold.views import FUNNEL_STAGES
+from c2c_etl.gold.views import FUNNEL_STAGES, TOP_N
 from c2c_etl.io import file_blocks
 from c2c_etl.silver.countries import country_lookup, iso_codes, language_codes
 from c2c_etl.silver.quality import FLAG_RULES_COL, Policy

@@ -10,7 +10,14 @@ from pyspark.sql import SparkSession
 from c2c_etl import io
 from c2c_etl.config import local_config
 from c2c_etl.retention import POLICY, table_properties
-from c2c_etl.tables import ALL_TABLES, BRONZE, GOLD, INGESTION_LOG, SILVER_QUARANTINE, TOP_BUYERS
+from c2c_etl.tables import (
+    AGG_REPORT_SUMS,
+    ALL_TABLES,
+    BRONZE,
+    GOLD,
+    INGESTION_LOG,
+    SILVER_QUARANTINE,
+)
 from c2c_ops.maintenance import (
     MIN_RETENTION_HOURS,
     RETENTION_PROPERTY,
@@ -41,9 +48,9 @@ def test_tables_are_created_with_their_layers_retention_and_vacuum_uses_it(
     df = spark.createDataFrame([("a", 1)], "source_sha256 STRING, n INT")
     io.append(cfg, INGESTION_LOG, df)
     io.overwrite(cfg, SILVER_QUARANTINE, df)
-    io.upsert(spark, cfg, TOP_BUYERS, df, "source_sha256", "s.n <> t.n")
+    io.upsert(spark, cfg, AGG_REPORT_SUMS, df, "source_sha256", "s.n <> t.n")
     runner = LocalSqlRunner(spark, tmp_path / "lake")
-    for table in (INGESTION_LOG, SILVER_QUARANTINE, TOP_BUYERS):
+    for table in (INGESTION_LOG, SILVER_QUARANTINE, AGG_REPORT_SUMS):
         rows = spark.sql(f"SHOW TBLPROPERTIES {io.sql_name(cfg, table)}").collect()
         props = {r["key"]: r["value"] for r in rows}
         assert table_properties(table.layer).items() <= props.items(), table

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from c2c_etl.tables import AGG_APP_ADOPTION, RECONCILIATION, TOP_BUYERS
+from c2c_etl.tables import AGG_APP_ADOPTION, AGG_REPORT_SUMS, RECONCILIATION
 from c2c_ops.errors import Exit
 from c2c_ops.maintenance import OVERRIDE_FLAG
 from c2c_ops.sql import RETENTION_CHECK
@@ -22,7 +22,7 @@ from tests.scripts.lakes import (
     table_path,
 )
 
-TABLE = TOP_BUYERS
+TABLE = AGG_REPORT_SUMS
 
 
 def small_files_table(spark, lake: Path, commits: int = 3, files_per_commit: int = 8) -> None:
@@ -186,4 +186,4 @@ def test_history_and_optimize_through_the_sql_warehouse_api(spark, tmp_path, cap
     assert active_files(spark, tmp_path, TABLE) == 1
     assert history.code == 0, history.err
     assert "OPTIMIZE" in history.out and "WRITE" in history.out
-    assert "OPTIMIZE c2c_dev.gold.top_buyers" in warehouse.executed()
+    assert "OPTIMIZE c2c_dev.gold.agg_report_sums" in warehouse.executed()

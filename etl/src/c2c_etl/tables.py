@@ -59,13 +59,14 @@ FACT_USERS_MERGE_SOURCE = Table(SILVER, "fact_users_merge_source")
 SILVER_USERS_CHECKED = Table(SILVER, "users_checked")
 
 # Gold: star schema and aggregates for the business questions.
-# The country dimension and four small aggregates of the user counts below: views, computed
-# when read, so a run that changes the counts writes nothing for them.
+# The country dimension and four small aggregates of the user counts below, and the two
+# top-100 lists of the user fact: views, computed when read, so a run that changes users
+# writes nothing for them.
 DIM_COUNTRY = Table(GOLD, "dim_country", VIEW)
 FACT_USERS = Table(GOLD, "fact_users")
 AGG_COUNTRY_GENDER = Table(GOLD, "agg_buyers_sellers_by_country_gender", VIEW)
-TOP_BUYERS = Table(GOLD, "top_buyers")
-TOP_SELLERS = Table(GOLD, "top_sellers")
+TOP_BUYERS = Table(GOLD, "top_buyers", VIEW)
+TOP_SELLERS = Table(GOLD, "top_sellers", VIEW)
 AGG_APP_ADOPTION = Table(GOLD, "agg_app_adoption", VIEW)
 AGG_ENGAGEMENT_FUNNEL = Table(GOLD, "agg_engagement_funnel", VIEW)
 AGG_SENIORITY_COHORTS = Table(GOLD, "agg_seniority_cohorts", VIEW)

@@ -87,7 +87,7 @@ def test_a_rerun_with_nothing_new_does_not_start_spark_until_something_changes(
     # A commit to any table, by anyone: the next run starts Spark (and changes nothing).
     cfg = local_config(landing, lake)
     spark.sql(
-        f"ALTER TABLE {io.sql_name(cfg, tables.TOP_BUYERS)} "
+        f"ALTER TABLE {io.sql_name(cfg, tables.AGG_REPORT_SUMS)} "
         "SET TBLPROPERTIES ('c2c.test.note' = 'an operator was here')"
     )
     _main(landing, lake)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pyspark.sql import functions as F
 
 from c2c_etl.gold import views
-from c2c_etl.gold.aggregates import top_buyers, top_sellers, update_top
 from c2c_etl.gold.counts import KEYS, MEASURES, add_counts, change_counts, count_silver_users
 from c2c_etl.gold.model import build_fact_users
 
@@ -116,46 +115,41 @@ def test_country_dimension_has_one_row_per_code_and_joins_never_fan_out(spark):
     assert agg.count() == agg.select("country_code", "gender").distinct().count()
 
 
-def test_top_buyers_are_ranked_with_deterministic_ties(spark):
+def test_top_lists_are_ranked_with_deterministic_ties(spark):
     fact = build_fact_users(
         _users(
             spark,
             [
-                _user(5, bought=7),
+                _user(5, bought=7, sold=1),
                 _user(3, bought=9),
-                _user(4, bought=7),
-                _user(9, bought=0),
+                _user(4, bought=7, sold=30),
+                _user(9, bought=0, sold=1),
             ],
         )
     )
-    rows = [
-        (r["rank"], r["identifier_hash"]) for r in top_buyers(fact, n=10).orderBy("rank").collect()
+    buyers = views.select(views.TOP_BUYERS, fact_users=fact).collect()
+    sellers = views.select(views.TOP_SELLERS, fact_users=fact).collect()
+    # Non-buyers are not ranked; equal purchases rank by identifier.
+    assert [(r["rank"], r["identifier_hash"], r["role"]) for r in buyers] == [
+        (1, 3, "buyer"),
+        (2, 4, "buyer"),
+        (3, 5, "buyer"),
     ]
-    assert rows == [(1, 3), (2, 4), (3, 5)]  # non-buyers are not ranked
+    assert [(r["rank"], r["identifier_hash"], r["products_sold"]) for r in sellers] == [
+        (1, 4, 30),
+        (2, 5, 1),
+        (3, 9, 1),
+    ]
 
 
-def test_a_top_table_updated_with_changed_users_outside_it_is_the_rebuilt_one(spark):
-    # 200 users, many ties; 40 of those outside both tops change: some climb into them, some
-    # stop buying or selling, new users arrive.
-    before = [_user(i, bought=(i * 7) % 23, sold=(i * 11) % 19) for i in range(200)]
-    fact = build_fact_users(_users(spark, before))
-    tops = {"buyer": top_buyers(fact, n=15), "seller": top_sellers(fact, n=15)}
-    inside = {r["identifier_hash"] for t in tops.values() for r in t.collect()}
-    outside = [i for i in range(200) if i not in inside][:40]
-    changed = [_user(i, bought=(i * 5) % 31, sold=(i * 3) % 29) for i in outside]
-    changed += [_user(1000 + i, bought=20 + i, sold=i) for i in range(5)]
-    after = {row[0]: row for row in before} | {row[0]: row for row in changed}
-    fact_after = build_fact_users(_users(spark, list(after.values())))
-    changed_fact = build_fact_users(_users(spark, changed))
-    for role, rebuilt in (
-        ("buyer", top_buyers(fact_after, 15)),
-        ("seller", top_sellers(fact_after, 15)),
-    ):
-        updated = update_top(tops[role], changed_fact, role, n=15)
-        assert updated.columns == rebuilt.columns
-        assert sorted(updated.collect()) == sorted(rebuilt.collect()), role
-        entered = {r["identifier_hash"] for r in updated.collect()} - inside
-        assert entered, role  # the case is not vacuous: changed users climbed in
+def test_a_top_list_holds_the_top_100_only(spark):
+    fact = build_fact_users(_users(spark, [_user(i, bought=1 + i % 7) for i in range(150)]))
+    rows = views.select(views.TOP_BUYERS, fact_users=fact).collect()
+    assert [r["rank"] for r in rows] == list(range(1, views.TOP_N + 1))
+    kept = {r["identifier_hash"] for r in rows}
+    above = fact.filter(F.col("products_bought") > rows[-1]["products_bought"])
+    # Nobody who bought more than the last one kept was left out.
+    assert {r["identifier_hash"] for r in above.collect()} <= kept
 
 
 def test_app_adoption_counts_only_users_whose_release_reports_apps(spark):

@@ -1,5 +1,5 @@
 """Gold's views, defined once as SQL: the country dimension and four aggregates of the user
-counts, and the star schema that BI tools read.
+counts, the two top-100 lists of the user fact, and the star schema that BI tools read.
 
 The gold views (:data:`GOLD_VIEWS`) keep the gold table names analysts and the gold contract
 know (``gold.dim_country``, ``gold.agg_app_adoption``, ...); being views, they cost a run
@@ -270,6 +270,50 @@ ORDER BY release, seniority_days""",  # nosec B608  # static SQL; only the sums 
     _AGGREGATE,
 )
 
+# --- Gold's top-100 lists of the user fact ----------------------------------------------------
+
+TOP_N = 100
+# The fact columns a top list carries besides its rank and role, its measure first.
+_TOP_COLUMNS = (
+    "products_bought",
+    "products_sold",
+    "products_listed",
+    "products_wished",
+    "social_nb_followers",
+)
+
+
+def _top(table: tables.Table, role: str, measure: str) -> View:
+    """The ``TOP_N`` users with the highest ``measure`` (above 0), ranked 1..n, ties broken by
+    identifier. A top-k first (ORDER BY ... LIMIT), so the ranking window numbers n rows, not
+    every user."""
+    order = f"{measure} DESC, identifier_hash"
+    columns = ",\n  ".join((measure, *(c for c in _TOP_COLUMNS if c != measure)))
+    return View(
+        table.name,
+        "rank (1 to 100)",
+        f"""SELECT
+  row_number() OVER (ORDER BY {order}) AS rank,
+  identifier_hash,
+  release,
+  country_code,
+  gender,
+  {columns},
+  '{role}' AS role
+FROM (
+  SELECT * FROM {{fact_users}}
+  WHERE {measure} > 0
+  ORDER BY {order}
+  LIMIT {TOP_N}
+)
+ORDER BY rank""",  # nosec B608  # static SQL; only column names and constants are inlined
+        "Gold top list of fact_users",
+    )
+
+
+TOP_BUYERS = _top(tables.TOP_BUYERS, "buyer", "products_bought")
+TOP_SELLERS = _top(tables.TOP_SELLERS, "seller", "products_sold")
+
 # The gold names that are views (c2c_etl.tables.VIEW_TABLES), with their definitions, in the
 # order they are created: the aggregates read the dimension.
 GOLD_VIEWS: dict[tables.Table, View] = {
@@ -278,6 +322,8 @@ GOLD_VIEWS: dict[tables.Table, View] = {
     tables.AGG_APP_ADOPTION: AGG_APP_ADOPTION,
     tables.AGG_ENGAGEMENT_FUNNEL: AGG_ENGAGEMENT_FUNNEL,
     tables.AGG_SENIORITY_COHORTS: AGG_SENIORITY_COHORTS,
+    tables.TOP_BUYERS: TOP_BUYERS,
+    tables.TOP_SELLERS: TOP_SELLERS,
 }
 
 

@@ -4,12 +4,10 @@ Each table's content is a function of the current silver state alone: the same w
 or grouping the input files arrived in. Three tables follow silver users' change data feed
 instead of reading every user again: ``fact_users`` (a MERGE of the changed users),
 ``agg_user_counts`` and ``agg_report_sums`` (additive counts and sums, plus the changed users'
-new rows, minus their old ones); the country dimension and four aggregates of the counts are
-views over them (c2c_etl.gold.views.GOLD_VIEWS): nothing to write.
-The top-100 tables are the top of their stored rows and the changed users' new rows when no
-changed user is in them (else rebuilt from silver); the reconciliation is kept when the
-publisher reports are as at its last build and no 2020 user changed (else recomputed from the
-report sums). The silver versions a build used are
+new rows, minus their old ones); the country dimension, four aggregates of the counts and the
+two top-100 lists of the fact are views over them (c2c_etl.gold.views.GOLD_VIEWS): nothing to
+write. The reconciliation is kept when the publisher reports are as at its last build and no
+2020 user changed (else recomputed from the report sums). The silver versions a build used are
 kept in the run audit; when they have not moved, the build is skipped and no gold table gets
 a new version.
 
@@ -29,7 +27,6 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.crashpoints import crash_point
-from c2c_etl.gold.aggregates import top_buyers, top_sellers, update_top
 from c2c_etl.gold.counts import add_counts, change_counts, count_silver_users
 from c2c_etl.gold.model import build_fact_users
 from c2c_etl.gold.reconciliation import (
@@ -183,24 +180,6 @@ def fact_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
     return "merge", _changed_users(feed)
 
 
-TOP_TABLES = {tables.TOP_BUYERS: "buyer", tables.TOP_SELLERS: "seller"}
-
-
-def top_plan(changes: SilverChanges, table: tables.Table) -> tuple[str, DataFrame | None]:
-    """How this build writes a top-100 table: as :meth:`SilverChanges.plan`, where
-    ("changes", top) carries its new content from its stored rows and the changed users
-    (:func:`update_top`) when none of the users silver changed since its last build is in
-    it; when one is (their rank may fall), ("rebuild", None)."""
-    plan, feed = changes.plan(table)
-    if feed is None:
-        return plan, None
-    stored = io.read(changes.spark, changes.ctx.cfg, table)
-    touched = feed.select("identifier_hash")
-    if stored.join(touched, "identifier_hash", "left_semi").limit(1).count():
-        return "rebuild", None
-    return "changes", update_top(stored, build_fact_users(_changed_users(feed)), TOP_TABLES[table])
-
-
 # The silver tables of the publisher's reports: the reconciliation's other inputs.
 REPORT_INPUTS = tuple(t for t in SILVER_INPUTS if t != tables.SILVER_USERS)
 
@@ -269,13 +248,10 @@ def published_reports(spark: SparkSession, ctx: RunContext) -> dict[str, DataFra
 
 def build_gold(users: DataFrame) -> dict[tables.Table, DataFrame]:
     """The gold tables read from silver users."""
-    fact = build_fact_users(users)
     return {
-        tables.FACT_USERS: fact,
+        tables.FACT_USERS: build_fact_users(users),
         tables.AGG_USER_COUNTS: count_silver_users(users),
         tables.AGG_REPORT_SUMS: report_sums(users),
-        tables.TOP_BUYERS: top_buyers(fact),
-        tables.TOP_SELLERS: top_sellers(fact),
     }
 
 
@@ -361,16 +337,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             del built[tables.AGG_REPORT_SUMS]
         elif new_sums is not None:
             built[tables.AGG_REPORT_SUMS] = new_sums
-        # The top-100 tables read every silver user when rebuilt: kept, or updated from the
-        # change feed, when the changed users cannot move them.
         plans = {"fact_users": plan, "user_counts": counts, "report_sums": sums}
-        for table in TOP_TABLES:
-            top, new_top = ("current", None) if table in done else top_plan(changes, table)
-            plans[table.name] = top
-            if top == "current":
-                del built[table]
-            elif new_top is not None:
-                built[table] = new_top
         kept = tables.RECONCILIATION in done
         recon_plan = "current" if kept else reconciliation_plan(changes, versions)
         plans[tables.RECONCILIATION.name] = recon_plan
