@@ -219,7 +219,7 @@ def test_sql_text():
     )
     assert quote_string("it's") == "'it\\'s'"
     assert "IN ('a', 'b')" in quarantine_sql("q", ["a", "b"])
-    assert parse_table("gold.top_buyers").name == "top_buyers"
+    assert parse_table("gold.agg_report_sums").name == "agg_report_sums"
 
 
 def test_json_array_values_decode_to_python_values():

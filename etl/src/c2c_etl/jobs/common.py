@@ -264,18 +264,44 @@ def audit_rows(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame:
     )
 
 
-def processed_sha256(spark: SparkSession, cfg: LakeConfig, steps: set[str]) -> dict[str, set[str]]:
-    """Content hashes of the files each of ``steps`` has already processed successfully (one
-    read of the run audit for all of them)."""
-    found: dict[str, set[str]] = {step: set() for step in steps}
-    audit = io.read_or_none(spark, cfg, tables.RUN_AUDIT)
-    if audit is None:
-        return found
-    done = audit.filter(F.col("step").isin(*sorted(steps)) & (F.col("status") == "succeeded"))
-    for step, sha in done.select("step", "source_sha256").distinct().collect():
-        if sha:
-            found[step].add(sha)
-    return found
+@dataclass(frozen=True)
+class Ledger:
+    """What the run audit says earlier runs have done: the content hashes each step has
+    processed successfully, and the details of each step's last successful run-level row (one
+    with no source file: the gold build's)."""
+
+    processed: dict[str, set[str]]
+    last_details: dict[str, dict[str, Any]]
+
+
+LEDGER = "ledger"
+
+
+def read_ledger(spark: SparkSession, ctx: RunContext) -> Ledger:
+    """The run audit as :class:`Ledger`, read once per run (one small query) and kept in the
+    run's memo: the steps after the first read what was there when the run began, and none of
+    them looks for its own rows of this run (silver appends file rows; gold reads only the
+    last build's row of an earlier run)."""
+    if LEDGER in ctx.memo:
+        return ctx.memo[LEDGER]
+    processed: dict[str, set[str]] = {}
+    last_details: dict[str, dict[str, Any]] = {}
+    audit = io.read_or_none(spark, ctx.cfg, tables.RUN_AUDIT)
+    if audit is not None:
+        run_level = F.when(F.col("source_sha256").isNull(), F.col("details"))
+        rows = (
+            audit.filter(F.col("status") == "succeeded")
+            .groupBy("step", "source_sha256")
+            .agg(F.max_by(run_level, F.col("finished_at")).alias("details"))
+            .collect()
+        )
+        for step, sha, details in rows:
+            if sha:
+                processed.setdefault(step, set()).add(sha)
+            elif details:
+                last_details[step] = json.loads(details)
+    ctx.memo[LEDGER] = Ledger(processed, last_details)
+    return ctx.memo[LEDGER]
 
 
 def to_json(value: Any) -> str:

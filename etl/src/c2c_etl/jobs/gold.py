@@ -19,8 +19,6 @@ then records the build.
 
 from __future__ import annotations
 
-import json
-
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -40,7 +38,9 @@ from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
     audit_rows,
+    caches,
     log,
+    read_ledger,
     run_step,
     step_started,
     to_json,
@@ -65,16 +65,8 @@ def _input_versions(spark: SparkSession, ctx: RunContext) -> dict[str, int | Non
 
 
 def _last_build_versions(spark: SparkSession, ctx: RunContext) -> dict[str, int | None] | None:
-    audit = io.read_or_none(spark, ctx.cfg, tables.RUN_AUDIT)
-    if audit is None:
-        return None
-    last = (
-        audit.filter((F.col("step") == STEP) & (F.col("status") == "succeeded"))
-        .orderBy(F.col("finished_at").desc())
-        .select("details")
-        .first()
-    )
-    return json.loads(last["details"])["silver_versions"] if last else None
+    last = read_ledger(spark, ctx).last_details.get(STEP)
+    return last["silver_versions"] if last else None
 
 
 # The gold tables a build writes (the gold views are not written).
@@ -110,13 +102,15 @@ def _last_build(spark: SparkSession, ctx: RunContext, table: tables.Table) -> di
 
 class SilverChanges:
     """Silver users' change data feed since a gold table's last build, for the tables that
-    follow it (``fact_users``, ``agg_user_counts``). Both are usually built from the same
-    silver version, so the feed since a version is read (and checked for deletes) once."""
+    follow it (``fact_users``, ``agg_user_counts``, ``agg_report_sums``) and the
+    reconciliation's check. They are usually built from the same silver version, so the feed
+    since a version is read, and checked, once."""
 
     def __init__(self, spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]):
         self.spark, self.ctx = spark, ctx
         self.now = versions[str(tables.SILVER_USERS)]
         self._feeds: dict[int, DataFrame | None] = {}
+        self._report_users: dict[int, bool] = {}
 
     def _feed(self, built_from: int, now: int) -> DataFrame | None:
         """The feed of the versions after ``built_from``; None when it cannot bring a table up
@@ -129,8 +123,15 @@ class SilverChanges:
                 feed = io.changes(
                     self.spark, self.ctx.cfg, tables.SILVER_USERS, built_from + 1, now
                 )
-                # One read of the feed's change types: it fails if a version has no feed.
-                if feed.filter(F.col("_change_type") == "delete").limit(1).count():
+                # One read of the feed answers both questions asked of it (and fails if a
+                # version has no feed): was a user deleted, did a user of the reports'
+                # release change.
+                deleted, report_users = feed.agg(
+                    F.max(F.col("_change_type") == "delete"),
+                    F.max(F.col("release") == REPORT_RELEASE),
+                ).first() or (None, None)
+                self._report_users[built_from] = bool(report_users)
+                if deleted:
                     log.info("silver users lost a user after v%d: rebuilding", built_from)
                     feed = None
             except AnalysisException as error:
@@ -138,6 +139,11 @@ class SilverChanges:
                 feed = None
             self._feeds[built_from] = feed
         return self._feeds[built_from]
+
+    def report_users_changed(self, built_from: int) -> bool:
+        """Whether silver users changed a user of the reports' release after version
+        ``built_from`` (known once :meth:`plan` has served the feed from it)."""
+        return self._report_users[built_from]
 
     def plan(
         self, table: tables.Table, built: dict[str, int | None] | None = None
@@ -194,10 +200,10 @@ def reconciliation_plan(changes: SilverChanges, versions: dict[str, int | None])
         return "rebuild"
     if any(built.get(str(t)) != versions[str(t)] for t in REPORT_INPUTS):
         return "rebuild"
-    if feed is None:
+    built_from = built.get(str(tables.SILVER_USERS))
+    if feed is None or built_from is None:
         return "current"
-    report_users = feed.filter(F.col("release") == REPORT_RELEASE).limit(1)
-    return "rebuild" if report_users.count() else "current"
+    return "rebuild" if changes.report_users_changed(built_from) else "current"
 
 
 def counts_plan(changes: SilverChanges, columns: list[str]) -> tuple[str, DataFrame | None]:
@@ -253,6 +259,28 @@ def build_gold(users: DataFrame) -> dict[tables.Table, DataFrame]:
         tables.AGG_USER_COUNTS: count_silver_users(users),
         tables.AGG_REPORT_SUMS: report_sums(users),
     }
+
+
+def reconciliation_summary(recon: DataFrame) -> dict[str, dict[str, int]]:
+    """Figures matching and figures in all, per publisher report."""
+    return {
+        r["report"]: {"matched": r["matched"], "total": r["total"]}
+        for r in recon.groupBy("report")
+        .agg(
+            F.sum(F.col("matches").cast("long")).alias("matched"),
+            F.count(F.lit(1)).alias("total"),
+        )
+        .collect()
+    }
+
+
+def _stored_summary(spark: SparkSession, ctx: RunContext) -> dict[str, dict[str, int]] | None:
+    """The summary the reconciliation's last build put into its commit; None when that build
+    kept none (an earlier version wrote it)."""
+    for _version, meta, _metrics in io.commits(spark, ctx.cfg, tables.RECONCILIATION, limit=10):
+        if meta.get("step") == STEP:
+            return meta.get("reconciliation")
+    return None
 
 
 def publish_views(spark: SparkSession, ctx: RunContext, details: dict[str, object]) -> None:
@@ -342,37 +370,31 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         recon_plan = "current" if kept else reconciliation_plan(changes, versions)
         plans[tables.RECONCILIATION.name] = recon_plan
 
-        def write(frames: dict[tables.Table, DataFrame]) -> None:
+        def write(frames: dict[tables.Table, DataFrame], **more: object) -> None:
             io.overwrite_all(
                 ctx.cfg,
                 {t: df for t, df in frames.items() if t not in done},
-                user_metadata=metadata,
+                user_metadata={**metadata, **more},
                 after_each=lambda _table: crash_point("gold.table_committed"),
             )
 
         # First what reads silver, then the reconciliation, computed from the report sums just
-        # written.
+        # written. Its figures' summary goes into its commit, where a run that keeps it finds it.
         write(built)
+        summary: dict[str, dict[str, int]] | None = None
         if recon_plan != "current":
-            write(
-                {
-                    tables.RECONCILIATION: reconcile(
-                        io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS),
-                        published_reports(spark, ctx),
-                    )
-                }
-            )
+            with caches() as held:
+                recon = reconcile(
+                    io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS), published_reports(spark, ctx)
+                ).cache()
+                held.append(recon)
+                summary = reconciliation_summary(recon)
+                write({tables.RECONCILIATION: recon}, reconciliation=summary)
         crash_point("gold.tables_committed")
-        recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
-        summary = {
-            r["report"]: {"matched": r["matched"], "total": r["total"]}
-            for r in recon.groupBy("report")
-            .agg(
-                F.sum(F.col("matches").cast("long")).alias("matched"),
-                F.count(F.lit(1)).alias("total"),
+        if summary is None:
+            summary = _stored_summary(spark, ctx) or reconciliation_summary(
+                io.read(spark, ctx.cfg, tables.RECONCILIATION)
             )
-            .collect()
-        }
         details: dict[str, object] = {
             "silver_versions": versions,
             "reconciliation": summary,

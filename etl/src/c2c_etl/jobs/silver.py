@@ -27,7 +27,7 @@ from c2c_etl.jobs.common import (
     audit_rows,
     caches,
     log,
-    processed_sha256,
+    read_ledger,
     run_step,
     step_started,
     utc_now,
@@ -76,12 +76,13 @@ def _pending(spark: SparkSession, ctx: RunContext) -> dict[str, list[Row]]:
     logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
     if logged is None:
         return {step: [] for step in steps}
-    done = processed_sha256(spark, ctx.cfg, set(steps))
+    done = read_ledger(spark, ctx).processed
     ingested = (
         logged.filter(F.col("status") == "ingested").orderBy("ingested_at", "source_file").collect()
     )
     return {
-        step: [row for row in ingested if row["source_sha256"] not in done[step]] for step in steps
+        step: [row for row in ingested if row["source_sha256"] not in done.get(step, set())]
+        for step in steps
     }
 
 
