@@ -518,11 +518,13 @@ def cmd_floor(args: argparse.Namespace) -> None:
     the delivery appended to the copy's users table (bronze), then MERGEd into two copies of
     that table made beforehand (silver, then gold fact_users), each through a staged source
     with the pipeline's own MERGE settings (``c2c_etl.io``) and deletion vectors on, as the
-    pipeline's merged tables have them. A design that keeps bronze, silver and gold as tables
-    does at least this for a delivery; the pipeline adds its checks, hashes and aggregates.
+    pipeline's merged tables have them; the source is staged only where the pipeline stages
+    it, when the target reaches ``io.STAGE_MIN_TARGET_BYTES``. A design that keeps bronze,
+    silver and gold as tables does at least this for a delivery; the pipeline adds its checks,
+    hashes and aggregates.
     The MERGE targets hold the 2020 release's users only (most of them; the pipeline's hold
     both releases): a smaller target, so the floor errs low, never high."""
-    from c2c_etl.io import MERGE_CONF, STAGED_MERGE_CONF
+    from c2c_etl.io import MERGE_CONF, STAGE_MIN_TARGET_BYTES, STAGED_MERGE_CONF
     from c2c_etl.spark import local_spark
     from c2c_etl.table_features import DELETION_VECTORS
 
@@ -537,7 +539,7 @@ def cmd_floor(args: argparse.Namespace) -> None:
     properties = ", ".join(f"'{k}' = '{v}'" for k, v in DELETION_VECTORS.items())
     for target in targets.values():
         spark.sql(f"ALTER TABLE delta.`{target}` SET TBLPROPERTIES ({properties})")
-    for key, value in {**MERGE_CONF, **STAGED_MERGE_CONF}.items():
+    for key, value in MERGE_CONF.items():
         spark.conf.set(key, value)
     t = time.perf_counter()
     delivery = spark.read.option("header", "true").csv(args.delivery)
@@ -545,9 +547,16 @@ def cmd_floor(args: argparse.Namespace) -> None:
     figures["bronze_append_s"] = round(time.perf_counter() - t, 2)
     for layer, target in targets.items():
         t = time.perf_counter()
-        staged = out / f"{layer}_merge_source"
-        delivery.write.format("delta").mode("overwrite").save(str(staged))
-        spark.read.format("delta").load(str(staged)).createOrReplaceTempView("delivery")
+        detail = spark.sql(f"DESCRIBE DETAIL delta.`{target}`").first()
+        source = delivery
+        if detail is not None and detail["sizeInBytes"] >= STAGE_MIN_TARGET_BYTES:
+            for key, value in STAGED_MERGE_CONF.items():
+                spark.conf.set(key, value)
+            staged = out / f"{layer}_merge_source"
+            delivery.write.format("delta").mode("overwrite").save(str(staged))
+            source = spark.read.format("delta").load(str(staged))
+        source.createOrReplaceTempView("delivery")
+        figures[f"{layer}_staged"] = source is not delivery
         spark.sql(
             f"MERGE INTO delta.`{target}` t USING delivery s "
             "ON t.identifierHash = s.identifierHash "

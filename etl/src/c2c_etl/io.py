@@ -484,13 +484,14 @@ def upsert(
     in parallel threads.
 
     With ``staging``, the source is first written to that table (replacing what it held) and
-    the MERGE reads it from there: see :func:`staged`.
+    the MERGE reads it from there (see :func:`staged`), when the target is large enough for
+    that to pay (:data:`STAGE_MIN_TARGET_BYTES`).
     """
     if not exists(spark, cfg, table):
         append(cfg, table, source, user_metadata=user_metadata)
         return
     settings = dict(MERGE_CONF)
-    if staging is not None:
+    if staging is not None and size_bytes(spark, cfg, table) >= STAGE_MIN_TARGET_BYTES:
         source = staged(spark, cfg, staging, source)
         settings.update(STAGED_MERGE_CONF)
     view = f"c2c_merge_source_{uuid4().hex}"
@@ -521,16 +522,27 @@ MERGE_CONF = {"spark.sql.autoBroadcastJoinThreshold": "-1"}
 # whose key is not in the source before that shuffle, when (a) the source is a selective
 # filter over a table scan, (b) Delta does not copy the source first (it copies any source
 # that is not a plain Delta read; a staged one is, and no other writer touches it during the
-# MERGE), and (c) the target scan is larger than the threshold below (Spark's default, 10 GB,
-# is for clusters). The creation side (the staged rows' keys) is bounded so a huge batch
-# falls back to the plain join. Its measured effect is in docs/performance.md.
+# MERGE), and (c) the target scan is larger than STAGE_MIN_TARGET_BYTES (Spark's default, 10
+# GB, is for clusters): a smaller target is not filtered, so upsert() does not stage its
+# source, which would only add a write and a commit. The creation side (the staged rows' keys)
+# is bounded so a huge batch falls back to the plain join. Its measured effect is in
+# docs/performance.md.
+STAGE_MIN_TARGET_BYTES = 32 * 1024 * 1024
 STAGED_MERGE_CONF = {
     "spark.databricks.delta.merge.materializeSource": "none",
     "spark.sql.optimizer.runtime.bloomFilter.enabled": "true",
-    "spark.sql.optimizer.runtime.bloomFilter.applicationSideScanSizeThreshold": "32MB",
+    "spark.sql.optimizer.runtime.bloomFilter.applicationSideScanSizeThreshold": str(
+        STAGE_MIN_TARGET_BYTES
+    ),
     "spark.sql.optimizer.runtime.bloomFilter.creationSideThreshold": "256MB",
 }
 STAGED_BATCH_COLUMN = "_staged_batch"
+
+
+def size_bytes(spark: SparkSession, cfg: LakeConfig, table: Table) -> int:
+    """The size of the table's current files (Delta's snapshot, no data read)."""
+    detail = spark.sql(f"DESCRIBE DETAIL {sql_name(cfg, table)}").select("sizeInBytes").first()
+    return int(detail["sizeInBytes"] or 0) if detail is not None else 0
 
 
 def staged(spark: SparkSession, cfg: LakeConfig, staging: Table, source: DataFrame) -> DataFrame:

@@ -147,7 +147,8 @@ def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
     the same rows as a MERGE from the DataFrame, the staging table holds that batch alone, and
     Spark filters the target's rows by a Bloom filter of the source's keys before the join
     (the 10M-user MERGE's gain, docs/performance.md). The test's target is a few KB, so the
-    target-size threshold of that filter is lowered here; everything else is the job's own."""
+    target-size threshold of that filter (and of staging) is lowered here; everything else is
+    the job's own."""
     from c2c_etl.tables import SILVER_USERS_MERGE_SOURCE
 
     monkeypatch.setitem(
@@ -155,6 +156,7 @@ def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
         "spark.sql.optimizer.runtime.bloomFilter.applicationSideScanSizeThreshold",
         "0",
     )
+    monkeypatch.setattr(io, "STAGE_MIN_TARGET_BYTES", 0)
     cfg = local_config(tmp_path / "landing", tmp_path / "lake")
     schema = "k STRING, n INT, note STRING"
     stored = [(f"u{i:04d}", i, "old") for i in range(2000)]
@@ -193,6 +195,24 @@ def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
     assert [r["k"] for r in io.read(spark, cfg, SILVER_USERS_MERGE_SOURCE).collect()] == ["new2"]
     assert io.read(spark, cfg, SILVER_USERS).count() == 2002
     assert spark.conf.get("spark.databricks.delta.merge.materializeSource", None) is None
+
+
+def test_a_merge_into_a_small_target_is_not_staged(spark, tmp_path):
+    """Below the Bloom filter's target size the staging write would buy nothing: the MERGE
+    reads the source as given, with the same result, and writes no staging table."""
+    from c2c_etl.tables import SILVER_USERS_MERGE_SOURCE
+
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    schema = "k STRING, n INT"
+    io.append(cfg, SILVER_USERS, spark.createDataFrame([("a", 1), ("b", 5)], schema))
+    assert io.size_bytes(spark, cfg, SILVER_USERS) < io.STAGE_MIN_TARGET_BYTES
+    source = spark.createDataFrame([("a", 3), ("b", 2), ("c", 1)], schema)
+
+    io.upsert(spark, cfg, SILVER_USERS, source, "k", "s.n > t.n", staging=SILVER_USERS_MERGE_SOURCE)
+
+    rows = sorted(tuple(r) for r in io.read(spark, cfg, SILVER_USERS).collect())
+    assert rows == [("a", 3), ("b", 5), ("c", 1)]
+    assert not io.exists(spark, cfg, SILVER_USERS_MERGE_SOURCE)
 
 
 def _gold_counts(spark, cfg) -> None:
