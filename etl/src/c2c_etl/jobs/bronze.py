@@ -9,7 +9,7 @@ file is logged once, its rows are in bronze once.
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from c2c_etl import io, tables
@@ -55,6 +55,23 @@ INGESTION_LOG_SCHEMA = StructType(
 )
 
 
+# The ingestion log's rows, in :func:`_log_order`, as the run found them and then with the rows it
+# appended: silver's pending files in the same run come from them (c2c_etl.jobs.silver), not
+# from a second read of the log. The log holds one row per file.
+LOG_ROWS = "ingestion_log_rows"
+
+
+def _log_order(row: Row) -> tuple:
+    """Ingestion time, then file name (sorted in the driver: the log is small)."""
+    return (row["ingested_at"], row["source_file"])
+
+
+def read_log(spark: SparkSession, ctx: RunContext) -> list[Row]:
+    """The ingestion log's rows in :func:`_log_order` (none before the first run)."""
+    logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
+    return [] if logged is None else sorted(logged.collect(), key=_log_order)
+
+
 def _logged_sha256(spark: SparkSession, ctx: RunContext) -> tuple[set[str], dict[str, str]]:
     """Contents already handled, and contents only ever rejected or skipped, with the reason.
 
@@ -62,12 +79,11 @@ def _logged_sha256(spark: SparkSession, ctx: RunContext) -> tuple[set[str], dict
     after a release that knows its header (a schema change in the source), it is ingested;
     until then it gets no new log row, so a rerun still changes nothing.
     """
-    logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
-    if logged is None:
-        return set(), {}
+    rows = read_log(spark, ctx)
+    ctx.memo[LOG_ROWS] = rows
     statuses: dict[str, set[str]] = {}
     reasons: dict[str, str] = {}
-    for sha, status, reason in logged.select("source_sha256", "status", "reason").collect():
+    for sha, status, reason in ((r["source_sha256"], r["status"], r["reason"]) for r in rows):
         statuses.setdefault(sha, set()).add(status)
         reasons[sha] = f"{status} before: {reason}"
     known = {sha for sha, seen in statuses.items() if seen - {"rejected", "skipped"}}
@@ -115,6 +131,10 @@ def _log_row(
         ctx.run_id,
         ctx.started_at,
     )
+
+
+def _name(row: Row) -> str:
+    return str(row["source_file"])
 
 
 def txn_app_id(sha256: str) -> str:
@@ -285,6 +305,13 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                 ctx.cfg, tables.INGESTION_LOG, spark.createDataFrame(log_rows, INGESTION_LOG_SCHEMA)
             )
             crash_point("bronze.log_committed")
+            # This run's rows come last: their ingestion time is the run's start, after every
+            # earlier run's.
+            names = INGESTION_LOG_SCHEMA.fieldNames()
+            appended = sorted(
+                (Row(**dict(zip(names, r, strict=True))) for r in log_rows), key=_name
+            )
+            ctx.memo[LOG_ROWS] = [*ctx.memo[LOG_ROWS], *appended]
         else:
             result.status = "skipped"
         result.details = {

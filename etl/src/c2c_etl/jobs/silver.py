@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.crashpoints import crash_point
+from c2c_etl.jobs.bronze import LOG_ROWS, read_log
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
@@ -73,13 +74,14 @@ PENDING = "silver_pending"
 
 def _pending(spark: SparkSession, ctx: RunContext) -> dict[str, list[Row]]:
     steps = (USERS_STEP, REPORTS_STEP)
-    logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
+    logged = ctx.memo.get(LOG_ROWS)
     if logged is None:
+        # Not read by bronze in this run (the Databricks job's silver task runs alone).
+        logged = read_log(spark, ctx)
+    ingested = [row for row in logged if row["status"] == "ingested"]
+    if not ingested:
         return {step: [] for step in steps}
     done = read_ledger(spark, ctx).processed
-    ingested = (
-        logged.filter(F.col("status") == "ingested").orderBy("ingested_at", "source_file").collect()
-    )
     return {
         step: [row for row in ingested if row["source_sha256"] not in done.get(step, set())]
         for step in steps
