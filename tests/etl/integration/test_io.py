@@ -15,6 +15,7 @@ from c2c_etl.tables import (
     AGG_ENGAGEMENT_FUNNEL,
     AGG_USER_COUNTS,
     DIM_COUNTRY,
+    FACT_USERS,
     GOLD,
     SILVER_USERS,
 )
@@ -277,6 +278,11 @@ def test_in_the_catalog_a_table_under_a_view_name_is_dropped_and_the_view_create
 ):
     cfg = catalog_gold
     _gold_counts(spark, cfg)
+    # What the top-100 views read: a user-level fact with their columns.
+    fact = "identifier_hash BIGINT, release STRING, country_code STRING, gender STRING, "
+    fact += "products_bought INT, products_sold INT, products_listed INT, products_wished INT, "
+    fact += "social_nb_followers INT"
+    io.append(cfg, FACT_USERS, spark.createDataFrame([(1, "2020", "FR", "F", 3, 0, 1, 0, 2)], fact))
     legacy = cfg.table_name(AGG_APP_ADOPTION.layer, AGG_APP_ADOPTION.name)
     spark.range(3).write.format("delta").saveAsTable(legacy)  # an earlier version's table
     gold = list(GOLD_VIEWS.values())
