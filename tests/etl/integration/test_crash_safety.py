@@ -34,6 +34,7 @@ from c2c_etl.jobs import gold
 from c2c_etl.jobs.common import LOG_CONTEXT, RunContext, new_run_id
 from c2c_etl.runlock import EXIT_LOCKED, lake_lock
 from c2c_etl.runner import RunRequest, run
+from tests.etl.cluster.spark_services import SHORT_RUN_JAVA_OPTIONS
 from tests.etl.helpers import copy_lake, run_pipeline
 
 # Columns that say which run wrote a row, or when: they differ between any two runs.
@@ -171,6 +172,13 @@ def monkeypatch_module():
     mp.undo()
 
 
+def _killed_env(**more: str) -> dict[str, str]:
+    """The environment of a run to be killed: its JVM compiles with C1 only (a fresh process's
+    short run is mostly JIT warm-up; what the kill proves does not depend on the JIT)."""
+    conf = f"spark.driver.extraJavaOptions={SHORT_RUN_JAVA_OPTIONS}"
+    return {**os.environ, "C2C_SPARK_CONF": conf, **more}
+
+
 def _command(landing: Path, lake: Path, run_id: str) -> list[str]:
     return [
         sys.executable,
@@ -224,7 +232,7 @@ def test_a_run_killed_at_a_commit_boundary_reruns_to_the_clean_tables(
     spark, sample, earlier_steps, clean, tmp_path, point
 ):
     landing, lake = _start_for(_step_of_point(point), sample, earlier_steps, tmp_path)
-    env = {**os.environ, crashpoints.ENV_VAR: point, "C2C_LOG_FORMAT": "json"}
+    env = _killed_env(**{crashpoints.ENV_VAR: point, "C2C_LOG_FORMAT": "json"})
     killed = subprocess.run(
         _command(landing, lake, "killed"), env=env, capture_output=True, text=True, check=False
     )
@@ -274,7 +282,10 @@ def test_a_run_killed_mid_write_hides_the_half_write_and_reruns_to_the_clean_tab
     landing, lake = _start_for(_step_writing(table), sample, earlier_steps, tmp_path)
     folder = lake / table.layer / table.name
     process = subprocess.Popen(
-        _command(landing, lake, "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        _command(landing, lake, "killed"),
+        env=_killed_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     watcher = _kill_when_a_file_appears(process, folder)
     _, err = process.communicate(timeout=600)
