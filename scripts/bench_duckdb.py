@@ -491,7 +491,7 @@ def _top(measure: str, role: str) -> str:
 
 
 def gold_queries() -> dict[str, str]:
-    """The SELECT of each gold table (``c2c_etl.gold.model`` and ``gold.aggregates``), in
+    """The SELECT of each gold table (``c2c_etl.gold.model`` and ``gold.views``), in
     build order: each may read the tables before it."""
     fact, dim = tables.FACT_USERS.name, tables.DIM_COUNTRY.name
     funnel_stages = " UNION ALL ".join(
