@@ -133,10 +133,6 @@ def _log_row(
     )
 
 
-def _name(row: Row) -> str:
-    return str(row["source_file"])
-
-
 def txn_app_id(sha256: str) -> str:
     """The Delta idempotent-write id of one file's append: one per content, never reused."""
     return f"c2c-bronze-{sha256}"
@@ -309,7 +305,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             # earlier run's.
             names = INGESTION_LOG_SCHEMA.fieldNames()
             appended = sorted(
-                (Row(**dict(zip(names, r, strict=True))) for r in log_rows), key=_name
+                (Row(**dict(zip(names, r, strict=True))) for r in log_rows), key=_log_order
             )
             ctx.memo[LOG_ROWS] = [*ctx.memo[LOG_ROWS], *appended]
         else:

@@ -88,16 +88,21 @@ def _already_built(
     return {t for t, done in zip(GOLD_TABLES, flags, strict=True) if done}
 
 
+def _last_build_metadata(spark: SparkSession, ctx: RunContext, table: tables.Table) -> dict:
+    """The user metadata of ``table``'s newest gold commit (the end-of-run compaction may have
+    committed after it); empty when there is none."""
+    for _version, meta, _metrics in io.commits(spark, ctx.cfg, table, limit=10):
+        if meta.get("step") == STEP:
+            return meta
+    return {}
+
+
 def _last_build(spark: SparkSession, ctx: RunContext, table: tables.Table) -> dict[str, int | None]:
-    """The silver versions ``table`` was last built from (its newest gold commit; the
-    end-of-run compaction may have committed after it); empty when unknown or when the table
+    """The silver versions ``table`` was last built from; empty when unknown or when the table
     does not exist."""
     if not io.exists(spark, ctx.cfg, table):
         return {}
-    for _version, meta, _metrics in io.commits(spark, ctx.cfg, table, limit=10):
-        if meta.get("step") == STEP:
-            return dict(meta.get("silver_versions", {}))
-    return {}
+    return dict(_last_build_metadata(spark, ctx, table).get("silver_versions", {}))
 
 
 class SilverChanges:
@@ -277,10 +282,7 @@ def reconciliation_summary(recon: DataFrame) -> dict[str, dict[str, int]]:
 def _stored_summary(spark: SparkSession, ctx: RunContext) -> dict[str, dict[str, int]] | None:
     """The summary the reconciliation's last build put into its commit; None when that build
     kept none (an earlier version wrote it)."""
-    for _version, meta, _metrics in io.commits(spark, ctx.cfg, tables.RECONCILIATION, limit=10):
-        if meta.get("step") == STEP:
-            return meta.get("reconciliation")
-    return None
+    return _last_build_metadata(spark, ctx, tables.RECONCILIATION).get("reconciliation")
 
 
 def publish_views(spark: SparkSession, ctx: RunContext, details: dict[str, object]) -> None:
