@@ -5,9 +5,10 @@ lock on the lake is refused before it starts anything.
 The kills are real: the pipeline runs in a subprocess (``python -m c2c_etl.runner``)
 that gets SIGKILL, either from the crash hook at a named point (``$C2C_CRASH_AT``, see
 ``c2c_etl.crashpoints``) or from this test while a table's parquet files are being written.
-A kill in a later step starts from a copy of a lake that already holds the steps before it
-(built once in this process): the killed run skips that work, as a run after a crash does,
-and its kill comes at the same point.
+A kill in a later step starts from a copy of the lake as the clean run left it when that step
+began (the state of a run killed between two steps): the killed run skips the steps before it,
+as a run after a crash does, and its kill comes at the same point. The runs killed at a commit
+boundary die at a named point, whatever the timing, so they run all at once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -31,7 +33,7 @@ from c2c_etl import crashpoints, io, pipeline, tables
 from c2c_etl.config import local_config
 from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.jobs import gold
-from c2c_etl.jobs.common import LOG_CONTEXT, RunContext, new_run_id
+from c2c_etl.jobs.common import LOG_CONTEXT, RunContext, StepResult, new_run_id
 from c2c_etl.runlock import EXIT_LOCKED, lake_lock
 from c2c_etl.runner import RunRequest, run
 from tests.etl.cluster.spark_services import SHORT_RUN_JAVA_OPTIONS
@@ -97,6 +99,9 @@ class CleanRun(NamedTuple):
     cached: bool  # whether it left any DataFrame cached in the driver
     lake: Path
     written: set[tuple[str | None, str]]  # (step, table) of every table write
+    # Per step that a test kills the pipeline in (but the first): a folder whose ``landing`` (the
+    # sample) and ``lake`` are a copy of the clean run's when that step began.
+    starts: dict[str, Path]
 
 
 def _note_writes(monkeypatch: pytest.MonkeyPatch) -> set[tuple[str | None, str]]:
@@ -112,9 +117,30 @@ def _note_writes(monkeypatch: pytest.MonkeyPatch) -> set[tuple[str | None, str]]
     return written
 
 
+def _killed_in() -> set[str]:
+    """The steps a test kills the pipeline in."""
+    return {_step_of_point(p) for p in KILL_POINTS} | {_step_writing(t) for t in MID_WRITE.values()}
+
+
+def _copying_the_lake_first(
+    step: pipeline.Step, landing: Path, lake: Path, into: Path
+) -> pipeline.Step:
+    """``step``, copying ``landing`` and ``lake`` into ``into`` before it runs."""
+
+    def copy_then_run(spark, ctx: RunContext) -> StepResult:
+        shutil.copytree(landing, into / "landing")
+        shutil.copytree(lake, into / "lake")
+        return step.run(spark, ctx)
+
+    return replace(step, run=copy_then_run)
+
+
 @pytest.fixture(scope="module")
 def clean(spark, sample, tmp_path_factory, monkeypatch_module) -> CleanRun:
-    """A first load of the sample, never killed, and what it did."""
+    """A first load of the sample, never killed, and what it did. On the way, the lake as it
+    was when each step a test kills the pipeline in began: a killed process started on a copy
+    skips the steps before it as done, so it spends its fresh JVM on the step it is killed in,
+    not on the ones before."""
     reached: set[str] = set()
     real = crashpoints.crash_point
 
@@ -126,43 +152,31 @@ def clean(spark, sample, tmp_path_factory, monkeypatch_module) -> CleanRun:
         monkeypatch_module.setattr(f"c2c_etl.jobs.{module}.crash_point", record)
     written = _note_writes(monkeypatch_module)
     lake = tmp_path_factory.mktemp("crash-clean") / "lake"
+    starts = {
+        step.name: tmp_path_factory.mktemp(f"crash-start-{step.name}")
+        for step in pipeline.STEPS[1:]
+        if step.name in _killed_in()
+    }
+    steps = tuple(
+        _copying_the_lake_first(step, sample, lake, starts[step.name])
+        if step.name in starts
+        else step
+        for step in pipeline.STEPS
+    )
     ctx = RunContext(local_config(sample, lake), new_run_id())
     spark.catalog.clearCache()
-    run_pipeline(spark, ctx)
+    run(RunRequest(ctx.cfg, ctx.run_id, full_check=True, pipeline=steps), spark)
     monkeypatch_module.undo()
     cached = _cached_frames(spark)
-    return CleanRun(_snapshot(spark, ctx), reached, cached, lake, written)
+    return CleanRun(_snapshot(spark, ctx), reached, cached, lake, written, starts)
 
 
-@pytest.fixture(scope="module")
-def earlier_steps(spark, sample, tmp_path_factory) -> dict[str, Path]:
-    """Per step that a test kills the pipeline in (but the first): a folder whose ``landing``
-    (the sample) and ``lake`` hold what the steps before it wrote, run one step at a time by
-    the runner in the test process's JVM. A killed process started on a copy skips those steps as
-    done, so it spends its fresh JVM on the step it is killed in, not on the ones before."""
-    killed_in = {_step_of_point(p) for p in KILL_POINTS} | {
-        _step_writing(t) for t in MID_WRITE.values()
-    }
-    root = tmp_path_factory.mktemp("crash-earlier")
-    shutil.copytree(sample, root / "landing")
-    cfg = local_config(root / "landing", root / "lake")
-    built: dict[str, Path] = {}
-    for done, step in enumerate(pipeline.STEPS):
-        if step.name in killed_in and done:
-            built[step.name] = root.parent / f"{root.name}-{step.name}"
-            shutil.copytree(root, built[step.name])
-        if killed_in <= {*built, pipeline.STEPS[0].name}:
-            break
-        run(RunRequest(cfg, new_run_id(), steps=(step.name,)), spark)
-    return built
-
-
-def _start_for(step: str, sample: Path, earlier_steps: dict[str, Path], tmp_path: Path):
+def _start_for(step: str, sample: Path, clean: CleanRun, tmp_path: Path) -> tuple[Path, Path]:
     """(landing, lake) for a run killed in ``step``: a copy of the lake the steps before it
     left; the sample and an empty lake for the first step."""
-    if step not in earlier_steps:
+    if step not in clean.starts:
         return sample, tmp_path / "lake"
-    return copy_lake(earlier_steps[step], tmp_path)
+    return copy_lake(clean.starts[step], tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -227,23 +241,59 @@ def test_a_clean_run_passes_every_crash_point(clean):
     assert clean.reached == set(crashpoints.POINTS)
 
 
+class Killed(NamedTuple):
+    landing: Path
+    lake: Path
+    returncode: int
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def killed(sample, clean, tmp_path_factory) -> dict[str, Killed]:
+    """Per point of ``KILL_POINTS``: the run killed there, each from its own copy of the lake
+    its step starts from. They are started at once and all waited for: each dies at its named
+    point whatever the timing, and a test after this one has the machine to itself."""
+    started: dict[str, tuple[Path, Path, Path, subprocess.Popen[bytes]]] = {}
+    try:
+        for point in KILL_POINTS:
+            folder = tmp_path_factory.mktemp(f"killed-{point}")
+            landing, lake = _start_for(_step_of_point(point), sample, clean, folder)
+            env = _killed_env(**{crashpoints.ENV_VAR: point, "C2C_LOG_FORMAT": "json"})
+            # A file, not a pipe: nothing reads a process's output before it ends.
+            err = folder / "stderr.log"
+            with err.open("wb") as out:
+                process = subprocess.Popen(
+                    _command(landing, lake, "killed"),
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=out,
+                )
+            started[point] = (landing, lake, err, process)
+        found = {}
+        for point, (landing, lake, err, process) in started.items():
+            returncode = process.wait(timeout=600)
+            found[point] = Killed(landing, lake, returncode, err.read_text(errors="replace"))
+        return found
+    finally:
+        for *_, process in started.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
 @pytest.mark.parametrize("point", KILL_POINTS)
-def test_a_run_killed_at_a_commit_boundary_reruns_to_the_clean_tables(
-    spark, sample, earlier_steps, clean, tmp_path, point
-):
-    landing, lake = _start_for(_step_of_point(point), sample, earlier_steps, tmp_path)
-    env = _killed_env(**{crashpoints.ENV_VAR: point, "C2C_LOG_FORMAT": "json"})
-    killed = subprocess.run(
-        _command(landing, lake, "killed"), env=env, capture_output=True, text=True, check=False
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    assert f"{crashpoints.ENV_VAR}={point}" in killed.stderr
+def test_a_run_killed_at_a_commit_boundary_reruns_to_the_clean_tables(spark, killed, clean, point):
+    landing, lake, returncode, stderr = killed[point]
+    assert returncode == -signal.SIGKILL, stderr[-3000:]
+    assert f"{crashpoints.ENV_VAR}={point}" in stderr
     # Structured logs: every line from Python logging is one JSON object with the run id and,
     # within a step, the step's name.
-    lines = [json.loads(line) for line in killed.stderr.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert lines and all(line["run_id"] == "killed" for line in lines)
+    logged_steps = {line.get("step") for line in lines}
+    assert _step_of_point(point) in logged_steps
     if point.startswith("gold."):
-        assert {"bronze", "silver_users", "silver_reports"} <= {line.get("step") for line in lines}
+        assert {"bronze", "silver_users", "silver_reports"} <= logged_steps
 
     assert_only_whole_files_visible(spark, landing, lake)
     ctx = RunContext(local_config(landing, lake), new_run_id())
@@ -276,10 +326,10 @@ def _kill_when_a_file_appears(process: subprocess.Popen, folder: Path) -> thread
 
 @pytest.mark.parametrize("where", MID_WRITE)
 def test_a_run_killed_mid_write_hides_the_half_write_and_reruns_to_the_clean_tables(
-    spark, sample, earlier_steps, clean, tmp_path, where
+    spark, sample, clean, tmp_path, where
 ):
     table = MID_WRITE[where]
-    landing, lake = _start_for(_step_writing(table), sample, earlier_steps, tmp_path)
+    landing, lake = _start_for(_step_writing(table), sample, clean, tmp_path)
     folder = lake / table.layer / table.name
     process = subprocess.Popen(
         _command(landing, lake, "killed"),

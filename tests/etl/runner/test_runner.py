@@ -16,6 +16,7 @@ import pytest
 from c2c_etl import crashpoints, io, lake_state
 from c2c_etl.config import local_config
 from c2c_etl.runner import RunRequest, run
+from tests.etl.cluster.spark_services import SHORT_RUN_JAVA_OPTIONS
 from tests.etl.runner.tiny_pipeline import RAW, STEPS, TOTALS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -27,19 +28,26 @@ def _deliver(landing: Path) -> None:
     (landing / "b.csv").write_text("id,amount\n4,1\n5,2\n")
 
 
-def _subprocess(landing: Path, lake: Path, kill_at: str) -> int:
-    env = {**os.environ, crashpoints.ENV_VAR: kill_at}
+def _start_killed(landing: Path, lake: Path, kill_at: str, log: Path) -> subprocess.Popen[bytes]:
+    """The tiny pipeline in a process of its own, to be killed at ``kill_at``; its output goes
+    to ``log``. Its JVM compiles with C1 only: a fresh process's short run is mostly JIT
+    warm-up, and what the kill proves does not depend on the JIT."""
+    conf = f"spark.driver.extraJavaOptions={SHORT_RUN_JAVA_OPTIONS}"
+    env = {**os.environ, crashpoints.ENV_VAR: kill_at, "C2C_SPARK_CONF": conf}
     command = [sys.executable, "-m", "tests.etl.runner.tiny_pipeline"]
-    done = subprocess.run(
-        [*command, "--input", str(landing), "--lake", str(lake)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    return done.returncode
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [*command, "--input", str(landing), "--lake", str(lake)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _commits(lake: Path) -> int:
+    """How many Delta commits the lake's tables hold."""
+    return sum(v + 1 for v in lake_state.table_versions(str(lake)).values())
 
 
 def _tables(spark, lake: Path, landing: Path) -> dict[str, list[tuple]]:
@@ -71,16 +79,34 @@ def test_a_clean_run_and_its_no_op_rerun(spark, tmp_path):
 def test_a_run_killed_after_any_commit_reruns_to_the_clean_tables(spark, tmp_path):
     landing = tmp_path / "landing"
     _deliver(landing)
-    # The clean run needs no process of its own: only the kills do.
-    clean = tmp_path / "clean"
-    run(RunRequest(local_config(landing, clean), pipeline=STEPS), spark)
-    expected = _tables(spark, clean, landing)
-    # Every commit of the clean run: two raw appends, the totals, the run's step record.
-    commits = sum(v + 1 for v in lake_state.table_versions(str(clean)).values())
-    assert commits == 4
-    for n in range(1, commits + 1):
+    # Every commit of a clean run: two raw appends, the totals, the run's step record. Each
+    # killed run dies at its numbered commit whatever the timing, so they all run at once, while
+    # the clean run (which needs no process of its own) runs here.
+    every_commit = range(1, 5)
+    killed = {
+        n: _start_killed(
+            landing, tmp_path / f"killed-after-{n}", f"commit:{n}", tmp_path / f"{n}.log"
+        )
+        for n in every_commit
+    }
+    try:
+        clean = tmp_path / "clean"
+        run(RunRequest(local_config(landing, clean), pipeline=STEPS), spark)
+        expected = _tables(spark, clean, landing)
+        assert _commits(clean) == len(every_commit)
+        for n, process in killed.items():
+            returncode = process.wait(timeout=600)
+            output = (tmp_path / f"{n}.log").read_text(errors="replace")
+            assert returncode == -signal.SIGKILL, output[-3000:]
+            assert f"{crashpoints.ENV_VAR}=commit:{n}: killing" in output, output[-3000:]
+    finally:
+        for process in killed.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for n in every_commit:
         lake = tmp_path / f"killed-after-{n}"
-        assert _subprocess(landing, lake, f"commit:{n}") == -signal.SIGKILL, n
+        assert _commits(lake) == n, "the kill came at another commit"
         _rerun(spark, landing, lake)
         assert _tables(spark, lake, landing) == expected, f"killed after commit {n}"
         versions = lake_state.table_versions(str(lake))
