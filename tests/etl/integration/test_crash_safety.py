@@ -7,8 +7,8 @@ that gets SIGKILL, either from the crash hook at a named point (``$C2C_CRASH_AT`
 ``c2c_etl.crashpoints``) or from this test while a table's parquet files are being written.
 A kill in a later step starts from a copy of the lake as the clean run left it when that step
 began (the state of a run killed between two steps): the killed run skips the steps before it,
-as a run after a crash does, and its kill comes at the same point. The runs killed at a commit
-boundary die at a named point, whatever the timing, so they run all at once.
+as a run after a crash does, and its kill comes at the same point. The killed runs run at once,
+alongside the clean run (``runs``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from c2c_etl.jobs.common import LOG_CONTEXT, RunContext, StepResult, new_run_id
 from c2c_etl.runlock import EXIT_LOCKED, lake_lock
 from c2c_etl.runner import RunRequest, run
 from tests.etl.cluster.spark_services import SHORT_RUN_JAVA_OPTIONS
-from tests.etl.helpers import copy_lake, run_pipeline
+from tests.etl.helpers import run_pipeline
 
 # Columns that say which run wrote a row, or when: they differ between any two runs.
 RUN_SPECIFIC = {
@@ -99,9 +99,13 @@ class CleanRun(NamedTuple):
     cached: bool  # whether it left any DataFrame cached in the driver
     lake: Path
     written: set[tuple[str | None, str]]  # (step, table) of every table write
-    # Per step that a test kills the pipeline in (but the first): a folder whose ``landing`` (the
-    # sample) and ``lake`` are a copy of the clean run's when that step began.
-    starts: dict[str, Path]
+
+
+class Killed(NamedTuple):
+    landing: Path
+    lake: Path
+    returncode: int
+    stderr: str
 
 
 def _note_writes(monkeypatch: pytest.MonkeyPatch) -> set[tuple[str | None, str]]:
@@ -115,68 +119,6 @@ def _note_writes(monkeypatch: pytest.MonkeyPatch) -> set[tuple[str | None, str]]
 
     monkeypatch.setattr(io.WRITES, "note", noting)
     return written
-
-
-def _killed_in() -> set[str]:
-    """The steps a test kills the pipeline in."""
-    return {_step_of_point(p) for p in KILL_POINTS} | {_step_writing(t) for t in MID_WRITE.values()}
-
-
-def _copying_the_lake_first(
-    step: pipeline.Step, landing: Path, lake: Path, into: Path
-) -> pipeline.Step:
-    """``step``, copying ``landing`` and ``lake`` into ``into`` before it runs."""
-
-    def copy_then_run(spark, ctx: RunContext) -> StepResult:
-        shutil.copytree(landing, into / "landing")
-        shutil.copytree(lake, into / "lake")
-        return step.run(spark, ctx)
-
-    return replace(step, run=copy_then_run)
-
-
-@pytest.fixture(scope="module")
-def clean(spark, sample, tmp_path_factory, monkeypatch_module) -> CleanRun:
-    """A first load of the sample, never killed, and what it did. On the way, the lake as it
-    was when each step a test kills the pipeline in began: a killed process started on a copy
-    skips the steps before it as done, so it spends its fresh JVM on the step it is killed in,
-    not on the ones before."""
-    reached: set[str] = set()
-    real = crashpoints.crash_point
-
-    def record(name: str) -> None:
-        reached.add(name)
-        real(name)
-
-    for module in ("bronze", "silver", "gold"):
-        monkeypatch_module.setattr(f"c2c_etl.jobs.{module}.crash_point", record)
-    written = _note_writes(monkeypatch_module)
-    lake = tmp_path_factory.mktemp("crash-clean") / "lake"
-    starts = {
-        step.name: tmp_path_factory.mktemp(f"crash-start-{step.name}")
-        for step in pipeline.STEPS[1:]
-        if step.name in _killed_in()
-    }
-    steps = tuple(
-        _copying_the_lake_first(step, sample, lake, starts[step.name])
-        if step.name in starts
-        else step
-        for step in pipeline.STEPS
-    )
-    ctx = RunContext(local_config(sample, lake), new_run_id())
-    spark.catalog.clearCache()
-    run(RunRequest(ctx.cfg, ctx.run_id, full_check=True, pipeline=steps), spark)
-    monkeypatch_module.undo()
-    cached = _cached_frames(spark)
-    return CleanRun(_snapshot(spark, ctx), reached, cached, lake, written, starts)
-
-
-def _start_for(step: str, sample: Path, clean: CleanRun, tmp_path: Path) -> tuple[Path, Path]:
-    """(landing, lake) for a run killed in ``step``: a copy of the lake the steps before it
-    left; the sample and an empty lake for the first step."""
-    if step not in clean.starts:
-        return sample, tmp_path / "lake"
-    return copy_lake(clean.starts[step], tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -237,48 +179,164 @@ def assert_only_whole_files_visible(spark, landing: Path, lake: Path) -> None:
         assert users.groupBy("identifier_hash").count().filter("count > 1").count() == 0
 
 
-def test_a_clean_run_passes_every_crash_point(clean):
-    assert clean.reached == set(crashpoints.POINTS)
+def _kill_when_a_file_appears(process: subprocess.Popen, folder: Path) -> threading.Thread:
+    """SIGKILL ``process`` as soon as a parquet file appears in ``folder``: the write has
+    begun, its Delta commit cannot have happened yet."""
+
+    def watch() -> None:
+        while process.poll() is None:
+            if folder.is_dir() and any(
+                p.name.endswith(".parquet") and not p.name.startswith(".") for p in folder.iterdir()
+            ):
+                process.send_signal(signal.SIGKILL)
+                return
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
 
 
-class Killed(NamedTuple):
-    landing: Path
-    lake: Path
-    returncode: int
-    stderr: str
+class _Kill(NamedTuple):
+    """A run to kill: in ``step``, at a named point (``env``), or by this test once a parquet
+    file appears in ``watched`` (a table's folder, relative to the lake)."""
+
+    step: str
+    env: dict[str, str]
+    watched: Path | None
 
 
-@pytest.fixture(scope="module")
-def killed(sample, clean, tmp_path_factory) -> dict[str, Killed]:
-    """Per point of ``KILL_POINTS``: the run killed there, each from its own copy of the lake
-    its step starts from. They are started at once and all waited for: each dies at its named
-    point whatever the timing, and a test after this one has the machine to itself."""
-    started: dict[str, tuple[Path, Path, Path, subprocess.Popen[bytes]]] = {}
-    try:
-        for point in KILL_POINTS:
-            folder = tmp_path_factory.mktemp(f"killed-{point}")
-            landing, lake = _start_for(_step_of_point(point), sample, clean, folder)
-            env = _killed_env(**{crashpoints.ENV_VAR: point, "C2C_LOG_FORMAT": "json"})
-            # A file, not a pipe: nothing reads a process's output before it ends.
-            err = folder / "stderr.log"
-            with err.open("wb") as out:
+# By name: a commit boundary's point, or where a write is cut.
+KILLS = {
+    **{
+        point: _Kill(
+            _step_of_point(point), {crashpoints.ENV_VAR: point, "C2C_LOG_FORMAT": "json"}, None
+        )
+        for point in KILL_POINTS
+    },
+    **{
+        where: _Kill(_step_writing(table), {}, Path(table.layer, table.name))
+        for where, table in MID_WRITE.items()
+    },
+}
+
+
+class _Killing:
+    """The killed runs, each started in its own process on its own copy of the lake its step
+    starts from, its output to a file."""
+
+    def __init__(self, folders: pytest.TempPathFactory) -> None:
+        self.folders = folders
+        self.started: dict[str, tuple[Path, Path, Path, subprocess.Popen[bytes]]] = {}
+        self.watchers: list[threading.Thread] = []
+
+    def start(self, step: str, landing: Path, lake: Path) -> None:
+        """The runs killed in ``step``, each from its own copy of ``landing`` and ``lake``; from
+        ``landing`` itself and an empty lake in the first step."""
+        for name, kill in KILLS.items():
+            if kill.step != step:
+                continue
+            folder = self.folders.mktemp(f"killed-{name}")
+            own_landing, own_lake = landing, folder / "lake"
+            if step != pipeline.STEPS[0].name:
+                shutil.copytree(landing, own_landing := folder / "landing")
+                shutil.copytree(lake, own_lake)
+            log = folder / "stderr.log"
+            with log.open("wb") as out:
                 process = subprocess.Popen(
-                    _command(landing, lake, "killed"),
-                    env=env,
+                    _command(own_landing, own_lake, "killed"),
+                    env=_killed_env(**kill.env),
                     stdout=subprocess.DEVNULL,
                     stderr=out,
                 )
-            started[point] = (landing, lake, err, process)
+            if kill.watched is not None:
+                self.watchers.append(_kill_when_a_file_appears(process, own_lake / kill.watched))
+            self.started[name] = (own_landing, own_lake, log, process)
+
+    def wait(self) -> dict[str, Killed]:
         found = {}
-        for point, (landing, lake, err, process) in started.items():
+        for name, (landing, lake, log, process) in self.started.items():
             returncode = process.wait(timeout=600)
-            found[point] = Killed(landing, lake, returncode, err.read_text(errors="replace"))
+            found[name] = Killed(landing, lake, returncode, log.read_text(errors="replace"))
+        for watcher in self.watchers:
+            watcher.join()
         return found
-    finally:
-        for *_, process in started.values():
+
+    def stop(self) -> None:
+        for *_, process in self.started.values():
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def _starting_kills_first(step: pipeline.Step, kills: _Killing, landing: Path, lake: Path):
+    """``step``, first starting the runs killed in it from the lake as it is when it begins."""
+
+    def start_then_run(spark, ctx: RunContext) -> StepResult:
+        kills.start(step.name, landing, lake)
+        return step.run(spark, ctx)
+
+    return replace(step, run=start_then_run)
+
+
+@pytest.fixture(scope="module")
+def runs(
+    spark, sample, tmp_path_factory, monkeypatch_module, request
+) -> tuple[CleanRun, dict[str, Killed]]:
+    """A first load of the sample, never killed, and what it did; and every run of ``KILLS``,
+    by name. Each killed run is started as the clean run begins the step it is killed in, on a
+    copy of the clean run's lake (the state of a run killed before that step): it skips the
+    steps before as done, so it spends its fresh JVM on the step it is killed in. The killed
+    runs overlap each other and the clean run: a commit boundary's run dies at its named point
+    whatever the timing; the mid-write kill's watcher is a thread of its own that looks every
+    few milliseconds, much less than the killed process takes from a write's first file to its
+    commit (and its test fails if the kill came after the commit). All of them have ended
+    before any test uses them."""
+    reached: set[str] = set()
+    real = crashpoints.crash_point
+
+    def record(name: str) -> None:
+        reached.add(name)
+        real(name)
+
+    for module in ("bronze", "silver", "gold"):
+        monkeypatch_module.setattr(f"c2c_etl.jobs.{module}.crash_point", record)
+    written = _note_writes(monkeypatch_module)
+    lake = tmp_path_factory.mktemp("crash-clean") / "lake"
+    kills = _Killing(tmp_path_factory)
+    # Only when a test of this module's that will run checks them.
+    wanted = any(
+        getattr(item, "module", None) is request.module and "killed" in item.fixturenames
+        for item in request.session.items
+    )
+    steps = tuple(
+        _starting_kills_first(step, kills, sample, lake) if wanted else step
+        for step in pipeline.STEPS
+    )
+    try:
+        ctx = RunContext(local_config(sample, lake), new_run_id())
+        spark.catalog.clearCache()
+        run(RunRequest(ctx.cfg, ctx.run_id, full_check=True, pipeline=steps), spark)
+        monkeypatch_module.undo()
+        cached = _cached_frames(spark)
+        clean = CleanRun(_snapshot(spark, ctx), reached, cached, lake, written)
+        return clean, kills.wait()
+    finally:
+        kills.stop()
+
+
+@pytest.fixture(scope="module")
+def clean(runs) -> CleanRun:
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def killed(runs) -> dict[str, Killed]:
+    return runs[1]
+
+
+def test_a_clean_run_passes_every_crash_point(clean):
+    assert clean.reached == set(crashpoints.POINTS)
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
@@ -306,41 +364,14 @@ def test_a_run_killed_at_a_commit_boundary_reruns_to_the_clean_tables(spark, kil
     assert steps.filter(F.col("run_id") == ctx.run_id).count() >= 1
 
 
-def _kill_when_a_file_appears(process: subprocess.Popen, folder: Path) -> threading.Thread:
-    """SIGKILL ``process`` as soon as a parquet file appears in ``folder``: the write has
-    begun, its Delta commit cannot have happened yet."""
-
-    def watch() -> None:
-        while process.poll() is None:
-            if folder.is_dir() and any(
-                p.name.endswith(".parquet") and not p.name.startswith(".") for p in folder.iterdir()
-            ):
-                process.send_signal(signal.SIGKILL)
-                return
-            time.sleep(0.002)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
 @pytest.mark.parametrize("where", MID_WRITE)
 def test_a_run_killed_mid_write_hides_the_half_write_and_reruns_to_the_clean_tables(
-    spark, sample, clean, tmp_path, where
+    spark, killed, clean, where
 ):
+    landing, lake, returncode, stderr = killed[where]
+    assert returncode == -signal.SIGKILL, stderr[-3000:]
     table = MID_WRITE[where]
-    landing, lake = _start_for(_step_writing(table), sample, clean, tmp_path)
     folder = lake / table.layer / table.name
-    process = subprocess.Popen(
-        _command(landing, lake, "killed"),
-        env=_killed_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    watcher = _kill_when_a_file_appears(process, folder)
-    _, err = process.communicate(timeout=600)
-    watcher.join()
-    assert process.returncode == -signal.SIGKILL, err[-3000:]
 
     # The parquet being written is on disk, but no committed version references it (on a
     # fresh lake the write is the table's first: then there is no table at all for readers).
