@@ -242,7 +242,7 @@ def test_a_run_failed_in_transform_and_rerun_gives_the_tables_of_a_clean_run(
 
     assert made_run.code == 0, made_run.out
     rerun_tables, clean_tables = _comparable(spark, lake), _comparable(spark, made_run.lake)
-    assert "silver.users" in clean_tables and "gold.fact_users" in clean_tables
+    assert "silver.users" in clean_tables and "gold.agg_user_counts" in clean_tables
     assert rerun_tables.keys() == clean_tables.keys()
     for name, rows in clean_tables.items():
         assert rerun_tables[name] == rows, name

@@ -180,7 +180,7 @@ def test_quality_and_freshness_panels_report_the_lake(spark, sample_gold):
     data = collect_dashboard_data(spark, sample_gold.cfg)
     assert sum(data.quarantine_by_rule.values()) > 0
     assert data.audit and all(a["unbalanced_files"] == 0 for a in data.audit)
-    assert {v["table"] for v in data.table_versions} >= {"gold.fact_users", "gold.agg_user_counts"}
+    assert {v["table"] for v in data.table_versions} >= {"silver.users", "gold.agg_user_counts"}
     assert data.last_run
     html = render_dashboard(data)
     assert "every file balanced" in html

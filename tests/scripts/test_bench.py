@@ -82,7 +82,7 @@ def _report(full_s: float, copy_s: float, inc_s: float, noop_s: float, ratio: fl
             }
         ],
         "real": {"runs": [{"noop": {"wall_s": noop_s}}]},
-        "small_runs": {"files_ratio": {"silver.run_steps": ratio, "gold.fact_users": 1.0}},
+        "small_runs": {"files_ratio": {"silver.run_steps": ratio, "gold.agg_user_counts": 1.0}},
     }
 
 
@@ -137,9 +137,9 @@ def test_the_report_shows_the_small_runs_median_time_per_step(bench):
         "rows_per_delivery": 1000,
         "median_run_wall_s": 90.0,
         "median_steps_s": {"bronze": 12.5, "gold": 30.0},
-        "fresh_load": {"wall_s": 80.0, "files": {"gold.fact_users": {"files": 1}}},
-        "files_after_runs": {"gold.fact_users": {"files": 1}},
-        "files_ratio": {"gold.fact_users": 1.0},
+        "fresh_load": {"wall_s": 80.0, "files": {"gold.agg_user_counts": {"files": 1}}},
+        "files_after_runs": {"gold.agg_user_counts": {"files": 1}},
+        "files_ratio": {"gold.agg_user_counts": 1.0},
     }
     report["targets"] = bench.targets(report)
     text = bench.markdown(report)
@@ -157,13 +157,13 @@ def short_runs(bench, monkeypatch) -> None:
     monkeypatch.setenv("C2C_SPARK_CONF", bench.spark_conf_env(java_options)["C2C_SPARK_CONF"])
 
 
-def test_the_floors_write_every_user_and_merge_the_delivery_into_both_tables(
+def test_the_floors_write_every_user_and_merge_the_delivery_into_silver(
     bench, jvm, short_runs, tmp_path
 ):
     # A raw copy of a small generated base, then the two floors on it. The full floor writes
-    # silver (typed) and gold with every user of both releases. The incremental floor's
-    # delivery lands in bronze whole, and each MERGE target gets the new users and keeps one
-    # row per updated one.
+    # silver (typed) with every user of both releases, and gold's aggregate. The incremental
+    # floor's delivery lands in bronze whole, the MERGE target gets the new users and keeps one
+    # row per updated one, and the gold aggregate counts every delivered row.
     from c2c_etl.generator import generate, generate_delivery, split_users
 
     base = tmp_path / "base"
@@ -185,9 +185,10 @@ def test_the_floors_write_every_user_and_merge_the_delivery_into_both_tables(
     assert full["silver_s"] > 0 and full["gold_s"] > 0
     floor = bench.incremental_floor(tmp_path / "copy", delivery.path, tmp_path / "floor")
     assert floor["rows_after"] == base_2020 + delivery.rows - delivery.updated
-    for step in ("startup_s", "bronze_append_s", "silver_merge_s", "gold_merge_s"):
+    assert floor["gold_users"] == base_2020 + delivery.rows
+    for step in ("startup_s", "bronze_append_s", "silver_merge_s", "gold_s"):
         assert floor[step] > 0
-    assert floor["wall_s"] > floor["silver_merge_s"] + floor["gold_merge_s"]
+    assert floor["wall_s"] > floor["silver_merge_s"] + floor["gold_s"]
 
 
 def test_the_speed_targets_are_shown_with_their_floors(bench):

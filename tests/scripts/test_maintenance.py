@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from c2c_etl.tables import AGG_APP_ADOPTION, AGG_REPORT_SUMS, RECONCILIATION
+from c2c_etl.tables import AGG_APP_ADOPTION, AGG_REPORT_SUMS, FACT_USERS, RECONCILIATION
 from c2c_ops.errors import Exit
 from c2c_ops.maintenance import OVERRIDE_FLAG
 from c2c_ops.sql import RETENTION_CHECK
@@ -172,6 +172,10 @@ def test_maintenance_of_a_gold_view_is_refused_and_names_the_tables_it_reads(
     assert "gold.agg_app_adoption is a view over gold.agg_user_counts, gold.dim_country" in (
         result.err
     )
+    # The user fact is a view of silver users: maintaining silver users maintains it.
+    result = local(spark, tmp_path, capsys, command, str(FACT_USERS))
+    assert result.code == Exit.USAGE
+    assert "gold.fact_users is a view over silver.users" in result.err
 
 
 def test_history_and_optimize_through_the_sql_warehouse_api(spark, tmp_path, capsys):

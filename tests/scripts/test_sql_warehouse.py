@@ -90,9 +90,11 @@ def test_a_missing_table_exits_6(fake, capsys):
         raise ValueError("[TABLE_OR_VIEW_NOT_FOUND] The table or view cannot be found.")
 
     add_sql_warehouse(fake, executor)
-    result = run_cli(cloud_ops(fake), "history", "gold.fact_users", "--env", "dev", capsys=capsys)
+    result = run_cli(
+        cloud_ops(fake), "history", "gold.agg_user_counts", "--env", "dev", capsys=capsys
+    )
     assert result.code == Exit.NOT_FOUND
-    assert "gold.fact_users does not exist" in result.err
+    assert "gold.agg_user_counts does not exist" in result.err
 
 
 def test_a_wrong_token_exits_5(fake, capsys):

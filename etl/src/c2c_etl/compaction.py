@@ -1,8 +1,8 @@
 """Compaction of the small files runs leave behind, at the end of a run, when a table needs it.
 
 Each run appends a few small files to the bronze tables, the quarantine, the run audit and the
-step log, and a MERGE adds a few to silver users and gold fact_users. Left alone, a table's file
-count grows with every run and every read of it slows down.
+step log, and a MERGE adds a few to silver users. Left alone, a table's file count grows with
+every run and every read of it slows down.
 
 Delta's own auto compaction (the ``delta.autoOptimize.autoCompact`` table property) is not used:
 in Delta 4.0 it runs an ``OPTIMIZE`` after every write that leaves two small files, because

@@ -31,10 +31,17 @@ from pyspark.sql import functions as F
 
 from c2c_etl.config import LakeConfig
 from c2c_etl.crashpoints import commit_made
-from c2c_etl.gold.views import ALL_VIEWS, GOLD_VIEWS, View, create_statement, render
+from c2c_etl.gold.views import (
+    ALL_VIEWS,
+    GOLD_VIEWS,
+    View,
+    create_statement,
+    render,
+    sources,
+)
 from c2c_etl.retention import table_properties
 from c2c_etl.table_features import table_features
-from c2c_etl.tables import ALL_TABLES, GOLD, VIEW_TABLES, Table
+from c2c_etl.tables import ALL_TABLES, GOLD, RETIRED_TABLES, VIEW_TABLES, Table
 
 # Delta's session setting for the user metadata of the next commits (used for MERGE).
 USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
@@ -86,9 +93,9 @@ def _certainly_missing(cfg: LakeConfig, table: Table) -> bool:
 
 
 def _view_sources(table: Table) -> list[Table]:
-    """The stored tables a gold view reads."""
+    """The tables (or gold views) a gold view reads."""
     view = GOLD_VIEWS[table]
-    return [t for t in ALL_TABLES if t.name in view.table_placeholders()]
+    return [sources(view)[name] for name in sorted(view.table_placeholders())]
 
 
 def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:
@@ -202,16 +209,16 @@ def _object_type(spark: SparkSession, name: str) -> str | None:
 
 def retire_view_tables(spark: SparkSession, cfg: LakeConfig) -> list[Table]:
     """Remove the Delta tables an earlier version wrote under the names that are now gold
-    views; returns those it removed.
+    views, and those no step writes any more (``RETIRED_TABLES``); returns those it removed.
 
-    Their rows are figures as of the last build that wrote them, and they would shadow the
-    views: in the cloud the name (``CREATE OR REPLACE VIEW`` refuses to replace a table), and
-    locally the folder a reader of the path would find. Their content is a function of the
-    user counts, which stay, so nothing is lost. One catalog lookup a name in the cloud; locally
-    a look at the folder, no Spark query.
+    Their rows are as of the last build that wrote them, and a table under a view's name would
+    shadow the view: in the cloud the name (``CREATE OR REPLACE VIEW`` refuses to replace a
+    table), and locally the folder a reader of the path would find. Their content is a function
+    of the tables the views read, which stay, so nothing is lost. One catalog lookup a name in
+    the cloud; locally a look at the folder, no Spark query.
     """
     retired = []
-    for table in VIEW_TABLES:
+    for table in (*VIEW_TABLES, *RETIRED_TABLES):
         if cfg.is_local:
             folder = Path(cfg.table_path(table.layer, table.name))
             if not folder.exists():

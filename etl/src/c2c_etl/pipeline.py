@@ -91,7 +91,7 @@ STEPS: tuple[Step, ...] = (
         "gold",
         gold.run,
         reads=(t.SILVER_USERS, *SILVER_REPORTS, t.RUN_AUDIT, *GOLD_TABLES),
-        writes=(*GOLD_TABLES, t.FACT_USERS_MERGE_SOURCE, *LEDGER),
+        writes=(*GOLD_TABLES, *LEDGER),
     ),
 )
 STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)

@@ -3,11 +3,11 @@
 Small files are compacted by the jobs themselves (c2c_etl.compaction), not by a table property.
 Each one's measured effect is in docs/performance.md:
 
-- Deletion vectors (silver users, gold fact_users): a MERGE that updates a few users marks
+- Deletion vectors (silver users): a MERGE that updates a few users marks
   their old rows as deleted instead of rewriting every file that holds one (users are spread
   over all files, so an update of 1% of them would otherwise rewrite the whole table).
-- Change data feed (silver users): the gold job reads the users a run changed and MERGEs only
-  those into ``fact_users``, instead of rewriting one row per user at every run.
+- Change data feed (silver users): the gold job reads the users a run changed and adds only
+  their change to the user counts and report sums, instead of counting every user again.
 - Statistics on the columns queries filter on (the big tables): Delta keeps a minimum, maximum
   and null count per file for data skipping, by default of the first 32 columns, computed
   while each file is written. Users are not sorted by any column, so every file spans every
@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from c2c_etl.tables import (
     BRONZE_USERS_2020,
     BRONZE_USERS_2024,
-    FACT_USERS,
     SILVER_USERS,
     SILVER_USERS_CHECKED,
     Table,
@@ -34,7 +33,7 @@ DELETION_VECTORS = {"delta.enableDeletionVectors": "true"}
 CHANGE_FEED = {"delta.enableChangeDataFeed": "true"}
 STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
 # Tables a MERGE updates in place, and tables whose changes a later step reads.
-MERGED = (SILVER_USERS, FACT_USERS)
+MERGED = (SILVER_USERS,)
 FEEDS = (SILVER_USERS,)
 # The columns each big table keeps file statistics on (the others keep Delta's default).
 BRONZE_LINEAGE = ("_source_sha256", "_source_file", "_run_id", "_ingested_at")
@@ -42,7 +41,6 @@ STATS_COLUMNS: dict[Table, tuple[str, ...]] = {
     BRONZE_USERS_2020: BRONZE_LINEAGE,
     BRONZE_USERS_2024: BRONZE_LINEAGE,
     SILVER_USERS: ("identifier_hash", "release", "source_sha256", "run_id", "ingested_at"),
-    FACT_USERS: ("identifier_hash", "release", "country_code"),
     # Scratch, read whole: statistics on one column only. (An empty list here means Delta's
     # default; Delta itself also takes none, `delta.dataSkippingNumIndexedCols` = 0, but one
     # column's statistics are not worth a second mechanism.)

@@ -51,19 +51,18 @@ SILVER_REPORT_TOP_SELLERS = Table(SILVER, "report_top_seller_countries")
 RUN_AUDIT = Table(SILVER, "run_audit")
 # One row per step of a run that had work: started, then succeeded or failed (with the error).
 RUN_STEPS = Table(SILVER, "run_steps")
-# Not for readers: the last batch of rows MERGEd into silver.users and gold.fact_users, each
-# written just before its MERGE reads it (c2c_etl.io.upsert's staging) and replaced by the next.
+# Not for readers: the last batch of rows MERGEd into silver.users, written just before its
+# MERGE reads it (c2c_etl.io.upsert's staging) and replaced by the next.
 SILVER_USERS_MERGE_SOURCE = Table(SILVER, "users_merge_source")
-FACT_USERS_MERGE_SOURCE = Table(SILVER, "fact_users_merge_source")
 # Not for readers: a large batch's checked rows (c2c_etl.jobs.silver), replaced by the next.
 SILVER_USERS_CHECKED = Table(SILVER, "users_checked")
 
 # Gold: star schema and aggregates for the business questions.
-# The country dimension and four small aggregates of the user counts below, and the two
-# top-100 lists of the user fact: views, computed when read, so a run that changes users
-# writes nothing for them.
+# The user fact (silver users with their segments), the country dimension and four small
+# aggregates of the user counts below, and the two top-100 lists of the user fact: views,
+# computed when read, so a run that changes users writes nothing for them.
 DIM_COUNTRY = Table(GOLD, "dim_country", VIEW)
-FACT_USERS = Table(GOLD, "fact_users")
+FACT_USERS = Table(GOLD, "fact_users", VIEW)
 AGG_COUNTRY_GENDER = Table(GOLD, "agg_buyers_sellers_by_country_gender", VIEW)
 TOP_BUYERS = Table(GOLD, "top_buyers", VIEW)
 TOP_SELLERS = Table(GOLD, "top_sellers", VIEW)
@@ -83,8 +82,7 @@ ALL_TABLES: tuple[Table, ...] = tuple(v for v in list(globals().values()) if isi
 STORED_TABLES: tuple[Table, ...] = tuple(t for t in ALL_TABLES if not t.is_view)
 VIEW_TABLES: tuple[Table, ...] = tuple(t for t in ALL_TABLES if t.is_view)
 # Tables whose content is a step's scratch, replaced at each write: never compacted.
-STAGING_TABLES: tuple[Table, ...] = (
-    SILVER_USERS_MERGE_SOURCE,
-    FACT_USERS_MERGE_SOURCE,
-    SILVER_USERS_CHECKED,
-)
+STAGING_TABLES: tuple[Table, ...] = (SILVER_USERS_MERGE_SOURCE, SILVER_USERS_CHECKED)
+# Tables earlier versions wrote that no step writes any more: the gold step removes them
+# (c2c_etl.io.retire_view_tables). Not in ALL_TABLES: nothing reads, writes or maintains them.
+RETIRED_TABLES: tuple[Table, ...] = (Table(SILVER, "fact_users_merge_source"),)

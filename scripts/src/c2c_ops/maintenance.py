@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table as RichTable
 
 from c2c_etl.gold.views import GOLD_VIEWS
+from c2c_etl.gold.views import sources as view_sources
 from c2c_etl.tables import ALL_TABLES, STORED_TABLES, Table
 from c2c_ops.confirm import add_yes, confirm
 from c2c_ops.errors import Exit, OpsError
@@ -43,7 +44,9 @@ def parse_table(text: str) -> Table:
         if str(table) != text.strip():
             continue
         if table.is_view:
-            sources = ", ".join(f"gold.{n}" for n in sorted(GOLD_VIEWS[table].table_placeholders()))
+            view = GOLD_VIEWS[table]
+            read = view_sources(view)
+            sources = ", ".join(str(read[n]) for n in sorted(view.table_placeholders()))
             raise OpsError(
                 Exit.USAGE,
                 f"{table} is a view over {sources}: it has no files or versions of its own; "

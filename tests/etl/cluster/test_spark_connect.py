@@ -63,7 +63,7 @@ def test_the_pipeline_on_spark_connect_builds_the_same_gold_and_reruns_as_a_no_o
     # Every table's newest commit, read from the Delta logs on disk (no Spark job): a rerun
     # that committed anything to any table shows as a newer version or a new table.
     before = lake_state.table_versions(str(lake))
-    assert "gold/fact_users" in before
+    assert "gold/agg_user_counts" in before
     _, steps = run_through_connect(connect_url, landing, lake, tmp_path, "rerun")
     assert set(steps.values()) == {"skipped"}
     assert lake_state.table_versions(str(lake)) == before

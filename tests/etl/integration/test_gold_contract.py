@@ -148,6 +148,14 @@ def test_a_view_naming_a_table_that_is_not_gold_fails():
         render(View("bi_x", "user", "SELECT * FROM {users}"), str)
 
 
+def test_only_the_user_fact_reads_silver_users():
+    fact = GOLD_VIEWS[tables.FACT_USERS]
+    assert fact.table_placeholders() == {"users"}
+    assert render(fact, str).endswith("FROM silver.users")
+    others = [v for v in (*GOLD_VIEWS.values(), *VIEWS) if v is not fact]
+    assert all("users" not in v.table_placeholders() for v in others)
+
+
 def test_only_silver_audit_and_quarantine_are_published_by_views():
     used = {p for v in VIEWS for p in v.table_placeholders()}
     assert used - {t.name for t in GOLD} == {"run_audit", "quarantine"}

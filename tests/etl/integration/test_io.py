@@ -17,9 +17,11 @@ from c2c_etl.tables import (
     DIM_COUNTRY,
     FACT_USERS,
     GOLD,
+    RETIRED_TABLES,
     SILVER_USERS,
 )
 from tests.etl.helpers import assert_same_rows
+from tests.etl.unit.test_gold import _user, _users
 
 
 def test_only_a_committed_delta_table_exists(spark, tmp_path):
@@ -255,8 +257,12 @@ def test_tables_an_earlier_version_wrote_under_view_names_are_removed_locally(sp
     _gold_counts(spark, cfg)
     stale = tmp_path / "lake" / "gold" / AGG_ENGAGEMENT_FUNNEL.name
     spark.range(3).write.format("delta").save(str(stale))
-    assert io.retire_view_tables(spark, cfg) == [AGG_ENGAGEMENT_FUNNEL]
-    assert not stale.exists()
+    # A staging table no step writes any more goes too.
+    (retired,) = RETIRED_TABLES
+    scratch = tmp_path / "lake" / retired.layer / retired.name
+    spark.range(3).write.format("delta").save(str(scratch))
+    assert io.retire_view_tables(spark, cfg) == [AGG_ENGAGEMENT_FUNNEL, retired]
+    assert not stale.exists() and not scratch.exists()
     assert io.retire_view_tables(spark, cfg) == []  # nothing left to remove
     assert io.read(spark, cfg, AGG_ENGAGEMENT_FUNNEL).count() == 8  # 4 stages in each release
 
@@ -265,12 +271,14 @@ def test_tables_an_earlier_version_wrote_under_view_names_are_removed_locally(sp
 def catalog_gold(spark, tmp_path):
     """A cloud configuration whose catalog is the local session's: gold is a schema of it, its
     tables Delta tables in ``tmp_path``. Dropped afterwards, views and all."""
-    spark.sql(f"CREATE SCHEMA spark_catalog.gold LOCATION '{tmp_path / 'gold'}'")
+    for layer in ("silver", "gold"):
+        spark.sql(f"CREATE SCHEMA spark_catalog.{layer} LOCATION '{tmp_path / layer}'")
     cfg = LakeConfig("dev", str(tmp_path / "landing"), catalog="spark_catalog")
     try:
         yield cfg
     finally:
-        spark.sql("DROP SCHEMA spark_catalog.gold CASCADE")
+        for layer in ("silver", "gold"):
+            spark.sql(f"DROP SCHEMA spark_catalog.{layer} CASCADE")
 
 
 def test_in_the_catalog_a_table_under_a_view_name_is_dropped_and_the_view_created(
@@ -278,11 +286,8 @@ def test_in_the_catalog_a_table_under_a_view_name_is_dropped_and_the_view_create
 ):
     cfg = catalog_gold
     _gold_counts(spark, cfg)
-    # What the top-100 views read: a user-level fact with their columns.
-    fact = "identifier_hash BIGINT, release STRING, country_code STRING, gender STRING, "
-    fact += "products_bought INT, products_sold INT, products_listed INT, products_wished INT, "
-    fact += "social_nb_followers INT"
-    io.append(cfg, FACT_USERS, spark.createDataFrame([(1, "2020", "FR", "F", 3, 0, 1, 0, 2)], fact))
+    # What the user fact, and the top-100 views over it, read: silver users.
+    io.append(cfg, SILVER_USERS, _users(spark, [_user(1, bought=3, listed=1)]))
     legacy = cfg.table_name(AGG_APP_ADOPTION.layer, AGG_APP_ADOPTION.name)
     spark.range(3).write.format("delta").saveAsTable(legacy)  # an earlier version's table
     gold = list(GOLD_VIEWS.values())
@@ -294,6 +299,9 @@ def test_in_the_catalog_a_table_under_a_view_name_is_dropped_and_the_view_create
     assert not io.views_missing(spark, cfg, gold)
     assert spark.catalog.getTable(legacy).tableType == "VIEW"
     assert io.retire_view_tables(spark, cfg) == []  # a view is left alone
+    assert spark.catalog.getTable(cfg.table_name(GOLD, FACT_USERS.name)).tableType == "VIEW"
+    (user,) = io.read(spark, cfg, FACT_USERS).collect()  # silver users' one row, segmented
+    assert (user["identifier_hash"], user["buyer_segment"]) == (1, "buyer")
     expected = GOLD_VIEWS[AGG_APP_ADOPTION]
     counts, dim = io.read(spark, cfg, AGG_USER_COUNTS), io.read(spark, cfg, DIM_COUNTRY)
     assert_same_rows(

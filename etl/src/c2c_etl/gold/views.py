@@ -1,18 +1,20 @@
-"""Gold's views, defined once as SQL: the country dimension and four aggregates of the user
-counts, the two top-100 lists of the user fact, and the star schema that BI tools read.
+"""Gold's views, defined once as SQL: the user fact over silver users, the country dimension and
+four aggregates of the user counts, the two top-100 lists of the user fact, and the star schema
+that BI tools read.
 
 The gold views (:data:`GOLD_VIEWS`) keep the gold table names analysts and the gold contract
-know (``gold.dim_country``, ``gold.agg_app_adoption``, ...); being views, they cost a run
-nothing to keep current: they are as fresh as ``gold.agg_user_counts``, which the run writes
-anyway. Power BI, the Databricks AI/BI dashboard and the local HTML dashboard all read the BI
-views (:data:`VIEWS`, ``bi_*``), so a measure means the same thing everywhere. Each view lists
-its columns explicitly: a gold change that drops or renames a column breaks the view when it is
-created, not a report later.
+know (``gold.fact_users``, ``gold.dim_country``, ``gold.agg_app_adoption``, ...); being views,
+they cost a run nothing to keep current: they are as fresh as silver users and
+``gold.agg_user_counts``, which the run writes anyway. Power BI, the Databricks AI/BI dashboard
+and the local HTML dashboard all read the BI views (:data:`VIEWS`, ``bi_*``), so a measure
+means the same thing everywhere. Each view lists its columns explicitly: a gold change that
+drops or renames a column breaks the view when it is created, not a report later.
 
-The SQL names gold tables through placeholders (``{fact_users}``), one per ``c2c_etl.tables``
-gold table; :func:`render` turns them into real names (Unity Catalog three-part names in the
-cloud, Delta paths locally, where a gold view is its own rendered SELECT, in parentheses). A
-placeholder that is not a gold table raises ``KeyError``.
+The SQL names tables through placeholders (``{fact_users}``), one per ``c2c_etl.tables`` gold
+table and per silver table a view reads (:func:`sources`); :func:`render` turns them into
+real names (Unity Catalog three-part names in the cloud, Delta paths locally, where a gold view
+is its own rendered SELECT, in parentheses). A placeholder that is not one of those raises
+``KeyError``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 
 from c2c_etl import tables
-from c2c_etl.gold.model import ENGAGEMENT_LEVELS, RECENCY_BUCKETS
+from c2c_etl.gold.model import ENGAGEMENT_LEVELS, FACT_COLUMNS, RECENCY_BUCKETS
 
 PREFIX = "bi_"
 
@@ -54,10 +56,26 @@ PUBLISHED_SILVER_TABLES: dict[str, tables.Table] = {
     t.name: t for t in (tables.RUN_AUDIT, tables.SILVER_QUARANTINE)
 }
 SOURCE_TABLES: dict[str, tables.Table] = {**GOLD_TABLES, **PUBLISHED_SILVER_TABLES}
+# Gold's own views may read silver users too: the user fact is a view of it (one row per user,
+# as silver keeps it). The BI views read gold's fact, never silver users.
+GOLD_VIEW_SOURCES: dict[str, tables.Table] = {
+    **SOURCE_TABLES,
+    tables.SILVER_USERS.name: tables.SILVER_USERS,
+}
 
 # The smallest number of users behind a published percentage by country: below it a single
 # user moves the figure by several points. Every dashboard filters on the views' flag.
 MIN_USERS_PER_FIGURE = 30
+
+# --- The user fact ---------------------------------------------------------------------------
+# Silver users' measures and the segments the dashboards filter on (c2c_etl.gold.model): only
+# row-level expressions over one row per user.
+USER_FACT = View(
+    tables.FACT_USERS.name,
+    "user (identifier_hash)",
+    "SELECT\n  " + ",\n  ".join(FACT_COLUMNS) + "\nFROM {users}",  # nosec B608  # static SQL
+    "Gold fact over silver users",
+)
 
 # --- Gold's views of the user counts ----------------------------------------------------------
 # Each sums the additive counts (c2c_etl.gold.counts) to its grain; rates are rounded to two
@@ -315,8 +333,9 @@ TOP_BUYERS = _top(tables.TOP_BUYERS, "buyer", "products_bought")
 TOP_SELLERS = _top(tables.TOP_SELLERS, "seller", "products_sold")
 
 # The gold names that are views (c2c_etl.tables.VIEW_TABLES), with their definitions, in the
-# order they are created: the aggregates read the dimension.
+# order they are created: the aggregates read the dimension, the top lists the fact.
 GOLD_VIEWS: dict[tables.Table, View] = {
+    tables.FACT_USERS: USER_FACT,
     tables.DIM_COUNTRY: COUNTRY_DIMENSION,
     tables.AGG_COUNTRY_GENDER: AGG_COUNTRY_GENDER,
     tables.AGG_APP_ADOPTION: AGG_APP_ADOPTION,
@@ -612,7 +631,13 @@ ALL_VIEWS: tuple[View, ...] = (*GOLD_VIEWS.values(), *VIEWS)
 
 def render(view: View, table_name: Callable[[tables.Table], str]) -> str:
     """The view's SELECT with each table placeholder replaced by ``table_name(table)``."""
-    return view.sql.format_map({n: table_name(SOURCE_TABLES[n]) for n in view.table_placeholders()})
+    names = sources(view)
+    return view.sql.format_map({n: table_name(names[n]) for n in view.table_placeholders()})
+
+
+def sources(view: View) -> dict[str, tables.Table]:
+    """The tables ``view`` may read, by placeholder name."""
+    return GOLD_VIEW_SOURCES if view in GOLD_VIEWS.values() else SOURCE_TABLES
 
 
 def create_statement(

@@ -1,11 +1,11 @@
 """Gold job: bring the gold tables up to date with silver when silver has changed.
 
 Each table's content is a function of the current silver state alone: the same whatever order
-or grouping the input files arrived in. Three tables follow silver users' change data feed
-instead of reading every user again: ``fact_users`` (a MERGE of the changed users),
-``agg_user_counts`` and ``agg_report_sums`` (additive counts and sums, plus the changed users'
-new rows, minus their old ones); the country dimension, four aggregates of the counts and the
-two top-100 lists of the fact are views over them (c2c_etl.gold.views.GOLD_VIEWS): nothing to
+or grouping the input files arrived in. Two tables follow silver users' change data feed
+instead of reading every user again: ``agg_user_counts`` and ``agg_report_sums`` (additive
+counts and sums, plus the changed users' new rows, minus their old ones). The user fact is a
+view over silver users, and the country dimension, four aggregates of the counts and the two
+top-100 lists of the fact are views over those (c2c_etl.gold.views.GOLD_VIEWS): nothing to
 write. The reconciliation is kept when the publisher reports are as at its last build and no
 2020 user changed (else recomputed from the report sums). The silver versions a build used are
 kept in the run audit; when they have not moved, the build is skipped and no gold table gets
@@ -20,13 +20,12 @@ then records the build.
 from __future__ import annotations
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.crashpoints import crash_point
 from c2c_etl.gold.counts import add_counts, change_counts, count_silver_users
-from c2c_etl.gold.model import build_fact_users
 from c2c_etl.gold.reconciliation import (
     REPORT_RELEASE,
     add_report_sums,
@@ -107,7 +106,7 @@ def _last_build(spark: SparkSession, ctx: RunContext, table: tables.Table) -> di
 
 class SilverChanges:
     """Silver users' change data feed since a gold table's last build, for the tables that
-    follow it (``fact_users``, ``agg_user_counts``, ``agg_report_sums``) and the
+    follow it (``agg_user_counts``, ``agg_report_sums``) and the
     reconciliation's check. They are usually built from the same silver version, so the feed
     since a version is read, and checked, once."""
 
@@ -167,28 +166,6 @@ class SilverChanges:
             return "current", None
         feed = self._feed(built_from, self.now)
         return ("rebuild", None) if feed is None else ("changes", feed)
-
-
-def _changed_users(feed: DataFrame) -> DataFrame:
-    """The silver users a change feed inserted or updated, as they are now (the newest
-    post-image of each)."""
-    newest = Window.partitionBy("identifier_hash").orderBy(F.col("_commit_version").desc())
-    return (
-        feed.filter(F.col("_change_type").isin("insert", "update_postimage"))
-        .withColumn("_newest", F.row_number().over(newest) == 1)
-        .filter("_newest")
-        .drop("_newest", "_change_type", "_commit_version", "_commit_timestamp")
-    )
-
-
-def fact_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
-    """How this build writes ``fact_users``: as :meth:`SilverChanges.plan`, where ("merge",
-    users) carries the silver users inserted or updated since its last build (newest version
-    of each)."""
-    plan, feed = changes.plan(tables.FACT_USERS)
-    if feed is None:
-        return plan, None
-    return "merge", _changed_users(feed)
 
 
 # The silver tables of the publisher's reports: the reconciliation's other inputs.
@@ -260,7 +237,6 @@ def published_reports(spark: SparkSession, ctx: RunContext) -> dict[str, DataFra
 def build_gold(users: DataFrame) -> dict[tables.Table, DataFrame]:
     """The gold tables read from silver users."""
     return {
-        tables.FACT_USERS: build_fact_users(users),
         tables.AGG_USER_COUNTS: count_silver_users(users),
         tables.AGG_REPORT_SUMS: report_sums(users),
     }
@@ -336,22 +312,6 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         built = build_gold(users)
         metadata = {"step": STEP, "run_id": ctx.run_id, "silver_versions": versions}
         changes = SilverChanges(spark, ctx, versions)
-        plan, changed = ("current", None) if tables.FACT_USERS in done else fact_plan(changes)
-        if plan != "rebuild":
-            del built[tables.FACT_USERS]
-        if changed is not None:
-            # Only the users this run's silver changed: a MERGE, not one row per user again.
-            io.upsert(
-                spark,
-                ctx.cfg,
-                tables.FACT_USERS,
-                build_fact_users(changed),
-                key="identifier_hash",
-                update_condition="true",
-                user_metadata=metadata,
-                staging=tables.FACT_USERS_MERGE_SOURCE,
-            )
-            crash_point("gold.table_committed")
         counts, new_counts = (
             ("current", None)
             if tables.AGG_USER_COUNTS in done
@@ -367,7 +327,7 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             del built[tables.AGG_REPORT_SUMS]
         elif new_sums is not None:
             built[tables.AGG_REPORT_SUMS] = new_sums
-        plans = {"fact_users": plan, "user_counts": counts, "report_sums": sums}
+        plans = {"user_counts": counts, "report_sums": sums}
         kept = tables.RECONCILIATION in done
         recon_plan = "current" if kept else reconciliation_plan(changes, versions)
         plans[tables.RECONCILIATION.name] = recon_plan
