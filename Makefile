@@ -58,8 +58,19 @@ chromium:
 
 ## make test: lint, type check, then every test (unit, integration on the real data when present)
 ## under coverage.py, then the branch coverage of the five packages; it fails below the floor.
+## The tests that need no JVM run in a second pytest beside the others (their output follows):
+## a Spark test leaves part of the two cores idle, starting JVMs or in Python, and they fill it.
 test: sync node chromium lint typecheck
-	$(UV) run coverage run -m pytest
+	@mkdir -p test-output
+	$(UV) run coverage erase
+	@$(UV) run coverage run --parallel-mode -m pytest -m nojvm > test-output/nojvm.log 2>&1 & \
+	nojvm=$$!; \
+	$(UV) run coverage run --parallel-mode -m pytest -m "not nojvm"; jvm_status=$$?; \
+	wait $$nojvm; nojvm_status=$$?; \
+	echo "--- the tests that need no JVM (pytest -m nojvm), run beside the others ---"; \
+	cat test-output/nojvm.log; \
+	test $$jvm_status -eq 0 && test $$nojvm_status -eq 0
+	$(UV) run coverage combine --quiet
 	$(UV) run coverage report --fail-under=$(COVERAGE_FLOOR)
 
 ## make test-fast: every test that needs no JVM (marker nojvm: no Spark, no pipeline run, no
