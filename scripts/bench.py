@@ -1191,7 +1191,7 @@ def markdown(report: dict[str, Any]) -> str:
         medallion = runner.get("medallion_floor")
         if medallion:
             out.append(
-                row("first delivery's CSV", "medallion floor (append + 2 MERGEs)", medallion)
+                row("first delivery's CSV", "medallion floor (append, MERGE, aggregate)", medallion)
             )
         if "sql_executions" in floor:
             out.append(
@@ -1224,7 +1224,11 @@ def markdown(report: dict[str, Any]) -> str:
             out.append(row(label, f"incremental +{inc['input_rows']:,}", inc, inc["input_rows"]))
             if "incremental_floor" in s:
                 out.append(
-                    row(label, "incremental floor (append + 2 MERGEs)", s["incremental_floor"])
+                    row(
+                        label,
+                        "incremental floor (append, MERGE, aggregate)",
+                        s["incremental_floor"],
+                    )
                 )
             out.append(row(label, "no-op rerun", s["noop_after_incremental"]))
     out += ["", "## Ratios", ""]
