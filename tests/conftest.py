@@ -185,3 +185,23 @@ def corpus_run(spark, tmp_path_factory):
     from tests.etl.corpus.run import run_corpus
 
     return run_corpus(spark, tmp_path_factory.mktemp("corpus"))
+
+
+# Seconds each test file took (set-up, call and tear-down of its tests), for the summary.
+_FILE_SECONDS: dict[str, float] = {}
+SLOWEST_FILES = 12
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    path = report.nodeid.split("::", 1)[0]
+    _FILE_SECONDS[path] = _FILE_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The slowest test files: where the suite's time goes, printed at the end of every run."""
+    if not _FILE_SECONDS:
+        return
+    terminalreporter.section("slowest test files (seconds)")
+    ranked = sorted(_FILE_SECONDS.items(), key=lambda item: -item[1])
+    for path, seconds in ranked[:SLOWEST_FILES]:
+        terminalreporter.write_line(f"{seconds:8.1f}  {path}")
