@@ -11,9 +11,10 @@ many extra commits, and a large first load rewrote its whole table right after w
 Instead, at the end of a run, a table the run wrote is compacted only when small files
 dominate it, which is looked at only once enough commits have piled up:
 
-- the table has :data:`COMMITS_BETWEEN_CHECKS` commits or more since its last compaction (or
-  its creation), counted from its history (locally the Delta log's files, no query): a run
-  adds one or two commits to a table, so most runs look at nothing;
+- the table has :data:`COMMITS_BETWEEN_CHECKS` commits or more since it was last compacted or
+  rewritten whole by an overwrite (or created), counted from its history (locally the Delta
+  log's files, no query): a run adds one or two commits to a table, so most runs look at
+  nothing, and a table a run overwrites whole (gold's stored tables) is never looked at;
 - the table existed before the run: a table the run created (a first load) is left as the
   run wrote it;
 - its active files are two or more and average under :data:`SMALL_FILE_BYTES` (``DESCRIBE
@@ -104,12 +105,26 @@ def compact_table(
     return Compacted(str(table), files, files - removed + added, time.perf_counter() - start)
 
 
+def rewrote_whole_table(commit: dict) -> bool:
+    """Whether a commit (from :func:`io.history`) left the table as freshly written files: an
+    OPTIMIZE, or an overwrite of every row (a ``replaceWhere`` overwrite, which carries its
+    predicate, replaces only some)."""
+    if commit["operation"] == "OPTIMIZE":
+        return True
+    parameters = commit.get("operationParameters") or {}
+    return (
+        commit["operation"] == "WRITE"
+        and parameters.get("mode") == "Overwrite"
+        and not parameters.get("predicate")
+    )
+
+
 def commits_since_compaction(spark: SparkSession, cfg: LakeConfig, table: Table) -> int:
-    """Commits to ``table`` since its last OPTIMIZE (or its creation), counting up to
-    :data:`COMMITS_BETWEEN_CHECKS` (from its history: the Delta log only)."""
+    """Commits to ``table`` since it was last compacted or overwritten whole (or created),
+    counting up to :data:`COMMITS_BETWEEN_CHECKS` (from its history: the Delta log only)."""
     recent = io.history(spark, cfg, table, limit=COMMITS_BETWEEN_CHECKS)
     for n, commit in enumerate(recent):
-        if commit["operation"] == "OPTIMIZE":
+        if rewrote_whole_table(commit):
             return n
     return len(recent)
 

@@ -266,6 +266,7 @@ def _local_history(cfg: LakeConfig, table: Table, limit: int | None) -> list[dic
                     tzinfo=None
                 ),
                 "operation": info.get("operation"),
+                "operationParameters": info.get("operationParameters") or {},
                 "userMetadata": info.get("userMetadata"),
                 "operationMetrics": info.get("operationMetrics") or {},
             }
@@ -281,7 +282,8 @@ def history(
     spark: SparkSession, cfg: LakeConfig, table: Table, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """The table's commits, newest first (the last ``limit``, or all): version, timestamp
-    (UTC), operation, userMetadata, operationMetrics; none when the table does not exist yet.
+    (UTC), operation, operationParameters, userMetadata, operationMetrics; none when the table
+    does not exist yet.
     Reads the Delta log only, no data files: locally its commit files, in the cloud
     ``DESCRIBE HISTORY``."""
     if table.is_view:

@@ -62,6 +62,27 @@ def test_a_table_is_looked_at_only_once_its_commits_pile_up(spark, tmp_path):
     assert compact_written(spark, cfg) == []
 
 
+def test_a_table_overwritten_whole_is_never_looked_at_and_a_replace_where_counts(spark, tmp_path):
+    """Gold's stored tables are overwritten whole by every build that changes them: each
+    overwrite leaves fresh files, so no count of commits since the last OPTIMIZE may make a run
+    look at them (and look again on every run, since there is never anything to compact). An
+    overwrite of some rows (replaceWhere, as the quarantine's) is a commit like an append."""
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    rows = spark.createDataFrame([("a", 1)], "k STRING, n INT")
+    n = compaction.COMMITS_BETWEEN_CHECKS
+    for _ in range(n + 2):
+        io.overwrite(cfg, RUN_STEPS, rows)
+    assert compaction.commits_since_compaction(spark, cfg, RUN_STEPS) == 0
+    io.append(cfg, RUN_STEPS, rows)
+    assert compaction.commits_since_compaction(spark, cfg, RUN_STEPS) == 1
+    for _ in range(n):
+        io.replace_where(cfg, RUN_STEPS, rows, "k = 'a'")
+    assert compaction.commits_since_compaction(spark, cfg, RUN_STEPS) == n
+    (newest,) = io.history(spark, cfg, RUN_STEPS, limit=1)
+    assert newest["operationParameters"]["mode"] == "Overwrite"
+    assert not compaction.rewrote_whole_table(newest)
+
+
 def test_a_job_compacts_each_table_it_wrote_once_and_nothing_else(
     spark, tmp_path, look_after_two_commits
 ):
