@@ -36,8 +36,8 @@ from c2c_etl.gold.views import (
     GOLD_VIEWS,
     View,
     create_statement,
+    reads,
     render,
-    sources,
 )
 from c2c_etl.retention import table_properties
 from c2c_etl.table_features import table_features
@@ -94,8 +94,7 @@ def _certainly_missing(cfg: LakeConfig, table: Table) -> bool:
 
 def _view_sources(table: Table) -> list[Table]:
     """The tables (or gold views) a gold view reads."""
-    view = GOLD_VIEWS[table]
-    return [sources(view)[name] for name in sorted(view.table_placeholders())]
+    return reads(GOLD_VIEWS[table])
 
 
 def exists(spark: SparkSession, cfg: LakeConfig, table: Table) -> bool:

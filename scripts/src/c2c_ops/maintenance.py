@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table as RichTable
 
-from c2c_etl.gold.views import GOLD_VIEWS
-from c2c_etl.gold.views import sources as view_sources
+from c2c_etl.gold.views import GOLD_VIEWS, reads
 from c2c_etl.tables import ALL_TABLES, STORED_TABLES, Table
 from c2c_ops.confirm import add_yes, confirm
 from c2c_ops.errors import Exit, OpsError
@@ -44,9 +43,7 @@ def parse_table(text: str) -> Table:
         if str(table) != text.strip():
             continue
         if table.is_view:
-            view = GOLD_VIEWS[table]
-            read = view_sources(view)
-            sources = ", ".join(str(read[n]) for n in sorted(view.table_placeholders()))
+            sources = ", ".join(str(t) for t in reads(GOLD_VIEWS[table]))
             raise OpsError(
                 Exit.USAGE,
                 f"{table} is a view over {sources}: it has no files or versions of its own; "

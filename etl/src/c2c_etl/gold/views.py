@@ -640,6 +640,12 @@ def sources(view: View) -> dict[str, tables.Table]:
     return GOLD_VIEW_SOURCES if view in GOLD_VIEWS.values() else SOURCE_TABLES
 
 
+def reads(view: View) -> list[tables.Table]:
+    """The tables (or gold views) ``view`` reads, in the order of their placeholders' names."""
+    names = sources(view)
+    return [names[name] for name in sorted(view.table_placeholders())]
+
+
 def create_statement(
     view: View, qualified_view: str, table_name: Callable[[tables.Table], str]
 ) -> str:
