@@ -549,8 +549,10 @@ STAGED_BATCH_COLUMN = "_staged_batch"
 
 def size_bytes(spark: SparkSession, cfg: LakeConfig, table: Table) -> int:
     """The size of the table's current files (Delta's snapshot, no data read)."""
-    detail = spark.sql(f"DESCRIBE DETAIL {sql_name(cfg, table)}").select("sizeInBytes").first()
-    return int(detail["sizeInBytes"] or 0) if detail is not None else 0
+    # Collected as is: the command has run when spark.sql returns, and a select() on its
+    # result would be one more query.
+    rows = spark.sql(f"DESCRIBE DETAIL {sql_name(cfg, table)}").collect()
+    return int(rows[0]["sizeInBytes"] or 0) if rows else 0
 
 
 def staged(spark: SparkSession, cfg: LakeConfig, staging: Table, source: DataFrame) -> DataFrame:

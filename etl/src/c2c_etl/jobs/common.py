@@ -141,12 +141,15 @@ def record_steps(spark: SparkSession, ctx: RunContext) -> None:
 def caches() -> Iterator[list[DataFrame]]:
     """A list for the frames a block caches; each is unpersisted when the block ends, whether
     it succeeded or raised, so a run leaves nothing cached in a driver that outlives it (an
-    all-purpose cluster, the test session). A frame that was not cached is left as it is."""
+    all-purpose cluster, the test session). A frame that was not cached is left as it is.
+
+    Newest first: a frame cached from another one is dropped before it. Dropping a frame that
+    others were cached from makes Spark plan those again, a query for each table they read."""
     held: list[DataFrame] = []
     try:
         yield held
     finally:
-        for frame in held:
+        for frame in reversed(held):
             frame.unpersist()
 
 

@@ -346,9 +346,11 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         summary: dict[str, dict[str, int]] | None = None
         if recon_plan != "current":
             with caches() as held:
-                recon = reconcile(
-                    io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS), published_reports(spark, ctx)
-                ).cache()
+                # Cached: each report's recomputed figures read the sums, which would otherwise
+                # be a scan of the table, and its planning, per report.
+                sums = io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS).cache()
+                held.append(sums)
+                recon = reconcile(sums, published_reports(spark, ctx)).cache()
                 held.append(recon)
                 summary = reconciliation_summary(recon)
                 write({tables.RECONCILIATION: recon}, reconciliation=summary)

@@ -127,25 +127,28 @@ def _small(df: DataFrame, n: int, cached: list[DataFrame]) -> DataFrame:
 class Outcomes:
     """What becomes of a batch of staged rows, as frames derived from the cache.
 
-    ``ranked``: the valid rows as silver rows, ``wins`` True for those that go into silver;
-    ``quarantined``: the quarantine records; ``figures``: the per-file row figures.
+    ``latest``: each user's newest version in the batch, as silver rows: what the MERGE
+    reads (its update condition leaves a stored version that is newer, as the figures count
+    it); ``quarantined``: the quarantine records; ``figures``: the per-file row figures;
+    ``stored``: the cached stored versions of the batch's users, None when silver is new.
     """
 
-    ranked: DataFrame
+    latest: DataFrame
     quarantined: DataFrame
     figures: dict[str, dict[str, int]]
+    stored: DataFrame | None
 
 
 def _outcomes(staged: DataFrame, target: DataFrame | None, cached: list[DataFrame]) -> Outcomes:
     """Rank the cached staged rows against each other and against ``target`` (silver), and
     count what becomes of each file's rows.
 
-    Queries before the write: the rows per file (one scan of the cache, no shuffle), the
-    identifiers seen more than once in the batch (cached), and, when silver exists, the stored
-    versions of this batch's users (cached when small). Only the repeated identifiers' rows
-    are ranked with a window (cached when small), and the losers (the figures' duplicates)
-    can only be among them or beaten by a stored version: the batch is never ranked whole, and
-    the write does not compute these again. The frames it caches are added to ``cached``.
+    Queries before the write: the rows per file (one scan of the cache, no shuffle) and the
+    losers per file (the figures' duplicates), which can only be among the identifiers seen
+    more than once in the batch (cached; only their rows are ranked with a window, cached when
+    small) or beaten by a stored version (read once, cached when small): the batch is never
+    ranked whole, and the write does not compute these again. The frames it caches are added
+    to ``cached``.
     """
     valid, broken = split_valid(staged)
     per_file = {
@@ -165,10 +168,11 @@ def _outcomes(staged: DataFrame, target: DataFrame | None, cached: list[DataFram
         .select("identifier_hash")
     )
     # At most half the batch's identifiers (8 bytes each), usually a few percent: cached
-    # whatever its size, since computing it shuffles every identifier of the batch.
+    # whatever its size, since computing it shuffles every identifier of the batch. Counted
+    # only when that bound is too large to choose the joins below.
     repeated = counted.cache()
     cached.append(repeated)
-    n_repeated = repeated.count()
+    n_repeated = n_valid // 2 if 2 * n_valid <= BROADCAST_MAX_KEYS else repeated.count()
     # The repeated identifiers' versions (whole silver rows, two or more per identifier,
     # counted as four), ranked: read by the figures and by the write.
     ranked = rank_versions(
@@ -176,16 +180,18 @@ def _outcomes(staged: DataFrame, target: DataFrame | None, cached: list[DataFram
         _keys(repeated, n_repeated),
         keep=lambda several: _small(several, 4 * n_repeated, cached),
     )
+    old = None
     if target is None:
         wins = ranked.withColumn("wins", F.col("is_latest"))
     else:
         stored = target.select(
             "identifier_hash", *[F.col(c).alias(f"t_{c}") for c in VERSION_ORDER]
         ).join(_keys(valid.select("identifier_hash"), n_valid), "identifier_hash", "left_semi")
+        # At most one stored version per user of the batch.
         old = _small(stored, n_valid, cached)
         beats_stored = F.col("t_release").isNull() | F.expr(newer_condition(new="", old="t_"))
         wins = (
-            ranked.join(_keys(old, old.count()), "identifier_hash", "left")
+            ranked.join(_keys(old, n_valid), "identifier_hash", "left")
             .withColumn("wins", F.col("is_latest") & beats_stored)
             .drop(*[f"t_{c}" for c in VERSION_ORDER])
         )
@@ -207,7 +213,8 @@ def _outcomes(staged: DataFrame, target: DataFrame | None, cached: list[DataFram
             "rows_quarantined": bad,
             "rows_duplicate": lost,
         }
-    return Outcomes(wins, quarantine_rows(broken), figures)
+    latest = ranked.filter("is_latest").select(*SILVER_USER_COLUMNS)
+    return Outcomes(latest, quarantine_rows(broken), figures, old)
 
 
 FIGURES = ("rows_to_silver", "rows_quarantined", "rows_duplicate")
@@ -331,11 +338,15 @@ def _process_users(
                 )
             crash_point("silver_users.quarantine_committed")
             if any(f["rows_to_silver"] for f in figures.values()):
+                # A MERGE refreshes the cached frames that read its target, which costs a
+                # planning of each against the new version: the stored versions go first.
+                if outcome.stored is not None:
+                    outcome.stored.unpersist()
                 io.upsert(
                     spark,
                     ctx.cfg,
                     tables.SILVER_USERS,
-                    outcome.ranked.filter("wins").select(*SILVER_USER_COLUMNS),
+                    outcome.latest,
                     key="identifier_hash",
                     update_condition=newer_condition(),
                     user_metadata={"step": USERS_STEP, "run_id": ctx.run_id, "files": figures},
