@@ -110,8 +110,14 @@ class SilverChanges:
     reconciliation's check. They are usually built from the same silver version, so the feed
     since a version is read, and checked, once."""
 
-    def __init__(self, spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]):
-        self.spark, self.ctx = spark, ctx
+    def __init__(
+        self,
+        spark: SparkSession,
+        ctx: RunContext,
+        versions: dict[str, int | None],
+        held: list[DataFrame],
+    ):
+        self.spark, self.ctx, self.held = spark, ctx, held
         self.now = versions[str(tables.SILVER_USERS)]
         self._feeds: dict[int, DataFrame | None] = {}
         self._report_users: dict[int, bool] = {}
@@ -124,9 +130,12 @@ class SilverChanges:
         if built_from not in self._feeds:
             feed: DataFrame | None
             try:
+                # Cached (in ``held``, for the caller to unpersist): the check below plans the
+                # feed's read once, and the tables built from it read the cache.
                 feed = io.changes(
                     self.spark, self.ctx.cfg, tables.SILVER_USERS, built_from + 1, now
-                )
+                ).cache()
+                self.held.append(feed)
                 # One read of the feed answers both questions asked of it (and fails if a
                 # version has no feed): was a user deleted, did a user of the reports'
                 # release change.
@@ -311,46 +320,49 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         users = io.read(spark, ctx.cfg, tables.SILVER_USERS)
         built = build_gold(users)
         metadata = {"step": STEP, "run_id": ctx.run_id, "silver_versions": versions}
-        changes = SilverChanges(spark, ctx, versions)
-        counts, new_counts = (
-            ("current", None)
-            if tables.AGG_USER_COUNTS in done
-            else counts_plan(changes, built[tables.AGG_USER_COUNTS].columns)
-        )
-        if counts == "current":
-            del built[tables.AGG_USER_COUNTS]
-        elif new_counts is not None:
-            # The stored counts plus the change of the users silver changed: no full recount.
-            built[tables.AGG_USER_COUNTS] = new_counts
-        sums, new_sums = ("current", None) if tables.AGG_REPORT_SUMS in done else sums_plan(changes)
-        if sums == "current":
-            del built[tables.AGG_REPORT_SUMS]
-        elif new_sums is not None:
-            built[tables.AGG_REPORT_SUMS] = new_sums
-        plans = {"user_counts": counts, "report_sums": sums}
-        kept = tables.RECONCILIATION in done
-        recon_plan = "current" if kept else reconciliation_plan(changes, versions)
-        plans[tables.RECONCILIATION.name] = recon_plan
-
-        def write(frames: dict[tables.Table, DataFrame], **more: object) -> None:
-            io.overwrite_all(
-                ctx.cfg,
-                {t: df for t, df in frames.items() if t not in done},
-                user_metadata={**metadata, **more},
-                after_each=lambda _table: crash_point("gold.table_committed"),
+        with caches() as held:
+            changes = SilverChanges(spark, ctx, versions, held)
+            counts, new_counts = (
+                ("current", None)
+                if tables.AGG_USER_COUNTS in done
+                else counts_plan(changes, built[tables.AGG_USER_COUNTS].columns)
             )
+            if counts == "current":
+                del built[tables.AGG_USER_COUNTS]
+            elif new_counts is not None:
+                # The stored counts plus the change of the users silver changed: no full recount.
+                built[tables.AGG_USER_COUNTS] = new_counts
+            sums, new_sums = (
+                ("current", None) if tables.AGG_REPORT_SUMS in done else sums_plan(changes)
+            )
+            if sums == "current":
+                del built[tables.AGG_REPORT_SUMS]
+            elif new_sums is not None:
+                built[tables.AGG_REPORT_SUMS] = new_sums
+            plans = {"user_counts": counts, "report_sums": sums}
+            kept = tables.RECONCILIATION in done
+            recon_plan = "current" if kept else reconciliation_plan(changes, versions)
+            plans[tables.RECONCILIATION.name] = recon_plan
 
-        # First what reads silver, then the reconciliation, computed from the report sums just
-        # written. Its figures' summary goes into its commit, where a run that keeps it finds it.
-        write(built)
-        summary: dict[str, dict[str, int]] | None = None
-        if recon_plan != "current":
-            with caches() as held:
+            def write(frames: dict[tables.Table, DataFrame], **more: object) -> None:
+                io.overwrite_all(
+                    ctx.cfg,
+                    {t: df for t, df in frames.items() if t not in done},
+                    user_metadata={**metadata, **more},
+                    after_each=lambda _table: crash_point("gold.table_committed"),
+                )
+
+            # First what reads silver, then the reconciliation, computed from the report sums
+            # just written. Its figures' summary goes into its commit, where a run that keeps it
+            # finds it.
+            write(built)
+            summary: dict[str, dict[str, int]] | None = None
+            if recon_plan != "current":
                 # Cached: each report's recomputed figures read the sums, which would otherwise
                 # be a scan of the table, and its planning, per report.
-                sums = io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS).cache()
-                held.append(sums)
-                recon = reconcile(sums, published_reports(spark, ctx)).cache()
+                stored_sums = io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS).cache()
+                held.append(stored_sums)
+                recon = reconcile(stored_sums, published_reports(spark, ctx)).cache()
                 held.append(recon)
                 summary = reconciliation_summary(recon)
                 write({tables.RECONCILIATION: recon}, reconciliation=summary)
