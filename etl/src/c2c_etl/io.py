@@ -549,10 +549,34 @@ STAGED_BATCH_COLUMN = "_staged_batch"
 
 def size_bytes(spark: SparkSession, cfg: LakeConfig, table: Table) -> int:
     """The size of the table's current files (Delta's snapshot, no data read)."""
+    if cfg.is_local:
+        local = _local_checksum_size(cfg, table)
+        if local is not None:
+            return local
     # Collected as is: the command has run when spark.sql returns, and a select() on its
     # result would be one more query.
     rows = spark.sql(f"DESCRIBE DETAIL {sql_name(cfg, table)}").collect()
     return int(rows[0]["sizeInBytes"] or 0) if rows else 0
+
+
+def _local_checksum_size(cfg: LakeConfig, table: Table) -> int | None:
+    """The size of a local table's files from the checksum file Delta writes beside its newest
+    commit (``<version>.crc``, ``tableSizeBytes``): read by Python, no Spark query. None when
+    that commit has no checksum file (Delta writes it after the commit, so a process that died
+    in between leaves none)."""
+    log = Path(cfg.table_path(table.layer, table.name)) / "_delta_log"
+    try:
+        newest = max((p.name for p in log.iterdir() if COMMIT_FILE.match(p.name)), default=None)
+    except FileNotFoundError:
+        return None
+    if newest is None:
+        return None
+    try:
+        checksum = json.loads((log / newest.replace(".json", ".crc")).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    size = checksum.get("tableSizeBytes")
+    return int(size) if isinstance(size, int) else None
 
 
 def staged(spark: SparkSession, cfg: LakeConfig, staging: Table, source: DataFrame) -> DataFrame:

@@ -200,6 +200,25 @@ def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
     assert spark.conf.get("spark.databricks.delta.merge.materializeSource", None) is None
 
 
+def test_a_local_tables_size_is_its_checksum_files_and_describe_details_without_one(
+    spark, tmp_path
+):
+    """Locally the size that decides a MERGE's staging comes from the checksum file Delta
+    writes beside the newest commit, no query; it is the size DESCRIBE DETAIL reports, and
+    a commit without its checksum file (a process died after the commit) is asked of Delta."""
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    io.append(cfg, SILVER_USERS, spark.range(500).selectExpr("cast(id as string) k"))
+    io.append(cfg, SILVER_USERS, spark.range(300).selectExpr("cast(id as string) k"))
+    described = spark.sql(f"DESCRIBE DETAIL {io.sql_name(cfg, SILVER_USERS)}").first()
+    assert described is not None and described["sizeInBytes"] > 0
+    assert io.size_bytes(spark, cfg, SILVER_USERS) == described["sizeInBytes"]
+
+    log = tmp_path / "lake" / "silver" / "users" / "_delta_log"
+    (log / "00000000000000000001.crc").unlink()
+    assert io._local_checksum_size(cfg, SILVER_USERS) is None
+    assert io.size_bytes(spark, cfg, SILVER_USERS) == described["sizeInBytes"]
+
+
 def test_a_merge_into_a_small_target_is_not_staged(spark, tmp_path):
     """Below the Bloom filter's target size the staging write would buy nothing: the MERGE
     reads the source as given, with the same result, and writes no staging table."""
