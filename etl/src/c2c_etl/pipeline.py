@@ -35,9 +35,9 @@ SILVER_REPORTS = (
 # Gold's views (t.VIEW_TABLES) are neither read nor written by a step: the gold step only
 # (re)creates their definitions.
 GOLD_TABLES = tuple(table for table in t.STORED_TABLES if table.layer == t.GOLD)
-# A step records what it consumed, file by file, in the run audit; the runner itself records
-# the run's steps in silver.run_steps.
-LEDGER = (t.RUN_AUDIT,)
+# A step accounts for what it consumed, file by file, in its result's audit rows; the runner
+# commits them to the run audit (silver.run_audit), and the run's steps to silver.run_steps,
+# itself: neither is among a step's writes.
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,6 @@ STEPS: tuple[Step, ...] = (
             t.SILVER_QUARANTINE,
             t.SILVER_USERS_MERGE_SOURCE,
             t.SILVER_USERS_CHECKED,
-            *LEDGER,
         ),
     ),
     Step(
@@ -85,13 +84,13 @@ STEPS: tuple[Step, ...] = (
             t.BRONZE_REPORT_SELLERS,
             t.BRONZE_REPORT_TOP_SELLERS,
         ),
-        writes=(*SILVER_REPORTS, t.SILVER_QUARANTINE, *LEDGER),
+        writes=(*SILVER_REPORTS, t.SILVER_QUARANTINE),
     ),
     Step(
         "gold",
         gold.run,
         reads=(t.SILVER_USERS, *SILVER_REPORTS, t.RUN_AUDIT, *GOLD_TABLES),
-        writes=(*GOLD_TABLES, *LEDGER),
+        writes=GOLD_TABLES,
     ),
 )
 STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)

@@ -163,25 +163,26 @@ def run(request: RunRequest, spark: SparkSession | None = None, *, lock: bool = 
         startup = time.perf_counter() - began
         try:
             results = [step.run(spark, ctx) for step in chosen]
+            # The run's records before the compaction, which then finds their tables among
+            # those the run wrote.
+            record_steps(spark, ctx)
             results.append(compact_step(spark, ctx))
         except BaseException:
-            _record_steps(spark, ctx, failing=True)
+            _record_failing(spark, ctx)
             raise
-        _record_steps(spark, ctx)
         if files is not None and request.whole_pipeline:
             record(request.cfg, ctx.run_id, files, results)
     return RunOutcome(ctx, results, startup, time.perf_counter() - start)
 
 
-def _record_steps(spark: SparkSession, ctx: RunContext, failing: bool = False) -> None:
-    """The run's steps into ``silver.run_steps``. When the run is failing, a failure to
-    record them is logged, not raised: the run's own error is the one to see."""
+def _record_failing(spark: SparkSession, ctx: RunContext) -> None:
+    """The records of a failing run, those not yet made (:func:`record_steps`): its steps'
+    audit rows and the steps, with the failed one. A failure to record them is logged, not
+    raised: the run's own error is the one to see."""
     try:
         record_steps(spark, ctx)
     except Exception:
-        if not failing:
-            raise
-        log.exception("could not record the steps of run %s in silver.run_steps", ctx.run_id)
+        log.exception("could not record the steps of run %s", ctx.run_id)
 
 
 # --- command lines ------------------------------------------------------------------------

@@ -100,6 +100,10 @@ class StepResult:
     started_at: datetime | None = None  # set once the step knows it has work to do
     finished_at: datetime | None = None
     error: str | None = None
+    # The step's rows for ``silver.run_audit`` (each file it consumed, a gold build), which the
+    # runner commits with the run's other records: :func:`record_steps`.
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    recorded: bool = False  # set once the step's row is in ``silver.run_steps``
 
 
 def step_started(result: StepResult) -> None:
@@ -117,9 +121,20 @@ UNRECORDED_DETAILS = frozenset({"known_sha256"})
 
 
 def record_steps(spark: SparkSession, ctx: RunContext) -> None:
-    """Record the steps of this run that had work, or failed, in ``silver.run_steps``: one
-    append for the whole run, after its data commits. A run killed before its end records
-    none; its rerun finds its pending work and does it (each step's writes are idempotent)."""
+    """Record what the run's steps did, after their data commits, each step once: their audit
+    rows (each file consumed, each gold build) in ``silver.run_audit``, then the steps that
+    had work, or failed, in ``silver.run_steps``, one append each for the whole run.
+
+    A run killed before then records none; its rerun finds its pending work and does it: each
+    step's writes are idempotent, and a users MERGE or a gold table committed by the killed run
+    is recognised from its commit's metadata, not written again.
+    """
+    audit = [row for r in ctx.steps for row in r.audit]
+    if audit:
+        io.append(ctx.cfg, tables.RUN_AUDIT, audit_rows(spark, audit))
+        for r in ctx.steps:
+            r.audit = []
+    unrecorded = [r for r in ctx.steps if not r.recorded]
     rows = [
         (
             ctx.run_id,
@@ -130,11 +145,13 @@ def record_steps(spark: SparkSession, ctx: RunContext) -> None:
             r.error,
             to_json({k: v for k, v in r.details.items() if k not in UNRECORDED_DETAILS}),
         )
-        for r in ctx.steps
+        for r in unrecorded
         if r.started_at is not None or r.status == "failed"
     ]
     if rows:
         io.append(ctx.cfg, tables.RUN_STEPS, spark.createDataFrame(rows, RUN_STEPS_SCHEMA))
+    for r in unrecorded:
+        r.recorded = True
 
 
 @contextmanager

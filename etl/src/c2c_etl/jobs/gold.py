@@ -36,7 +36,6 @@ from c2c_etl.gold.reconciliation import (
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
-    audit_rows,
     caches,
     log,
     read_ledger,
@@ -377,22 +376,17 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             **plans,
         }
         publish_views(spark, ctx, details)
-        io.append(
-            ctx.cfg,
-            tables.RUN_AUDIT,
-            audit_rows(
-                spark,
-                [
-                    {
-                        "run_id": ctx.run_id,
-                        "step": STEP,
-                        "status": "succeeded",
-                        "started_at": started,
-                        "finished_at": utc_now(),
-                        "details": to_json(details),
-                    }
-                ],
-            ),
-        )
+        # The build's record, which the next run's ledger reads (_last_build_versions):
+        # committed by the runner with the run's other records (common.record_steps).
+        result.audit = [
+            {
+                "run_id": ctx.run_id,
+                "step": STEP,
+                "status": "succeeded",
+                "started_at": started,
+                "finished_at": utc_now(),
+                "details": to_json(details),
+            }
+        ]
         result.details = details
     return result

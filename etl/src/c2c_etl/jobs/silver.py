@@ -25,7 +25,6 @@ from c2c_etl.jobs.bronze import LOG_ROWS, read_log
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
-    audit_rows,
     caches,
     log,
     read_ledger,
@@ -394,11 +393,8 @@ def run_users(spark: SparkSession, ctx: RunContext) -> StepResult:
         balanced = all(r["balanced"] for r in records)
         status = "succeeded" if balanced else "failed"
         finished = utc_now()
-        io.append(
-            ctx.cfg,
-            tables.RUN_AUDIT,
-            audit_rows(spark, [{**r, "status": status, "finished_at": finished} for r in records]),
-        )
+        # Committed by the runner with the run's other records (common.record_steps).
+        result.audit = [{**r, "status": status, "finished_at": finished} for r in records]
         result.details = {
             "files": {
                 r["source_file"]: {k: r[k] for k in ("rows_read", *FIGURES, "balanced")}
@@ -525,11 +521,7 @@ def run_reports(spark: SparkSession, ctx: RunContext) -> StepResult:
                 )
             crash_point("silver_reports.quarantine_committed")
             finished = utc_now()
-            io.append(
-                ctx.cfg,
-                tables.RUN_AUDIT,
-                audit_rows(spark, [{**r, "finished_at": finished} for r in records]),
-            )
+            result.audit = [{**r, "finished_at": finished} for r in records]
             result.details = {
                 "files": {
                     str(r["source_file"]): {k: r[k] for k in ("rows_read", *FIGURES, "balanced")}
