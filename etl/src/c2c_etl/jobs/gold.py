@@ -351,20 +351,31 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                     after_each=lambda _table: crash_point("gold.table_committed"),
                 )
 
-            # First what reads silver, then the reconciliation, computed from the report sums
-            # just written. Its figures' summary goes into its commit, where a run that keeps it
-            # finds it.
-            write(built)
+            # The reconciliation first, from the report sums this build writes (or keeps), so
+            # they are not read back once written. Its figures' summary goes into its commit,
+            # where a run that keeps it finds it.
             summary: dict[str, dict[str, int]] | None = None
             if recon_plan != "current":
-                # Cached: each report's recomputed figures read the sums, which would otherwise
-                # be a scan of the table, and its planning, per report.
-                stored_sums = io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS).cache()
-                held.append(stored_sums)
-                recon = reconcile(stored_sums, published_reports(spark, ctx)).cache()
+                new_sums = built.get(tables.AGG_REPORT_SUMS)
+                # Cached: each report's recomputed figures read the sums.
+                sums_now = (
+                    new_sums
+                    if new_sums is not None
+                    else io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS)
+                ).cache()
+                held.append(sums_now)
+                recon = reconcile(sums_now, published_reports(spark, ctx)).cache()
                 held.append(recon)
                 summary = reconciliation_summary(recon)
                 write({tables.RECONCILIATION: recon}, reconciliation=summary)
+                if sums == "changes":
+                    # Built from the stored sums: an overwrite of that table makes Spark plan
+                    # again every cached frame that reads it, so these go first, and the
+                    # write computes the new sums again (a small table and the cached feed).
+                    # Built from silver users alone, the write reads the cache.
+                    recon.unpersist()
+                    sums_now.unpersist()
+            write(built)
         crash_point("gold.tables_committed")
         if summary is None:
             summary = _stored_summary(spark, ctx) or reconciliation_summary(

@@ -33,7 +33,7 @@ from c2c_etl.jobs.common import (
     utc_now,
 )
 from c2c_etl.silver.countries import COUNTRY_LOOKUP_SCHEMA, country_lookup
-from c2c_etl.silver.quality import apply_rules, quarantined, split_valid
+from c2c_etl.silver.quality import apply_rules, split_valid
 from c2c_etl.silver.reports import report_columns, type_report
 from c2c_etl.silver.users import (
     SILVER_USER_COLUMNS,
@@ -138,28 +138,20 @@ class Outcomes:
     stored: DataFrame | None
 
 
-def _outcomes(staged: DataFrame, target: DataFrame | None, cached: list[DataFrame]) -> Outcomes:
-    """Rank the cached staged rows against each other and against ``target`` (silver), and
-    count what becomes of each file's rows.
+def _outcomes(
+    staged: DataFrame, target: DataFrame | None, rows: int, cached: list[DataFrame]
+) -> Outcomes:
+    """Rank the cached staged rows (``rows`` of them, bronze's count) against each other and
+    against ``target`` (silver), and count what becomes of each file's rows.
 
-    Queries before the write: the rows per file (one scan of the cache, no shuffle) and the
-    losers per file (the figures' duplicates), which can only be among the identifiers seen
-    more than once in the batch (cached; only their rows are ranked with a window, cached when
-    small) or beaten by a stored version (read once, cached when small): the batch is never
-    ranked whole, and the write does not compute these again. The frames it caches are added
-    to ``cached``.
+    One query before the write counts, per file, its rows, the quarantined ones and the losers
+    (the figures' duplicates). A loser can only be among the identifiers seen more than once in
+    the batch (cached; only their rows are ranked with a window, cached when small) or beaten
+    by a stored version (read once, cached when small): the batch is never ranked whole, and
+    the write does not compute these again. ``rows`` bounds the sizes that choose the joins,
+    without a count. The frames it caches are added to ``cached``.
     """
     valid, broken = split_valid(staged)
-    per_file = {
-        r["source_sha256"]: (r["rows"], r["broken"])
-        for r in staged.groupBy("source_sha256")
-        .agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.sum(quarantined().cast("long")).alias("broken"),
-        )
-        .collect()
-    }
-    n_valid = sum(rows - bad for rows, bad in per_file.values())
     counted = (
         valid.groupBy("identifier_hash")
         .agg(F.count(F.lit(1)).alias("n"))
@@ -171,7 +163,7 @@ def _outcomes(staged: DataFrame, target: DataFrame | None, cached: list[DataFram
     # only when that bound is too large to choose the joins below.
     repeated = counted.cache()
     cached.append(repeated)
-    n_repeated = n_valid // 2 if 2 * n_valid <= BROADCAST_MAX_KEYS else repeated.count()
+    n_repeated = rows // 2 if 2 * rows <= BROADCAST_MAX_KEYS else repeated.count()
     # The repeated identifiers' versions (whole silver rows, two or more per identifier,
     # counted as four), ranked: read by the figures and by the write.
     ranked = rank_versions(
@@ -185,33 +177,41 @@ def _outcomes(staged: DataFrame, target: DataFrame | None, cached: list[DataFram
     else:
         stored = target.select(
             "identifier_hash", *[F.col(c).alias(f"t_{c}") for c in VERSION_ORDER]
-        ).join(_keys(valid.select("identifier_hash"), n_valid), "identifier_hash", "left_semi")
+        ).join(_keys(valid.select("identifier_hash"), rows), "identifier_hash", "left_semi")
         # At most one stored version per user of the batch.
-        old = _small(stored, n_valid, cached)
+        old = _small(stored, rows, cached)
         beats_stored = F.col("t_release").isNull() | F.expr(newer_condition(new="", old="t_"))
         wins = (
-            ranked.join(_keys(old, n_valid), "identifier_hash", "left")
+            ranked.join(_keys(old, rows), "identifier_hash", "left")
             .withColumn("wins", F.col("is_latest") & beats_stored)
             .drop(*[f"t_{c}" for c in VERSION_ORDER])
         )
     # VERSION_ORDER's columns are never null in a valid row, so neither is ``wins``; were one
     # null, the row would count as a duplicate and stay out of silver, and the counts balance.
     wins = wins.withColumn("wins", F.coalesce(F.col("wins"), F.lit(False)))
-    losers = {
-        r["source_sha256"]: r["n"]
-        for r in wins.filter(~F.col("wins"))
-        .groupBy("source_sha256")
-        .agg(F.count(F.lit(1)).alias("n"))
+    # Each valid row is once in ``wins`` and each quarantined one once in ``broken``: a row the
+    # ranking lost or repeated would unbalance its file's figures against bronze's count.
+    outcomes = broken.select(
+        "source_sha256", F.lit(1).alias("bad"), F.lit(0).alias("lost")
+    ).unionByName(
+        wins.select(
+            "source_sha256", F.lit(0).alias("bad"), (~F.col("wins")).cast("int").alias("lost")
+        )
+    )
+    figures = {
+        r["source_sha256"]: {
+            "rows_to_silver": r["rows"] - r["bad"] - r["lost"],
+            "rows_quarantined": r["bad"],
+            "rows_duplicate": r["lost"],
+        }
+        for r in outcomes.groupBy("source_sha256")
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.sum("bad").cast("long").alias("bad"),
+            F.sum("lost").cast("long").alias("lost"),
+        )
         .collect()
     }
-    figures = {}
-    for sha, (rows, bad) in per_file.items():
-        lost = losers.get(sha, 0)
-        figures[sha] = {
-            "rows_to_silver": rows - bad - lost,
-            "rows_quarantined": bad,
-            "rows_duplicate": lost,
-        }
     latest = ranked.filter("is_latest").select(*SILVER_USER_COLUMNS)
     return Outcomes(latest, quarantine_rows(broken), figures, old)
 
@@ -318,7 +318,7 @@ def _process_users(
     with caches() as held:
         staged = _one_pass(spark, ctx, stage_rows(checked), sum(rows_read.values()))
         held.append(staged)
-        outcome = _outcomes(staged, target, held)
+        outcome = _outcomes(staged, target, sum(rows_read.values()), held)
         empty = {"rows_to_silver": 0, "rows_quarantined": 0, "rows_duplicate": 0}
         figures = {
             f["source_sha256"]: outcome.figures.get(f["source_sha256"], empty)
