@@ -83,13 +83,20 @@ WRITES = WriteLog()
 def _certainly_missing(cfg: LakeConfig, table: Table) -> bool:
     """Locally, a table folder without a commit in its ``_delta_log`` holds no table: known
     without asking Spark, whose answer for a missing table is an error that costs a query."""
-    if not cfg.is_local:
-        return False
-    log = Path(cfg.table_path(table.layer, table.name)) / "_delta_log"
+    return cfg.is_local and not _local_versions(cfg, table)
+
+
+def _delta_log(cfg: LakeConfig, table: Table) -> Path:
+    return Path(cfg.table_path(table.layer, table.name)) / "_delta_log"
+
+
+def _local_versions(cfg: LakeConfig, table: Table) -> list[int]:
+    """The versions of a local table's commit files, newest first (none: no table)."""
     try:
-        return not any(COMMIT_FILE.match(p.name) for p in log.iterdir())
+        names = [p.name for p in _delta_log(cfg, table).iterdir() if COMMIT_FILE.match(p.name)]
     except FileNotFoundError:
-        return True
+        return []
+    return sorted((int(name[:-5]) for name in names), reverse=True)
 
 
 def _view_sources(table: Table) -> list[Table]:
@@ -242,13 +249,8 @@ def _local_history(cfg: LakeConfig, table: Table, limit: int | None) -> list[dic
     ``DESCRIBE HISTORY`` itself reports, with the same field names. Read by Python, it costs
     no Spark query; a run asks for history often (idempotent writes, crash recovery, gold's
     inputs), and each ``DESCRIBE HISTORY`` is a query with a snapshot behind it."""
-    log = Path(cfg.table_path(table.layer, table.name)) / "_delta_log"
-    try:
-        numbers = sorted(
-            (int(p.name[:-5]) for p in log.iterdir() if COMMIT_FILE.match(p.name)), reverse=True
-        )
-    except FileNotFoundError:
-        return []
+    log = _delta_log(cfg, table)
+    numbers = _local_versions(cfg, table)
     found = []
     for number in numbers[:limit] if limit is not None else numbers:
         info: dict[str, Any] = {}
@@ -564,15 +566,12 @@ def _local_checksum_size(cfg: LakeConfig, table: Table) -> int | None:
     commit (``<version>.crc``, ``tableSizeBytes``): read by Python, no Spark query. None when
     that commit has no checksum file (Delta writes it after the commit, so a process that died
     in between leaves none)."""
-    log = Path(cfg.table_path(table.layer, table.name)) / "_delta_log"
-    try:
-        newest = max((p.name for p in log.iterdir() if COMMIT_FILE.match(p.name)), default=None)
-    except FileNotFoundError:
-        return None
-    if newest is None:
+    versions = _local_versions(cfg, table)
+    if not versions:
         return None
     try:
-        checksum = json.loads((log / newest.replace(".json", ".crc")).read_text(encoding="utf-8"))
+        checksum_file = _delta_log(cfg, table) / f"{versions[0]:020d}.crc"
+        checksum = json.loads(checksum_file.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
     size = checksum.get("tableSizeBytes")

@@ -34,7 +34,6 @@ SILVER_REPORTS = (
 )
 # Gold's views (t.VIEW_TABLES) are neither read nor written by a step: the gold step only
 # (re)creates their definitions.
-GOLD_TABLES = tuple(table for table in t.STORED_TABLES if table.layer == t.GOLD)
 # A step accounts for what it consumed, file by file, in its result's audit rows; the runner
 # commits them to the run audit (silver.run_audit), and the run's steps to silver.run_steps,
 # itself: neither is among a step's writes.
@@ -89,8 +88,8 @@ STEPS: tuple[Step, ...] = (
     Step(
         "gold",
         gold.run,
-        reads=(t.SILVER_USERS, *SILVER_REPORTS, t.RUN_AUDIT, *GOLD_TABLES),
-        writes=GOLD_TABLES,
+        reads=(t.SILVER_USERS, *SILVER_REPORTS, t.RUN_AUDIT, *t.STORED_GOLD_TABLES),
+        writes=t.STORED_GOLD_TABLES,
     ),
 )
 STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)

@@ -81,6 +81,8 @@ ALL_TABLES: tuple[Table, ...] = tuple(v for v in list(globals().values()) if isi
 # The names that hold Delta tables: what a step writes and maintenance compacts or vacuums.
 STORED_TABLES: tuple[Table, ...] = tuple(t for t in ALL_TABLES if not t.is_view)
 VIEW_TABLES: tuple[Table, ...] = tuple(t for t in ALL_TABLES if t.is_view)
+# Gold's Delta tables, which the gold step writes (its views are not written).
+STORED_GOLD_TABLES: tuple[Table, ...] = tuple(t for t in STORED_TABLES if t.layer == GOLD)
 # Tables whose content is a step's scratch, replaced at each write: never compacted.
 STAGING_TABLES: tuple[Table, ...] = (SILVER_USERS_MERGE_SOURCE, SILVER_USERS_CHECKED)
 # Tables earlier versions wrote that no step writes any more: the gold step removes them

@@ -103,8 +103,7 @@ def collect_dashboard_data(spark: SparkSession, cfg: LakeConfig) -> DashboardDat
     versions: Rows = []
     # The tables gold is made of: its stored tables, and silver users, which the user fact (a
     # view, with no versions of its own) shows as it is.
-    gold = [t for t in tables.STORED_TABLES if t.layer == tables.GOLD]
-    for table in (tables.SILVER_USERS, *gold):
+    for table in (tables.SILVER_USERS, *tables.STORED_GOLD_TABLES):
         for last in io.history(spark, cfg, table, limit=1):
             versions.append(
                 {

@@ -67,10 +67,6 @@ def _last_build_versions(spark: SparkSession, ctx: RunContext) -> dict[str, int 
     return last["silver_versions"] if last else None
 
 
-# The gold tables a build writes (the gold views are not written).
-GOLD_TABLES = tuple(t for t in tables.STORED_TABLES if t.layer == tables.GOLD)
-
-
 def _already_built(
     spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]
 ) -> set[tables.Table]:
@@ -82,8 +78,8 @@ def _already_built(
         meta = newest[0][1] if newest else {}
         return meta.get("step") == STEP and meta.get("silver_versions") == versions
 
-    flags = io.parallel(built_from_these, GOLD_TABLES)
-    return {t for t, done in zip(GOLD_TABLES, flags, strict=True) if done}
+    flags = io.parallel(built_from_these, tables.STORED_GOLD_TABLES)
+    return {t for t, done in zip(tables.STORED_GOLD_TABLES, flags, strict=True) if done}
 
 
 def _last_build_metadata(spark: SparkSession, ctx: RunContext, table: tables.Table) -> dict:

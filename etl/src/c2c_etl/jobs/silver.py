@@ -316,9 +316,10 @@ def _process_users(
         refuse_other_schema(target, finish_silver_rows(checked))
     rows_read = {f["source_sha256"]: f["rows"] for fs in files.values() for f in fs}
     with caches() as held:
-        staged = _one_pass(spark, ctx, stage_rows(checked), sum(rows_read.values()))
+        rows = sum(rows_read.values())
+        staged = _one_pass(spark, ctx, stage_rows(checked), rows)
         held.append(staged)
-        outcome = _outcomes(staged, target, sum(rows_read.values()), held)
+        outcome = _outcomes(staged, target, rows, held)
         empty = {"rows_to_silver": 0, "rows_quarantined": 0, "rows_duplicate": 0}
         figures = {
             f["source_sha256"]: outcome.figures.get(f["source_sha256"], empty)
