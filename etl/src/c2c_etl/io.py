@@ -487,6 +487,10 @@ def upsert(
     """MERGE ``source`` into ``table`` on ``key``: insert new keys, update a key only where
     ``update_condition`` (over aliases ``s`` source and ``t`` target) holds.
 
+    The MERGE reads ``source`` twice (the target rows it touches, then the rows it writes) and
+    does not copy it first (:data:`MERGE_CONF`): ``source`` must give the same rows each time,
+    as a cached frame, local rows or a Delta table read do.
+
     A ``MERGE INTO`` statement over the source as a temporary view of the session (dropped
     afterwards), so it needs no Delta client API. ``user_metadata`` goes into the commit. A
     MERGE takes no writer options, so it is passed through Delta's session setting for the
@@ -523,23 +527,28 @@ def upsert(
 # which understate the keys' size in memory many times over, and broadcasts it: a large
 # table's keys then do not fit in a small driver and the MERGE fails. A sort-merge join
 # shuffles the keys instead.
-MERGE_CONF = {"spark.sql.autoBroadcastJoinThreshold": "-1"}
+#
+# Nor does Delta copy the source before the MERGE reads it (it does for any source that is not
+# a plain Delta read, in case a second read differs): the callers' sources are cached or
+# re-readable as they are, so a copy would only be one more query and one more write.
+MERGE_CONF = {
+    "spark.sql.autoBroadcastJoinThreshold": "-1",
+    "spark.databricks.delta.merge.materializeSource": "none",
+}
 
 # A MERGE from a staged source, besides MERGE_CONF. Delta writes the updated and new
 # rows by joining the source with every row of the files the MERGE touches, all columns, in a
 # sort-merge join: when the changed users are spread over every file, as they are, that is a
-# shuffle of the whole table. Spark's runtime Bloom filter removes the target rows
-# whose key is not in the source before that shuffle, when (a) the source is a selective
-# filter over a table scan, (b) Delta does not copy the source first (it copies any source
-# that is not a plain Delta read; a staged one is, and no other writer touches it during the
-# MERGE), and (c) the target scan is larger than STAGE_MIN_TARGET_BYTES (Spark's default, 10
-# GB, is for clusters): a smaller target is not filtered, so upsert() does not stage its
-# source, which would only add a write and a commit. The creation side (the staged rows' keys)
-# is bounded so a huge batch falls back to the plain join. Its measured effect is in
-# docs/performance.md.
+# shuffle of the whole table. Spark's runtime Bloom filter removes the target rows whose key
+# is not in the source before that shuffle, when (a) the source is a selective filter over a
+# table scan, (b) Delta does not copy the source first (MERGE_CONF; a staged source is a plain
+# Delta read, and no other writer touches it during the MERGE), and (c) the target scan is
+# larger than STAGE_MIN_TARGET_BYTES (Spark's default, 10 GB, is for clusters): a smaller
+# target is not filtered, so upsert() does not stage its source, which would only add a write
+# and a commit. The creation side (the staged rows' keys) is bounded so a huge batch falls back
+# to the plain join. Its measured effect is in docs/performance.md.
 STAGE_MIN_TARGET_BYTES = 32 * 1024 * 1024
 STAGED_MERGE_CONF = {
-    "spark.databricks.delta.merge.materializeSource": "none",
     "spark.sql.optimizer.runtime.bloomFilter.enabled": "true",
     "spark.sql.optimizer.runtime.bloomFilter.applicationSideScanSizeThreshold": str(
         STAGE_MIN_TARGET_BYTES
