@@ -363,22 +363,25 @@ def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, clean_base,
     _assert_gold_is_the_recount(spark, ctx)
 
 
-def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(spark, tmp_path, monkeypatch):
+def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(
+    spark, clean_base, tmp_path, monkeypatch
+):
     """The runbook's schema change procedure: the file is rejected, reruns leave it alone, and
     after a release that recognises its header the same file is ingested."""
     from c2c_etl.jobs import bronze
 
-    landing, lake = tmp_path / "landing", tmp_path / "lake"
-    generate(landing, 300, 100, seed=9, dirty_rate=0.0)
+    landing, lake = copy_lake(clean_base, tmp_path)  # 800 users delivered to day1
+    delivered = "day2/users_2024_part_0009.csv"
+    generate_delivery(landing / delivered, "2024", 100, 9, dirty_rate=0.0)
     real_detect = bronze.detect_kind
-    # The release before the schema change does not know the 2024 header.
+    # The release before the schema change does not know the (new) 2024 header.
     monkeypatch.setattr(
         bronze, "detect_kind", lambda h: None if "websiteLongevity" in h else real_detect(h)
     )
     ctx, _ = run_pipeline(spark, landing, lake)
     log = {r["source_file"]: r for r in io.read(spark, ctx.cfg, tables.INGESTION_LOG).collect()}
-    assert log["users_2024.csv"]["status"] == "rejected"
-    users_2020_only = io.read(spark, ctx.cfg, tables.SILVER_USERS).count()
+    assert log[delivered]["status"] == "rejected"
+    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 800
     before = versions(spark, ctx)
     ctx, _ = run_pipeline(spark, landing, lake)
     assert versions(spark, ctx) == before  # a rerun adds no second rejection
@@ -387,11 +390,11 @@ def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(spark, tmp_
     statuses = [
         r["status"]
         for r in io.read(spark, ctx.cfg, tables.INGESTION_LOG).collect()
-        if r["source_file"] == "users_2024.csv"
+        if r["source_file"] == delivered
     ]
     assert statuses.count("rejected") == 1 and statuses.count("ingested") == 1
-    # The 2024 users arrived: some are new users, the others now carry their 2024 values.
-    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() > users_2020_only
+    # The delivery's users arrived in silver.
+    assert io.read(spark, ctx.cfg, tables.SILVER_USERS).count() == 900
 
 
 def test_main_prints_the_run_summary(spark, tmp_path, capsys):
