@@ -368,13 +368,11 @@ def test_a_rejected_file_is_ingested_once_a_release_knows_its_header(
 ):
     """The runbook's schema change procedure: the file is rejected, reruns leave it alone, and
     after a release that recognises its header the same file is ingested."""
-    from c2c_etl.jobs import bronze
-
     landing, lake = copy_lake(clean_base, tmp_path)  # 800 users delivered to day1
     delivered = "day2/users_2024_part_0009.csv"
     generate_delivery(landing / delivered, "2024", 100, 9, dirty_rate=0.0)
     real_detect = bronze.detect_kind
-    # The release before the schema change does not know the (new) 2024 header.
+    # The release before the schema change does not know the 2024 header.
     monkeypatch.setattr(
         bronze, "detect_kind", lambda h: None if "websiteLongevity" in h else real_detect(h)
     )
