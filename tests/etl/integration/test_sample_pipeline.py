@@ -318,7 +318,8 @@ def test_a_large_batch_staged_in_a_table_gives_what_the_cache_gives(spark, tmp_p
 def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, clean_base, tmp_path):
     """Dirty deliveries (null genders, unknown app flags) with updates: gold updates its
     counts from silver's change feed, not by recounting, and every aggregate equals the full
-    recount's; after users are deleted from silver, gold recounts."""
+    recount's, also when its tables were last built from different silver versions; after
+    users are deleted from silver, gold recounts."""
     # The base lake's first build was the recount itself: compared after the deliveries below.
     landing, lake = copy_lake(clean_base, tmp_path)
 
@@ -352,6 +353,22 @@ def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, clean_base,
     assert io.version(spark, ctx.cfg, tables.RECONCILIATION) == recon_version
     assert gold_details["user_counts"] == "rebuild"
     assert io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS).columns == counts.columns
+    _assert_gold_is_the_recount(spark, ctx)
+
+    # Updated 2020 users: the reconciliation was last built before the 2024 delivery above, the
+    # counts and sums after it. Each takes the silver changes after its own build.
+    generate_delivery(
+        landing / "day4" / "users_2020_part_0008.csv",
+        "2020",
+        40,
+        8,
+        update_from=landing / "day1" / "users_2020.csv",
+        update_share=0.5,
+    )
+    ctx, results = run_pipeline(spark, landing, lake)
+    gold_details = {r.step: r for r in results}["gold"].details
+    assert gold_details["publisher_report_reconciliation"] == "rebuild"
+    assert gold_details["user_counts"] == gold_details["report_sums"] == "changes"
     _assert_gold_is_the_recount(spark, ctx)
 
     # Users removed from silver (by an operator's DELETE or RESTORE): gold counts again.

@@ -100,10 +100,14 @@ def _last_build(spark: SparkSession, ctx: RunContext, table: tables.Table) -> di
 
 
 class SilverChanges:
-    """Silver users' change data feed since a gold table's last build, for the tables that
-    follow it (``agg_user_counts``, ``agg_report_sums``) and the
-    reconciliation's check. They are usually built from the same silver version, so the feed
-    since a version is read, and checked, once."""
+    """Silver users' change data feed since each gold table's last build, for the tables that
+    follow it (``agg_user_counts``, ``agg_report_sums``) and the reconciliation's check.
+
+    The tables need not have been built from the same silver version: a delivery that changes
+    no user of the reports' release leaves the reconciliation as it was. The feed is read,
+    cached and checked once, from the oldest of their builds; each table takes the commits
+    after its own.
+    """
 
     def __init__(
         self,
@@ -111,59 +115,73 @@ class SilverChanges:
         ctx: RunContext,
         versions: dict[str, int | None],
         held: list[DataFrame],
+        builds: dict[tables.Table, dict[str, int | None]],
     ):
-        self.spark, self.ctx, self.held = spark, ctx, held
+        """``builds``: each planned table's :func:`_last_build`."""
+        self.spark, self.ctx, self.held, self.builds = spark, ctx, held, builds
         self.now = versions[str(tables.SILVER_USERS)]
-        self._feeds: dict[int, DataFrame | None] = {}
+        self._feeds: dict[int, DataFrame | None] | None = None
         self._report_users: dict[int, bool] = {}
 
-    def _feed(self, built_from: int, now: int) -> DataFrame | None:
-        """The feed of the versions after ``built_from``; None when it cannot bring a table up
+    def _starts(self) -> list[int]:
+        """The silver users versions before the current one that the planned tables were last
+        built from, oldest first."""
+        found = {b.get(str(tables.SILVER_USERS)) for b in self.builds.values()}
+        now = self.now
+        return sorted(s for s in found if s is not None and now is not None and s < now)
+
+    def _read_feeds(self, now: int) -> dict[int, DataFrame | None]:
+        """The feed after each start of :meth:`_starts`; None where it cannot bring a table up
         to date: a version has no feed (it was not enabled yet), or a user was deleted. The
         pipeline's MERGEs never delete, so a delete is an operator's (a DELETE, or a RESTORE,
         whose feed is not tested here); a rebuild is the safe answer to a rare event."""
-        if built_from not in self._feeds:
-            feed: DataFrame | None
+        starts = self._starts()
+        feeds: dict[int, DataFrame | None] = dict.fromkeys(starts)
+        for i, first in enumerate(starts):
+            later = starts[i:]
+            after = [F.col("_commit_version") > s for s in later]
             try:
                 # Cached (in ``held``, for the caller to unpersist): the check below plans the
                 # feed's read once, and the tables built from it read the cache.
                 feed = io.changes(
-                    self.spark, self.ctx.cfg, tables.SILVER_USERS, built_from + 1, now
+                    self.spark, self.ctx.cfg, tables.SILVER_USERS, first + 1, now
                 ).cache()
                 self.held.append(feed)
-                # One read of the feed answers both questions asked of it (and fails if a
-                # version has no feed): was a user deleted, did a user of the reports'
-                # release change.
-                deleted, report_users = feed.agg(
-                    F.max(F.col("_change_type") == "delete"),
-                    F.max(F.col("release") == REPORT_RELEASE),
-                ).first() or (None, None)
-                self._report_users[built_from] = bool(report_users)
-                if deleted:
-                    log.info("silver users lost a user after v%d: rebuilding", built_from)
-                    feed = None
+                # One read of the feed answers both questions asked of it, for every start
+                # (and fails if a version has no feed): was a user deleted, did a user of the
+                # reports' release change.
+                row = feed.agg(
+                    *(F.max((F.col("_change_type") == "delete") & a) for a in after),
+                    *(F.max((F.col("release") == REPORT_RELEASE) & a) for a in after),
+                ).collect()[0]
             except AnalysisException as error:
-                log.info("no change feed from silver users v%d (%s)", built_from + 1, error)
-                feed = None
-            self._feeds[built_from] = feed
-        return self._feeds[built_from]
+                log.info("no change feed from silver users v%d (%s)", first + 1, error)
+                continue
+            for j, start in enumerate(later):
+                self._report_users[start] = bool(row[len(later) + j])
+                if row[j]:
+                    log.info("silver users lost a user after v%d: rebuilding", start)
+                else:
+                    feeds[start] = feed if start == first else feed.filter(after[j])
+            break
+        return feeds
+
+    def _feed(self, built_from: int, now: int) -> DataFrame | None:
+        if self._feeds is None:
+            self._feeds = self._read_feeds(now)
+        return self._feeds.get(built_from)
 
     def report_users_changed(self, built_from: int) -> bool:
         """Whether silver users changed a user of the reports' release after version
         ``built_from`` (known once :meth:`plan` has served the feed from it)."""
         return self._report_users[built_from]
 
-    def plan(
-        self, table: tables.Table, built: dict[str, int | None] | None = None
-    ) -> tuple[str, DataFrame | None]:
+    def plan(self, table: tables.Table) -> tuple[str, DataFrame | None]:
         """How this build brings ``table`` up to date: ("current", None) when it was already
         built from this silver users version; ("changes", feed) with silver users' change feed
         since its last build; ("rebuild", None) when it must be rebuilt whole: it does not exist
-        yet, its last build is unknown, or the feed cannot serve (see :meth:`_feed`).
-        ``built``: the table's :func:`_last_build`, when the caller has read it already."""
-        if built is None:
-            built = _last_build(self.spark, self.ctx, table)
-        built_from = built.get(str(tables.SILVER_USERS))
+        yet, its last build is unknown, or the feed cannot serve (see :meth:`_read_feeds`)."""
+        built_from = self.builds[table].get(str(tables.SILVER_USERS))
         if built_from is None or self.now is None or built_from > self.now:
             return "rebuild", None
         if built_from == self.now:
@@ -180,8 +198,8 @@ def reconciliation_plan(changes: SilverChanges, versions: dict[str, int | None])
     """How this build writes the reconciliation: "current" (kept) when the publisher reports
     are at the versions it was last built from and silver users changed no user of the
     reports' release (2020) since; else "rebuild"."""
-    built = _last_build(changes.spark, changes.ctx, tables.RECONCILIATION)
-    plan, feed = changes.plan(tables.RECONCILIATION, built)
+    built = changes.builds[tables.RECONCILIATION]
+    plan, feed = changes.plan(tables.RECONCILIATION)
     if plan == "rebuild":
         return "rebuild"
     if any(built.get(str(t)) != versions[str(t)] for t in REPORT_INPUTS):
@@ -316,7 +334,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         built = build_gold(users)
         metadata = {"step": STEP, "run_id": ctx.run_id, "silver_versions": versions}
         with caches() as held:
-            changes = SilverChanges(spark, ctx, versions, held)
+            planned = (tables.AGG_USER_COUNTS, tables.AGG_REPORT_SUMS, tables.RECONCILIATION)
+            builds = {t: _last_build(spark, ctx, t) for t in planned if t not in done}
+            changes = SilverChanges(spark, ctx, versions, held, builds)
             counts, new_counts = (
                 ("current", None)
                 if tables.AGG_USER_COUNTS in done
