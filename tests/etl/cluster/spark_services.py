@@ -1,5 +1,6 @@
 """Spark services the cluster tests start from the pip-installed Spark (``pyspark/bin``): a
-standalone master with two workers, and a Spark Connect server, all on loopback.
+standalone master with two workers, and a Spark Connect service in the test session's JVM, all
+on loopback.
 
 Every process runs in its own process group (a worker's executors are its children, a
 spark-submit's Python driver is the JVM's child) and the whole group is stopped when the test
@@ -31,12 +32,11 @@ SPARK_HOME = Path(pyspark.__file__).resolve().parent
 SPARK_CLASS = SPARK_HOME / "bin" / "spark-class"
 SPARK_SUBMIT = SPARK_HOME / "bin" / "spark-submit"
 LOOPBACK = "127.0.0.1"
-CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # The machine is shared and small (2 cores): JVM start-up alone can take half a minute.
 START_TIMEOUT = 180.0
-# The Java options of the JVMs a cluster test starts for a run or two (a driver, executors, a
-# Spark Connect server): the C1 compiler only, since a short run is mostly JIT warm-up, which C1
+# The Java options of the JVMs a test starts for a run or two (a driver, executors, a killed
+# run): the C1 compiler only, since a short run is mostly JIT warm-up, which C1
 # alone shortens (c2c_etl.spark.LOCAL_CONF keeps both compilers for runs long enough to repay
 # C2). What the tests prove does not depend on the JIT.
 SHORT_RUN_JAVA_OPTIONS = (
@@ -215,20 +215,24 @@ def standalone_cluster(folder: Path, workers: int = 2) -> Iterator[StandaloneClu
 
 
 @contextmanager
-def connect_server(folder: Path, jars: list[str], conf: Mapping[str, str]) -> Iterator[str]:
-    """A Spark Connect server (``local[2]``, Delta's jars and ``conf``) on a loopback port;
-    yields its ``sc://`` URL once it listens."""
+def connect_service(spark: Any) -> Iterator[str]:
+    """A Spark Connect service on a loopback port, served by ``spark``'s own JVM (pyspark ships
+    Spark Connect's server jar); yields its ``sc://`` URL once it listens, and stops it after.
+
+    The clients' plans run in a JVM that has Delta's jars and the local run's settings, already
+    compiled by the session's earlier tests: a server of its own would spend the run warming
+    up. A client still has nothing but its Spark Connect session.
+    """
     port = free_port()
-    command = [str(SPARK_SUBMIT), "--master", "local[2]", "--class", CONNECT_SERVER]
-    command += ["--name", "c2c-connect-server", "--jars", ",".join(jars)]
-    server_conf = {
-        **conf,
-        "spark.connect.grpc.binding.address": LOOPBACK,
-        "spark.connect.grpc.binding.port": str(port),
-    }
-    for key, value in server_conf.items():
-        command += ["--conf", f"{key}={value}"]
-    log = folder / "connect-server.log"
-    with started(command, log, spark_env()) as server:
-        wait_until(lambda: listening(port), "Spark Connect server listening", {log: server})
+    jvm = spark._jvm
+    # The service reads its address from the running context's configuration when it starts.
+    conf = jvm.org.apache.spark.SparkEnv.get().conf()
+    conf.set("spark.connect.grpc.binding.address", LOOPBACK)
+    conf.set("spark.connect.grpc.binding.port", str(port))
+    service = jvm.org.apache.spark.sql.connect.service.SparkConnectService
+    service.start(spark.sparkContext._jsc.sc())
+    try:
+        wait_until(lambda: listening(port), "Spark Connect service listening", {})
         yield f"sc://{LOOPBACK}:{port}"
+    finally:
+        service.stop(jvm.scala.Option.empty(), jvm.scala.Option.empty())

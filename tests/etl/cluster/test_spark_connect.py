@@ -16,15 +16,9 @@ import pytest
 
 from c2c_etl import lake_state
 from c2c_etl.config import local_config
-from c2c_etl.spark import LOCAL_CONF
 from tests.conftest import REPO
 from tests.etl.cluster.compare import ALL_SUCCEEDED, step_statuses
-from tests.etl.cluster.spark_services import (
-    SHORT_RUN_JAVA_OPTIONS,
-    connect_server,
-    run_to_end,
-    spark_env,
-)
+from tests.etl.cluster.spark_services import connect_service, run_to_end, spark_env
 from tests.etl.helpers import assert_same_gold
 
 DRIVER = Path(__file__).with_name("run_pipeline.py")
@@ -32,11 +26,9 @@ PACKAGE = REPO / "etl" / "src" / "c2c_etl"
 
 
 @pytest.fixture(scope="module")
-def connect_url(spark, delta_jars, tmp_path_factory):
-    """A Spark Connect server on loopback with Delta and the local run's settings (the JIT's
-    for a short run)."""
-    conf = {**LOCAL_CONF, "spark.driver.extraJavaOptions": SHORT_RUN_JAVA_OPTIONS}
-    with connect_server(tmp_path_factory.mktemp("connect"), delta_jars, conf) as url:
+def connect_url(spark):
+    """A Spark Connect service in the session's JVM (Delta and the local run's settings)."""
+    with connect_service(spark) as url:
         yield url
 
 

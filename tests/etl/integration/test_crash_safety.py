@@ -32,7 +32,6 @@ from pyspark.sql import functions as F
 from c2c_etl import crashpoints, io, pipeline, tables
 from c2c_etl.config import local_config
 from c2c_etl.generator import generate, generate_delivery
-from c2c_etl.jobs import gold
 from c2c_etl.jobs.common import LOG_CONTEXT, RunContext, StepResult, new_run_id
 from c2c_etl.runlock import EXIT_LOCKED, lake_lock
 from c2c_etl.runner import RunRequest, run
@@ -412,29 +411,6 @@ def test_a_run_started_while_another_holds_the_lake_is_refused_before_spark_star
     assert lines and all(line["run_id"] == "run-b" for line in lines)
 
 
-def test_a_failed_step_is_recorded_as_failed_with_its_error(spark, tmp_path, monkeypatch):
-    landing, lake = tmp_path / "landing", tmp_path / "lake"
-    generate(landing, 200, 50, seed=4, dirty_rate=0.0)
-
-    def broken(*_args: object) -> None:
-        raise RuntimeError("gold cannot be built")
-
-    monkeypatch.setattr(gold, "build_gold", broken)
-    ctx = RunContext(local_config(landing, lake), new_run_id())
-    with pytest.raises(RuntimeError, match="gold cannot be built"):
-        run_pipeline(spark, ctx)
-    steps = io.read(spark, ctx.cfg, tables.RUN_STEPS).filter(F.col("run_id") == ctx.run_id)
-    final = {r["step"]: r for r in steps.collect()}
-    assert {s: r["status"] for s, r in final.items()} == {
-        "bronze": "succeeded",
-        "silver_users": "succeeded",
-        "silver_reports": "succeeded",
-        "gold": "failed",
-    }
-    assert final["gold"]["error"] == "RuntimeError: gold cannot be built"
-    assert steps.count() == 4
-
-
 def _cached_frames(spark) -> bool:
     """Whether the session holds any cached DataFrame (Spark's cache manager, not Delta's own
     snapshot caches)."""
@@ -450,11 +426,12 @@ def test_a_clean_run_leaves_nothing_cached_in_the_driver(clean):
 @pytest.mark.parametrize(
     ("failing", "step"), [("upsert", "silver_users"), ("overwrite_all", "silver_reports")]
 )
-def test_a_run_leaves_nothing_cached_in_the_driver_even_when_a_step_fails(
+def test_a_failed_step_is_recorded_with_its_error_and_leaves_nothing_cached(
     spark, tmp_path, monkeypatch, failing, step
 ):
-    """The driver gets the silver steps' cached frames back when a step raised half-way too
-    (here: silver users' MERGE, the reports' table writes)."""
+    """A step that raised half-way (here: silver users' MERGE, the reports' table writes) is
+    recorded as failed with its error, after the steps that succeeded before it, and the
+    driver gets the silver steps' cached frames back."""
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     generate(landing, 200, 50, seed=5, dirty_rate=0.05)
     spark.catalog.clearCache()
@@ -466,8 +443,15 @@ def test_a_run_leaves_nothing_cached_in_the_driver_even_when_a_step_fails(
     monkeypatch.setattr(io, failing, broken)
     with pytest.raises(RuntimeError, match=f"{failing} failed"):
         run_pipeline(spark, ctx)
-    steps = io.read(spark, ctx.cfg, tables.RUN_STEPS).filter("status = 'failed'")
-    assert [r["step"] for r in steps.collect()] == [step]
+    steps = io.read(spark, ctx.cfg, tables.RUN_STEPS).filter(F.col("run_id") == ctx.run_id)
+    final = {r["step"]: r for r in steps.collect()}
+    names = [s.name for s in pipeline.STEPS]
+    before = names[: names.index(step)]
+    assert {s: r["status"] for s, r in final.items()} == {
+        **dict.fromkeys(before, "succeeded"),
+        step: "failed",
+    }
+    assert final[step]["error"] == f"RuntimeError: {failing} failed"
     assert not _cached_frames(spark)
 
 
