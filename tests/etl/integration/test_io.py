@@ -132,15 +132,25 @@ def test_a_merge_never_broadcasts_the_target(spark, tmp_path, monkeypatch):
     assert sorted(r["k"] for r in io.read(spark, cfg, SILVER_USERS).collect()) == ["a", "b"]
 
 
-def _executions(spark) -> dict[int, str]:
-    """Every SQL execution of the session so far: its id and physical plan (Spark's status
-    store, kept with the UI off)."""
+def _executions_after(spark, last: int) -> dict[int, str]:
+    """The SQL executions of the session after the one numbered ``last``: their ids and
+    physical plans (Spark's status store, kept with the UI off, oldest first). Read from the
+    newest back: a session that has run many tests holds thousands, each a call into the JVM."""
     executions = spark._jsparkSession.sharedState().statusStore().executionsList()
     found = {}
-    for i in range(executions.size()):
+    for i in reversed(range(executions.size())):
         execution = executions.apply(i)
+        if execution.executionId() <= last:
+            break
         found[execution.executionId()] = execution.physicalPlanDescription()
     return found
+
+
+def _last_execution(spark) -> int:
+    """The id of the session's newest SQL execution (-1 before any)."""
+    executions = spark._jsparkSession.sharedState().statusStore().executionsList()
+    size = executions.size()
+    return executions.apply(size - 1).executionId() if size else -1
 
 
 def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
@@ -165,7 +175,7 @@ def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
     stored = [(f"u{i:04d}", i, "old") for i in range(2000)]
     io.append(cfg, SILVER_USERS, spark.createDataFrame(stored, schema).repartition(4))
     changes = [("u0007", 100, "new"), ("u0008", 1, "new"), ("new1", 1, "new")]
-    before = set(_executions(spark))
+    before = _last_execution(spark)
 
     io.upsert(
         spark,
@@ -183,7 +193,7 @@ def test_a_staged_merge_filters_the_target_by_the_source_keys_before_joining(
     assert rows["new1"] == (1, "new")
     staged = io.read(spark, cfg, SILVER_USERS_MERGE_SOURCE).drop(io.STAGED_BATCH_COLUMN)
     assert sorted(tuple(r) for r in staged.collect()) == sorted(changes)
-    merge_plans = [plan for i, plan in _executions(spark).items() if i not in before]
+    merge_plans = list(_executions_after(spark, before).values())
     assert any("might_contain" in plan for plan in merge_plans)
     # The next batch replaces the staged one, and the session settings are back as they were.
     io.upsert(
