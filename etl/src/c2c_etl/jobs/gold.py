@@ -123,19 +123,14 @@ class SilverChanges:
         self._feeds: dict[int, DataFrame | None] | None = None
         self._report_users: dict[int, bool] = {}
 
-    def _starts(self) -> list[int]:
-        """The silver users versions before the current one that the planned tables were last
-        built from, oldest first."""
-        found = {b.get(str(tables.SILVER_USERS)) for b in self.builds.values()}
-        now = self.now
-        return sorted(s for s in found if s is not None and now is not None and s < now)
-
     def _read_feeds(self, now: int) -> dict[int, DataFrame | None]:
-        """The feed after each start of :meth:`_starts`; None where it cannot bring a table up
-        to date: a version has no feed (it was not enabled yet), or a user was deleted. The
-        pipeline's MERGEs never delete, so a delete is an operator's (a DELETE, or a RESTORE,
-        whose feed is not tested here); a rebuild is the safe answer to a rare event."""
-        starts = self._starts()
+        """The feed after each start (a silver users version before ``now`` that a planned
+        table was last built from); None where it cannot bring a table up to date: a version
+        has no feed (it was not enabled yet), or a user was deleted. The pipeline's MERGEs never
+        delete, so a delete is an operator's (a DELETE, or a RESTORE, whose feed is not tested
+        here); a rebuild is the safe answer to a rare event."""
+        found = {b.get(str(tables.SILVER_USERS)) for b in self.builds.values()}
+        starts = sorted(s for s in found if s is not None and s < now)
         feeds: dict[int, DataFrame | None] = dict.fromkeys(starts)
         for i, first in enumerate(starts):
             later = starts[i:]
