@@ -452,6 +452,7 @@ def test_a_failed_step_is_recorded_with_its_error_and_leaves_nothing_cached(
         step: "failed",
     }
     assert final[step]["error"] == f"RuntimeError: {failing} failed"
+    assert steps.count() == len(final)  # one record per step
     assert not _cached_frames(spark)
 
 

@@ -135,7 +135,8 @@ def test_a_merge_never_broadcasts_the_target(spark, tmp_path, monkeypatch):
 def _executions_after(spark, last: int) -> dict[int, str]:
     """The SQL executions of the session after the one numbered ``last``: their ids and
     physical plans (Spark's status store, kept with the UI off, oldest first). Read from the
-    newest back: a session that has run many tests holds thousands, each a call into the JVM."""
+    newest back: a session that has run many tests keeps up to a thousand, each a call into the
+    JVM."""
     executions = spark._jsparkSession.sharedState().statusStore().executionsList()
     found = {}
     for i in reversed(range(executions.size())):
