@@ -344,7 +344,8 @@ def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, delivered, 
     # updated the counts from the feed: compared with a recount of silver as it is now.
     gold_details = {r.step: r for r in delivered.results}["gold"].details
     assert gold_details["user_counts"] == "changes"
-    assert gold_details["publisher_report_reconciliation"] == "rebuild"  # 2020 users changed
+    # 2020 users changed: recomputed against the published figures the reconciliation holds.
+    assert gold_details["publisher_report_reconciliation"] == "changes"
     landing, lake = copy_lake(delivered.root, tmp_path)
     ctx = RunContext(local_config(landing, lake), new_run_id())
     _assert_gold_is_the_recount(spark, ctx, views=True)
@@ -367,7 +368,17 @@ def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, delivered, 
     _assert_gold_is_the_recount(spark, ctx)
 
     # Updated 2020 users: the reconciliation was last built before the 2024 delivery above, the
-    # counts and sums after it. Each takes the silver changes after its own build.
+    # counts and sums after it. Each takes the silver changes after its own build. The stored
+    # reconciliation is as an earlier version wrote it, without the column that tells the
+    # report's rows apart: it is rebuilt from the reports.
+    recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
+    ((_version, meta, _metrics),) = io.commits(spark, ctx.cfg, tables.RECONCILIATION, limit=1)
+    io.overwrite(
+        ctx.cfg,
+        tables.RECONCILIATION,
+        recon.drop("in_report").localCheckpoint(),
+        user_metadata=meta,
+    )
     generate_delivery(
         landing / "day4" / "users_2020_part_0008.csv",
         "2020",

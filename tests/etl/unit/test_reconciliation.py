@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from c2c_etl.gold.reconciliation import add_report_sums, recompute_report, reconcile, report_sums
+from c2c_etl.gold.reconciliation import (
+    add_report_sums,
+    recompute_report,
+    reconcile,
+    report_figures,
+    report_sums,
+    stored_figures,
+)
 from c2c_etl.silver.reports import ALL_GROUPS
 from tests.etl.unit.test_gold import _user, _users
 
@@ -73,13 +80,45 @@ def test_reconciliation_matches_within_published_rounding_and_reports_gaps(spark
     computed = recompute_report(sums, "report_buyers_by_country")
     published = computed.withColumn("meanproductsbought", computed["meanproductsbought"] + 0.04)
     published = published.withColumn("buyers", published["buyers"] + 1)
+    report = "report_buyers_by_country"
     result = {
-        r["metric"]: r for r in reconcile(sums, {"report_buyers_by_country": published}).collect()
+        r["metric"]: r
+        for r in reconcile(sums, {report: report_figures(published, report)}).collect()
     }
     assert result["meanproductsbought"]["matches"]  # 2.74 vs 2.7: within 0.05
     assert not result["buyers"]["matches"]  # 21 vs 20: counts are exact
     assert result["topmeanproductsbought"]["matches"]  # both empty
     assert result["topmeanproductsbought"]["published_value"] is None
+
+
+def test_a_reconciliation_holds_the_report_figures_it_reconciles_new_sums_against(spark):
+    """The reconciliation tells the report's rows (an empty cell too) from the groups only the
+    recomputation finds (``in_report``), so the published figures it holds reconcile new sums
+    exactly as the report's own table does: the gold job reads them instead of the reports."""
+    report = "report_buyers_by_country"
+    greeks = [_user(i, source="Grèce", code="GR", bought=3) for i in range(5)]
+    sums = report_sums(_users(spark, [*greeks, _user(9, source="Japon", code="JP", bought=1)]))
+    # The publisher's report lists Greece, not Japan.
+    published = recompute_report(sums, report).filter("country = 'Grèce'")
+    recon = reconcile(sums, {report: report_figures(published, report)}).localCheckpoint()
+    rows = recon.collect()
+    assert {r["country"] for r in rows if r["in_report"]} == {"Grèce"}
+    assert {r["country"] for r in rows if not r["in_report"]} == {"Japon"}
+    empty = [r for r in rows if r["in_report"] and r["published_value"] is None]
+    assert empty and all(r["matches"] for r in empty)  # no top buyer in Greece: empty cells
+
+    # New users: a Greek top buyer fills the empty cells, an Italian adds a group.
+    later = [
+        *greeks,
+        _user(6, source="Grèce", code="GR", bought=12),
+        _user(9, source="Japon", code="JP", bought=1),
+        _user(7, source="Italie", code="IT", bought=2),
+    ]
+    new_sums = report_sums(_users(spark, later))
+    from_table = reconcile(new_sums, {report: report_figures(published, report)})
+    from_recon = reconcile(new_sums, {report: stored_figures(recon, report)})
+    assert sorted(from_recon.collect()) == sorted(from_table.collect())
+    assert {r["country"] for r in from_recon.collect() if not r["in_report"]} == {"Japon", "Italie"}
 
 
 def test_report_sums_updated_by_changes_equal_a_recount(spark):

@@ -36,8 +36,8 @@ from c2c_etl.sources import REPORT_BUYERS, REPORT_SELLERS, REPORT_TOP_SELLERS
 REPORT_RELEASE = "2020"
 KEYS = ("report", "country", "sex", "metric")
 RECONCILIATION_SCHEMA = (
-    "report string, country string, sex string, metric string, published_value double, "
-    "computed_value double, tolerance double, matches boolean"
+    "report string, country string, sex string, metric string, in_report boolean, "
+    "published_value double, computed_value double, tolerance double, matches boolean"
 )
 
 
@@ -336,6 +336,20 @@ def _long(wide: DataFrame, report: str, value_name: str) -> DataFrame:
     )
 
 
+def report_figures(table: DataFrame, report: str) -> DataFrame:
+    """The figures of a publisher report's silver table: (report, country, sex, metric,
+    published_value) rows, one per cell, empty cells included."""
+    return _long(table, report, "published_value")
+
+
+def stored_figures(recon: DataFrame, report: str) -> DataFrame:
+    """The same figures as a reconciliation built from that table holds them: its rows in the
+    report (``in_report``), whatever their published value."""
+    return recon.filter(F.col("in_report") & (F.col("report") == report)).select(
+        *KEYS, "published_value"
+    )
+
+
 def recompute_report(sums: DataFrame, report: str) -> DataFrame:
     """One publisher report (wide) recomputed from :func:`report_sums`."""
     return RECOMPUTE[report](sums)
@@ -345,9 +359,12 @@ def reconcile(sums: DataFrame, published: dict[str, DataFrame]) -> DataFrame:
     """One row per report, country, sex and metric: published against recomputed values
     (from :func:`report_sums`).
 
-    ``published`` maps report names to their silver tables (the sellers report with its total
-    rows unioned back in). A value matches when both are empty, or when they differ by at most
-    half a unit of the published rounding (and a double's precision).
+    ``published`` maps report names to their published figures: :func:`report_figures` of
+    their silver tables (the sellers report with its total rows unioned back in), or
+    :func:`stored_figures` of a reconciliation built from those same tables. A row is
+    ``in_report`` when the report has it (its cell may be empty); a group only the
+    recomputation finds is not. A value matches when both are empty, or when they differ by at
+    most half a unit of the published rounding (and a double's precision).
     """
     spark = sums.sparkSession
     tolerances = spark.createDataFrame(
@@ -359,14 +376,15 @@ def reconcile(sums: DataFrame, published: dict[str, DataFrame]) -> DataFrame:
         "report string, metric string, rounding double",
     )
     parts = []
-    for report, table in published.items():
+    for report, figures in published.items():
         computed = _long(recompute_report(sums, report), report, "computed_value")
-        pub = _long(table, report, "published_value")
+        pub = figures.withColumn("in_report", F.lit(True))
         # Null-safe on every key: reports without a sex column have NULL there.
         on = [pub[k].eqNullSafe(computed[k]) for k in KEYS]
         parts.append(
             pub.join(computed, on, "full").select(
                 *[F.coalesce(pub[k], computed[k]).alias(k) for k in KEYS],
+                F.coalesce(pub["in_report"], F.lit(False)).alias("in_report"),
                 "published_value",
                 "computed_value",
             )
@@ -388,6 +406,7 @@ def reconcile(sums: DataFrame, published: dict[str, DataFrame]) -> DataFrame:
         "country",
         "sex",
         "metric",
+        "in_report",
         "published_value",
         "computed_value",
         tolerance.alias("tolerance"),

@@ -7,7 +7,9 @@ counts and sums, plus the changed users' new rows, minus their old ones). The us
 view over silver users, and the country dimension, four aggregates of the counts and the two
 top-100 lists of the fact are views over those (c2c_etl.gold.views.GOLD_VIEWS): nothing to
 write. The reconciliation is kept when the publisher reports are as at its last build and no
-2020 user changed (else recomputed from the report sums). The silver versions a build used are
+2020 user changed; when only 2020 users changed, its computed values are recomputed from the
+report sums against the published figures it holds; else it is rebuilt from the reports' silver
+tables. The silver versions a build used are
 kept in the run audit; when they have not moved, the build is skipped and no gold table gets
 a new version.
 
@@ -18,6 +20,8 @@ then records the build.
 """
 
 from __future__ import annotations
+
+from functools import reduce
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
@@ -31,7 +35,9 @@ from c2c_etl.gold.reconciliation import (
     add_report_sums,
     change_report_sums,
     reconcile,
+    report_figures,
     report_sums,
+    stored_figures,
 )
 from c2c_etl.jobs.common import (
     RunContext,
@@ -185,14 +191,22 @@ class SilverChanges:
         return ("rebuild", None) if feed is None else ("changes", feed)
 
 
-# The silver tables of the publisher's reports: the reconciliation's other inputs.
+# The silver tables of the publisher's reports, by report: the reconciliation's other inputs
+# (the sellers report keeps its total rows in a table of their own).
+REPORT_SOURCES = {
+    REPORT_BUYERS.name: (tables.SILVER_REPORT_BUYERS,),
+    REPORT_SELLERS.name: (tables.SILVER_REPORT_SELLERS, tables.SILVER_REPORT_SELLERS_TOTALS),
+    REPORT_TOP_SELLERS.name: (tables.SILVER_REPORT_TOP_SELLERS,),
+}
 REPORT_INPUTS = tuple(t for t in SILVER_INPUTS if t != tables.SILVER_USERS)
 
 
 def reconciliation_plan(changes: SilverChanges, versions: dict[str, int | None]) -> str:
     """How this build writes the reconciliation: "current" (kept) when the publisher reports
     are at the versions it was last built from and silver users changed no user of the
-    reports' release (2020) since; else "rebuild"."""
+    reports' release (2020) since; "changes" when only such users changed: the published
+    figures are those it holds (:func:`published_figures`); else "rebuild", from the silver
+    tables of the reports."""
     built = changes.builds[tables.RECONCILIATION]
     plan, feed = changes.plan(tables.RECONCILIATION)
     if plan == "rebuild":
@@ -200,9 +214,9 @@ def reconciliation_plan(changes: SilverChanges, versions: dict[str, int | None])
     if any(built.get(str(t)) != versions[str(t)] for t in REPORT_INPUTS):
         return "rebuild"
     built_from = built.get(str(tables.SILVER_USERS))
-    if feed is None or built_from is None:
+    if feed is None or built_from is None or not changes.report_users_changed(built_from):
         return "current"
-    return "rebuild" if changes.report_users_changed(built_from) else "current"
+    return "changes"
 
 
 def counts_plan(changes: SilverChanges, columns: list[str]) -> tuple[str, DataFrame | None]:
@@ -235,20 +249,36 @@ def sums_plan(changes: SilverChanges) -> tuple[str, DataFrame | None]:
 
 
 def published_reports(spark: SparkSession, ctx: RunContext) -> dict[str, DataFrame]:
-    """The publisher's reports as silver holds them, by report name (the sellers report with
-    its total rows unioned back in), for the reconciliation."""
+    """The publisher's reports' figures as silver holds them, by report name (the sellers
+    report with its total rows unioned back in), for the reconciliation."""
     found = {}
-    buyers = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_BUYERS)
-    if buyers is not None:
-        found[REPORT_BUYERS.name] = buyers
-    sellers = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_SELLERS)
-    totals = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_SELLERS_TOTALS)
-    if sellers is not None and totals is not None:
-        found[REPORT_SELLERS.name] = sellers.unionByName(totals)
-    top = io.read_or_none(spark, ctx.cfg, tables.SILVER_REPORT_TOP_SELLERS)
-    if top is not None:
-        found[REPORT_TOP_SELLERS.name] = top
+    for report, sources in REPORT_SOURCES.items():
+        read = [df for t in sources if (df := io.read_or_none(spark, ctx.cfg, t)) is not None]
+        if len(read) == len(sources):
+            found[report] = report_figures(reduce(DataFrame.unionByName, read), report)
     return found
+
+
+def published_figures(
+    spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]
+) -> dict[str, DataFrame] | None:
+    """The published figures the stored reconciliation holds (the reports' silver tables are
+    at the versions it was built from, so they are the same), by report: one small table read
+    instead of the four. None when the stored table is of an earlier version, which did not
+    tell the reports' rows apart: the caller reads the reports."""
+    stored = io.read(spark, ctx.cfg, tables.RECONCILIATION)
+    if "in_report" not in stored.columns:
+        log.info("%s has no in_report column: rebuilding it", tables.RECONCILIATION)
+        return None
+    # Read once into the session (a few thousand rows), so what is built from it no longer
+    # reads the table this build overwrites: its commit would make Spark plan the cached
+    # reconciliation again.
+    stored = stored.localCheckpoint()
+    return {
+        report: stored_figures(stored, report)
+        for report, sources in REPORT_SOURCES.items()
+        if all(versions[str(t)] is not None for t in sources)
+    }
 
 
 def build_gold(users: DataFrame) -> dict[tables.Table, DataFrame]:
@@ -375,7 +405,13 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
                     else io.read(spark, ctx.cfg, tables.AGG_REPORT_SUMS)
                 ).cache()
                 held.append(sums_now)
-                recon = reconcile(sums_now, published_reports(spark, ctx)).cache()
+                figures = (
+                    published_figures(spark, ctx, versions) if recon_plan == "changes" else None
+                )
+                if figures is None:
+                    recon_plan = plans[tables.RECONCILIATION.name] = "rebuild"
+                    figures = published_reports(spark, ctx)
+                recon = reconcile(sums_now, figures).cache()
                 held.append(recon)
                 summary = reconciliation_summary(recon)
                 write({tables.RECONCILIATION: recon}, reconciliation=summary)
