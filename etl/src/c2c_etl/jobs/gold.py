@@ -73,36 +73,19 @@ def _last_build_versions(spark: SparkSession, ctx: RunContext) -> dict[str, int 
     return last["silver_versions"] if last else None
 
 
-def _already_built(
-    spark: SparkSession, ctx: RunContext, versions: dict[str, int | None]
-) -> set[tables.Table]:
-    """Gold tables whose newest commit was built from exactly these silver versions: an
-    earlier run wrote them and stopped before recording the build."""
+def _last_builds(spark: SparkSession, ctx: RunContext) -> dict[tables.Table, dict]:
+    """Each stored gold table's last build: the user metadata of its newest gold commit (the
+    end-of-run compaction may have committed after it), empty when there is none. Read once
+    per run, the tables in parallel: in the cloud each is a ``DESCRIBE HISTORY``."""
 
-    def built_from_these(table: tables.Table) -> bool:
-        newest = io.commits(spark, ctx.cfg, table, limit=1)
-        meta = newest[0][1] if newest else {}
-        return meta.get("step") == STEP and meta.get("silver_versions") == versions
-
-    flags = io.parallel(built_from_these, tables.STORED_GOLD_TABLES)
-    return {t for t, done in zip(tables.STORED_GOLD_TABLES, flags, strict=True) if done}
-
-
-def _last_build_metadata(spark: SparkSession, ctx: RunContext, table: tables.Table) -> dict:
-    """The user metadata of ``table``'s newest gold commit (the end-of-run compaction may have
-    committed after it); empty when there is none."""
-    for _version, meta, _metrics in io.commits(spark, ctx.cfg, table, limit=10):
-        if meta.get("step") == STEP:
-            return meta
-    return {}
-
-
-def _last_build(spark: SparkSession, ctx: RunContext, table: tables.Table) -> dict[str, int | None]:
-    """The silver versions ``table`` was last built from; empty when unknown or when the table
-    does not exist."""
-    if not io.exists(spark, ctx.cfg, table):
+    def last_build(table: tables.Table) -> dict:
+        for _version, meta, _metrics in io.commits(spark, ctx.cfg, table, limit=10):
+            if meta.get("step") == STEP:
+                return meta
         return {}
-    return dict(_last_build_metadata(spark, ctx, table).get("silver_versions", {}))
+
+    found = io.parallel(last_build, tables.STORED_GOLD_TABLES)
+    return dict(zip(tables.STORED_GOLD_TABLES, found, strict=True))
 
 
 class SilverChanges:
@@ -123,7 +106,8 @@ class SilverChanges:
         held: list[DataFrame],
         builds: dict[tables.Table, dict[str, int | None]],
     ):
-        """``builds``: each planned table's :func:`_last_build`."""
+        """``builds``: the silver versions each planned table was last built from (empty when
+        unknown)."""
         self.spark, self.ctx, self.held, self.builds = spark, ctx, held, builds
         self.now = versions[str(tables.SILVER_USERS)]
         self._feeds: dict[int, DataFrame | None] | None = None
@@ -302,12 +286,6 @@ def reconciliation_summary(recon: DataFrame) -> dict[str, dict[str, int]]:
     }
 
 
-def _stored_summary(spark: SparkSession, ctx: RunContext) -> dict[str, dict[str, int]] | None:
-    """The summary the reconciliation's last build put into its commit; None when that build
-    kept none (an earlier version wrote it)."""
-    return _last_build_metadata(spark, ctx, tables.RECONCILIATION).get("reconciliation")
-
-
 def publish_views(spark: SparkSession, ctx: RunContext, details: dict[str, object]) -> None:
     """Gold's views as this version defines them, noted in ``details``.
 
@@ -346,7 +324,10 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             return result
         step_started(result)
         started = utc_now()
-        done = _already_built(spark, ctx, versions)
+        last_builds = _last_builds(spark, ctx)
+        # Tables an earlier run built from exactly these silver versions before it stopped
+        # short of recording the build.
+        done = {t for t, meta in last_builds.items() if meta.get("silver_versions") == versions}
         if done:
             log.warning(
                 "%d gold tables were already built from these silver versions by a run that "
@@ -360,7 +341,9 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
         metadata = {"step": STEP, "run_id": ctx.run_id, "silver_versions": versions}
         with caches() as held:
             planned = (tables.AGG_USER_COUNTS, tables.AGG_REPORT_SUMS, tables.RECONCILIATION)
-            builds = {t: _last_build(spark, ctx, t) for t in planned if t not in done}
+            builds = {
+                t: dict(last_builds[t].get("silver_versions", {})) for t in planned if t not in done
+            }
             changes = SilverChanges(spark, ctx, versions, held, builds)
             counts, new_counts = (
                 ("current", None)
@@ -425,9 +408,12 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             write(built)
         crash_point("gold.tables_committed")
         if summary is None:
-            summary = _stored_summary(spark, ctx) or reconciliation_summary(
-                io.read(spark, ctx.cfg, tables.RECONCILIATION)
-            )
+            # The reconciliation was kept, or built by a run that stopped before recording
+            # the build: the summary is in its last build's commit (unless an earlier version
+            # wrote that commit).
+            summary = last_builds[tables.RECONCILIATION].get(
+                "reconciliation"
+            ) or reconciliation_summary(io.read(spark, ctx.cfg, tables.RECONCILIATION))
         details: dict[str, object] = {
             "silver_versions": versions,
             "reconciliation": summary,
