@@ -20,7 +20,7 @@ from c2c_etl.gold.reconciliation import reconcile
 from c2c_etl.gold.views import GOLD_VIEWS, select
 from c2c_etl.jobs import bronze, silver
 from c2c_etl.jobs.common import RunContext, StepResult, new_run_id, record_steps
-from c2c_etl.jobs.gold import build_gold, published_reports
+from c2c_etl.jobs.gold import build_gold, published_reports, reconciliation_summary
 from c2c_etl.table_features import STATS_COLUMNS
 from tests.etl.helpers import assert_same_rows, copy_lake
 from tests.etl.integration.conftest import run_pipeline, versions
@@ -363,6 +363,9 @@ def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, delivered, 
     gold_details = {r.step: r for r in results}["gold"].details
     assert gold_details["publisher_report_reconciliation"] == "current"
     assert io.version(spark, ctx.cfg, tables.RECONCILIATION) == recon_version
+    # The summary of the kept table, from its last build's commit.
+    recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
+    assert gold_details["reconciliation"] == reconciliation_summary(recon)
     assert gold_details["user_counts"] == "rebuild"
     assert io.read(spark, ctx.cfg, tables.AGG_USER_COUNTS).columns == counts.columns
     _assert_gold_is_the_recount(spark, ctx)
@@ -371,7 +374,6 @@ def test_gold_counts_follow_silver_changes_as_a_recount_would(spark, delivered, 
     # counts and sums after it. Each takes the silver changes after its own build. The stored
     # reconciliation is as an earlier version wrote it, without the column that tells the
     # report's rows apart: it is rebuilt from the reports.
-    recon = io.read(spark, ctx.cfg, tables.RECONCILIATION)
     ((_version, meta, _metrics),) = io.commits(spark, ctx.cfg, tables.RECONCILIATION, limit=1)
     io.overwrite(
         ctx.cfg,
