@@ -14,10 +14,9 @@ WAIT_FOR_LOCK ?= 0
 SAMPLE := $(CURDIR)/.data/sample
 SAMPLE_USERS_2020 ?= 20000
 SAMPLE_USERS_2024 ?= 5000
-# Branch coverage (%) of the five packages below which make test fails: what the tests that need
-# no JVM alone reach, so the whole suite, which covers more, can only fall below it by losing
-# tests or untested code growing. Raise it, never lower it.
-COVERAGE_FLOOR := 66.5
+# Branch coverage (%) of the five packages below which make test fails: just under what the whole
+# suite reaches, so losing tests or adding untested code fails it. Raise it, never lower it.
+COVERAGE_FLOOR := 93
 
 .PHONY: run test test-fast mutants sync node chromium lint format typecheck wheel bench clean synth checkov adf lint-workflows \
 	security audit
