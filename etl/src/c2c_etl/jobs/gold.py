@@ -53,13 +53,15 @@ from c2c_etl.jobs.common import (
 from c2c_etl.sources import REPORT_BUYERS, REPORT_SELLERS, REPORT_TOP_SELLERS
 
 STEP = "gold"
-SILVER_INPUTS = (
-    tables.SILVER_USERS,
-    tables.SILVER_REPORT_BUYERS,
-    tables.SILVER_REPORT_SELLERS,
-    tables.SILVER_REPORT_SELLERS_TOTALS,
-    tables.SILVER_REPORT_TOP_SELLERS,
-)
+# The silver tables of the publisher's reports, by report: the reconciliation's other inputs
+# (the sellers report keeps its total rows in a table of their own).
+REPORT_SOURCES = {
+    REPORT_BUYERS.name: (tables.SILVER_REPORT_BUYERS,),
+    REPORT_SELLERS.name: (tables.SILVER_REPORT_SELLERS, tables.SILVER_REPORT_SELLERS_TOTALS),
+    REPORT_TOP_SELLERS.name: (tables.SILVER_REPORT_TOP_SELLERS,),
+}
+REPORT_INPUTS = tuple(t for sources in REPORT_SOURCES.values() for t in sources)
+SILVER_INPUTS = (tables.SILVER_USERS, *REPORT_INPUTS)
 
 
 def _input_versions(spark: SparkSession, ctx: RunContext) -> dict[str, int | None]:
@@ -173,16 +175,6 @@ class SilverChanges:
             return "current", None
         feed = self._feed(built_from, self.now)
         return ("rebuild", None) if feed is None else ("changes", feed)
-
-
-# The silver tables of the publisher's reports, by report: the reconciliation's other inputs
-# (the sellers report keeps its total rows in a table of their own).
-REPORT_SOURCES = {
-    REPORT_BUYERS.name: (tables.SILVER_REPORT_BUYERS,),
-    REPORT_SELLERS.name: (tables.SILVER_REPORT_SELLERS, tables.SILVER_REPORT_SELLERS_TOTALS),
-    REPORT_TOP_SELLERS.name: (tables.SILVER_REPORT_TOP_SELLERS,),
-}
-REPORT_INPUTS = tuple(t for t in SILVER_INPUTS if t != tables.SILVER_USERS)
 
 
 def reconciliation_plan(changes: SilverChanges, versions: dict[str, int | None]) -> str:
