@@ -25,9 +25,8 @@ log = logging.getLogger(__name__)
 # really reached; docs/architecture.md, "Crash safety and concurrency", explains what each one
 # proves.
 POINTS = (
-    "bronze.file_committed",  # one file's rows committed, the ingestion log not yet
-    "bronze.files_committed",  # every file committed, the ingestion log not yet
-    "bronze.log_committed",  # the ingestion log committed, the step status not yet
+    "bronze.file_committed",  # one file's rows committed, the others not yet
+    "bronze.files_committed",  # every file committed, none of them logged yet
     "silver_users.quarantine_committed",  # quarantine written, the MERGE not yet
     "silver_users.merge_committed",  # MERGE committed, the run audit not yet
     "silver_reports.tables_committed",  # report tables replaced, quarantine and audit not yet

@@ -34,9 +34,10 @@ SILVER_REPORTS = (
 )
 # Gold's views (t.VIEW_TABLES) are neither read nor written by a step: the gold step only
 # (re)creates their definitions.
-# A step accounts for what it consumed, file by file, in its result's audit rows; the runner
-# commits them to the run audit (silver.run_audit), and the run's steps to silver.run_steps,
-# itself: neither is among a step's writes.
+# A step accounts for what it consumed, file by file, in its result's records (bronze's
+# ingestion log rows, the later steps' audit rows); the runner commits them to the ingestion log
+# and the run audit (silver.run_audit), and the run's steps to silver.run_steps, itself: none of
+# the three is among a step's writes.
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ STEPS: tuple[Step, ...] = (
         "bronze",
         bronze.run,
         reads=(t.INGESTION_LOG,),
-        writes=(*BRONZE_TABLES, t.INGESTION_LOG),
+        writes=BRONZE_TABLES,
     ),
     Step(
         "silver_users",

@@ -31,6 +31,7 @@ from c2c_etl.jobs.common import (
     compact_step,
     configure_logging,
     new_run_id,
+    read_records,
     record_steps,
 )
 from c2c_etl.lake_state import record, unchanged_since_last_run
@@ -162,6 +163,7 @@ def run(request: RunRequest, spark: SparkSession | None = None, *, lock: bool = 
             spark = get_spark(request.cfg.is_local, request.app_name, request.spark_remote)
         startup = time.perf_counter() - began
         try:
+            read_records(spark, ctx, {table for step in chosen for table in step.reads})
             results = [step.run(spark, ctx) for step in chosen]
             # The run's records before the compaction, which then finds their tables among
             # those the run wrote.

@@ -478,5 +478,7 @@ def test_each_step_writes_only_the_tables_it_declares(spark, sample, clean, tmp_
     declared = {s.name: {str(t) for t in s.writes} for s in pipeline.STEPS}
     undeclared = {(step, table) for step, table in written if table not in declared.get(step, ())}
     assert {step for step, _ in written} >= {"bronze", "silver_users", "silver_reports", "gold"}
-    # The runner records the run's audit rows and steps itself, outside any step.
-    assert undeclared <= {(None, "silver.run_audit"), (None, "silver.run_steps")}, undeclared
+    # The runner records the run's ingestion log rows, audit rows and steps itself, outside any
+    # step.
+    records = {"bronze.ingestion_log", "silver.run_audit", "silver.run_steps"}
+    assert undeclared <= {(None, table) for table in records}, undeclared

@@ -10,9 +10,8 @@ file is logged once, its rows are in bronze once.
 from __future__ import annotations
 
 from pyspark.sql import DataFrame, Row, SparkSession
-from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from c2c_etl import io, tables
+from c2c_etl import io
 from c2c_etl.bronze.ingest import (
     LandedFile,
     add_ingestion_metadata,
@@ -28,48 +27,17 @@ from c2c_etl.bronze.ingest import (
 from c2c_etl.bronze.inspect import ContentCheck, explain_unknown_header, inspect_file
 from c2c_etl.crashpoints import crash_point
 from c2c_etl.jobs.common import (
+    INGESTION_LOG_SCHEMA,
+    LOG_ROWS,
     RunContext,
     StepResult,
     log,
+    log_order,
+    logged_rows,
     run_step,
     step_started,
 )
 from c2c_etl.sources import SOURCE_KINDS, SourceKind, detect_kind
-
-INGESTION_LOG_SCHEMA = StructType(
-    [
-        StructField("source_file", StringType()),
-        StructField("source_sha256", StringType()),
-        StructField("size_bytes", LongType()),
-        StructField("source_kind", StringType()),
-        StructField("release", StringType()),
-        # ingested | empty (header only) | duplicate_delivery | rejected (named as a CSV, with
-        # unreadable bytes or an unknown header; a copy is in the dead-letter area) | skipped
-        # (not data: another name and not a known CSV, or in a landing folder set aside)
-        StructField("status", StringType()),
-        StructField("reason", StringType()),
-        StructField("rows", LongType()),
-        StructField("run_id", StringType()),
-        StructField("ingested_at", TimestampType()),
-    ]
-)
-
-
-# The ingestion log's rows, in :func:`_log_order`, as the run found them and then with the rows it
-# appended: silver's pending files in the same run come from them (c2c_etl.jobs.silver), not
-# from a second read of the log. The log holds one row per file.
-LOG_ROWS = "ingestion_log_rows"
-
-
-def _log_order(row: Row) -> tuple:
-    """Ingestion time, then file name (sorted in the driver: the log is small)."""
-    return (row["ingested_at"], row["source_file"])
-
-
-def read_log(spark: SparkSession, ctx: RunContext) -> list[Row]:
-    """The ingestion log's rows in :func:`_log_order` (none before the first run)."""
-    logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
-    return [] if logged is None else sorted(logged.collect(), key=_log_order)
 
 
 def _logged_sha256(spark: SparkSession, ctx: RunContext) -> tuple[set[str], dict[str, str]]:
@@ -79,8 +47,7 @@ def _logged_sha256(spark: SparkSession, ctx: RunContext) -> tuple[set[str], dict
     after a release that knows its header (a schema change in the source), it is ingested;
     until then it gets no new log row, so a rerun still changes nothing.
     """
-    rows = read_log(spark, ctx)
-    ctx.memo[LOG_ROWS] = rows
+    rows = logged_rows(spark, ctx)
     statuses: dict[str, set[str]] = {}
     reasons: dict[str, str] = {}
     for sha, status, reason in ((r["source_sha256"], r["status"], r["reason"]) for r in rows):
@@ -297,15 +264,16 @@ def run(spark: SparkSession, ctx: RunContext) -> StepResult:
             log_rows.extend(rows)
         if log_rows:
             crash_point("bronze.files_committed")
-            io.append(
-                ctx.cfg, tables.INGESTION_LOG, spark.createDataFrame(log_rows, INGESTION_LOG_SCHEMA)
-            )
-            crash_point("bronze.log_committed")
+            # Committed by the runner with the run's other records (common.record_steps); the
+            # later steps of this run find them in the run's memo. A run killed before then has
+            # logged none of its files: its rerun finds them new again, Delta skips their
+            # appends as done and their rows are read back from those commits.
+            result.logged = log_rows
             # This run's rows come last: their ingestion time is the run's start, after every
             # earlier run's.
             names = INGESTION_LOG_SCHEMA.fieldNames()
             appended = sorted(
-                (Row(**dict(zip(names, r, strict=True))) for r in log_rows), key=_log_order
+                (Row(**dict(zip(names, r, strict=True))) for r in log_rows), key=log_order
             )
             ctx.memo[LOG_ROWS] = [*ctx.memo[LOG_ROWS], *appended]
         else:

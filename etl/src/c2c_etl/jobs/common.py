@@ -8,13 +8,13 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     BooleanType,
@@ -34,6 +34,28 @@ log = logging.getLogger("c2c_etl")
 
 LOG_FORMAT_ENV = "C2C_LOG_FORMAT"
 LOG_FORMATS = ("text", "json")
+
+# The run's records: what bronze did with each file it looked at (the ingestion log), what each
+# later step consumed (the run audit) and the steps that had work (run steps). The runner
+# commits them together at the run's end (:func:`record_steps`).
+
+INGESTION_LOG_SCHEMA = StructType(
+    [
+        StructField("source_file", StringType()),
+        StructField("source_sha256", StringType()),
+        StructField("size_bytes", LongType()),
+        StructField("source_kind", StringType()),
+        StructField("release", StringType()),
+        # ingested | empty (header only) | duplicate_delivery | rejected (named as a CSV, with
+        # unreadable bytes or an unknown header; a copy is in the dead-letter area) | skipped
+        # (not data: another name and not a known CSV, or in a landing folder set aside)
+        StructField("status", StringType()),
+        StructField("reason", StringType()),
+        StructField("rows", LongType()),
+        StructField("run_id", StringType()),
+        StructField("ingested_at", TimestampType()),
+    ]
+)
 
 RUN_STEPS_SCHEMA = StructType(
     [
@@ -100,9 +122,11 @@ class StepResult:
     started_at: datetime | None = None  # set once the step knows it has work to do
     finished_at: datetime | None = None
     error: str | None = None
-    # The step's rows for ``silver.run_audit`` (each file it consumed, a gold build), which the
-    # runner commits with the run's other records: :func:`record_steps`.
+    # The step's rows for ``silver.run_audit`` (each file it consumed, a gold build) and for the
+    # ingestion log (bronze's: each file it looked at, in INGESTION_LOG_SCHEMA's order), which
+    # the runner commits with the run's other records: :func:`record_steps`.
     audit: list[dict[str, Any]] = field(default_factory=list)
+    logged: list[tuple] = field(default_factory=list)
     recorded: bool = False  # set once the step's row is in ``silver.run_steps``
 
 
@@ -121,21 +145,29 @@ UNRECORDED_DETAILS = frozenset({"known_sha256"})
 
 
 def record_steps(spark: SparkSession, ctx: RunContext) -> None:
-    """Record what the run's steps did, after their data commits, each step once: their audit
-    rows (each file consumed, each gold build) in ``silver.run_audit``, then the steps that
-    had work, or failed, in ``silver.run_steps``, one append each for the whole run.
+    """Record what the run's steps did, after their data commits, each step once: the files
+    bronze looked at in the ingestion log, the steps' audit rows (each file consumed, each gold
+    build) in ``silver.run_audit``, and the steps that had work, or failed, in
+    ``silver.run_steps``: one append to each for the whole run, the three side by side.
 
-    A run killed before then records none; its rerun finds its pending work and does it: each
-    step's writes are idempotent, and a users MERGE or a gold table committed by the killed run
-    is recognised from its commit's metadata, not written again.
+    A run killed before then records none of them, or some: its rerun finds its pending work
+    and does it. Each step's writes are idempotent: a bronze file the killed run committed is
+    skipped by Delta and logged with that commit's rows; a users MERGE or a gold table it
+    committed is recognised from its commit's metadata, not written again. A record that did
+    commit is not made again when the runner records a failing run.
     """
+    # Each record: its table, its rows, and how a step's result forgets the rows once committed.
+    records: list[tuple[tables.Table, DataFrame, Callable[[StepResult], None]]] = []
+    logged = [row for r in ctx.steps for row in r.logged]
+    if logged:
+        rows = spark.createDataFrame(logged, INGESTION_LOG_SCHEMA)
+        records.append((tables.INGESTION_LOG, rows, lambda r: setattr(r, "logged", [])))
     audit = [row for r in ctx.steps for row in r.audit]
     if audit:
-        io.append(ctx.cfg, tables.RUN_AUDIT, audit_rows(spark, audit))
-        for r in ctx.steps:
-            r.audit = []
+        rows = audit_rows(spark, audit)
+        records.append((tables.RUN_AUDIT, rows, lambda r: setattr(r, "audit", [])))
     unrecorded = [r for r in ctx.steps if not r.recorded]
-    rows = [
+    steps = [
         (
             ctx.run_id,
             r.step,
@@ -148,10 +180,20 @@ def record_steps(spark: SparkSession, ctx: RunContext) -> None:
         for r in unrecorded
         if r.started_at is not None or r.status == "failed"
     ]
-    if rows:
-        io.append(ctx.cfg, tables.RUN_STEPS, spark.createDataFrame(rows, RUN_STEPS_SCHEMA))
-    for r in unrecorded:
-        r.recorded = True
+    if steps:
+        rows = spark.createDataFrame(steps, RUN_STEPS_SCHEMA)
+        records.append((tables.RUN_STEPS, rows, lambda r: setattr(r, "recorded", True)))
+    else:
+        for r in unrecorded:
+            r.recorded = True
+
+    def commit(record: tuple[tables.Table, DataFrame, Callable[[StepResult], None]]) -> None:
+        table, rows, forget = record
+        io.append(ctx.cfg, table, rows)
+        for r in ctx.steps:
+            forget(r)
+
+    io.parallel(commit, records)
 
 
 @contextmanager
@@ -322,6 +364,39 @@ def read_ledger(spark: SparkSession, ctx: RunContext) -> Ledger:
                 last_details[step] = json.loads(details)
     ctx.memo[LEDGER] = Ledger(processed, last_details)
     return ctx.memo[LEDGER]
+
+
+# The ingestion log's rows, in :func:`log_order`, as the run found them and then with the rows
+# bronze will record: the silver steps' pending files in the same run come from them
+# (c2c_etl.jobs.silver), not from a second read of the log. The log holds one row per file.
+LOG_ROWS = "ingestion_log_rows"
+
+
+def log_order(row: Row) -> tuple:
+    """Ingestion time, then file name (sorted in the driver: the log is small)."""
+    return (row["ingested_at"], row["source_file"])
+
+
+def logged_rows(spark: SparkSession, ctx: RunContext) -> list[Row]:
+    """The ingestion log's rows in :func:`log_order` (none before the first run), read once per
+    run and kept in the run's memo (:data:`LOG_ROWS`)."""
+    if LOG_ROWS not in ctx.memo:
+        logged = io.read_or_none(spark, ctx.cfg, tables.INGESTION_LOG)
+        ctx.memo[LOG_ROWS] = [] if logged is None else sorted(logged.collect(), key=log_order)
+    return list(ctx.memo[LOG_ROWS])
+
+
+def read_records(spark: SparkSession, ctx: RunContext, reads: Iterable[tables.Table]) -> None:
+    """Read the run's records that the steps about to run read (``reads``: the ingestion log,
+    the run audit) into the run's memo, side by side: two small queries at once, before the
+    first step."""
+    wanted = set(reads)
+    readers: list[Callable[[], object]] = []
+    if tables.INGESTION_LOG in wanted:
+        readers.append(lambda: logged_rows(spark, ctx))
+    if tables.RUN_AUDIT in wanted:
+        readers.append(lambda: read_ledger(spark, ctx))
+    io.parallel(lambda read: read(), readers)
 
 
 def to_json(value: Any) -> str:

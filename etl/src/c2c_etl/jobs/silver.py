@@ -21,12 +21,12 @@ from pyspark.sql import functions as F
 
 from c2c_etl import io, tables
 from c2c_etl.crashpoints import crash_point
-from c2c_etl.jobs.bronze import LOG_ROWS, read_log
 from c2c_etl.jobs.common import (
     RunContext,
     StepResult,
     caches,
     log,
+    logged_rows,
     read_ledger,
     run_step,
     step_started,
@@ -73,11 +73,7 @@ PENDING = "silver_pending"
 
 def _pending(spark: SparkSession, ctx: RunContext) -> dict[str, list[Row]]:
     steps = (USERS_STEP, REPORTS_STEP)
-    logged = ctx.memo.get(LOG_ROWS)
-    if logged is None:
-        # Not read by bronze in this run (the Databricks job's silver task runs alone).
-        logged = read_log(spark, ctx)
-    ingested = [row for row in logged if row["status"] == "ingested"]
+    ingested = [row for row in logged_rows(spark, ctx) if row["status"] == "ingested"]
     if not ingested:
         return {step: [] for step in steps}
     done = read_ledger(spark, ctx).processed
