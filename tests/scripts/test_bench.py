@@ -383,3 +383,21 @@ def test_the_tunings_alternate_with_the_pipeline_as_it_is_in_every_round(
     # Run 101 (the shuffle run of round one) between 100 and 102; 106 between 105 and 107.
     assert [r["ours_wall_s"] for r in shuffle_rounds] == [101.0, 106.0]
     assert [r["other_wall_s"] for r in shuffle_rounds] == [151.0, 156.0]
+
+
+def test_a_delivery_is_timed_against_the_median_of_the_small_floors_runs(bench):
+    floors = [{"wall_s": 15.9, "run": 1}, {"wall_s": 12.3, "run": 2}, {"wall_s": 13.1, "run": 3}]
+    floor = bench.median_floor(floors)
+    assert (floor["run"], floor["wall_s"], floor["runs_wall_s"]) == (3, 13.1, [15.9, 12.3, 13.1])
+    scenario = {
+        "raw_copy": {"wall_s": 20.0},
+        "full": {"wall_s": 50.0},
+        "noop_make_run": {"wall_s": 1.31},
+        "small_floor": floor,
+        "deliveries": [{"wall_s": 39.3, "sql_executions": 70}],
+        "rows_per_delivery": 1000,
+    }
+    checks = {c["target"]: c for c in bench.runner_targets(scenario)}
+    delivery = checks["a 1,000-user delivery / small floor (wall)"]
+    assert (delivery["measured"], delivery["limit"]) == (3.0, 3.0)  # 39.3 / 13.1
+    assert checks["`make run` with no new input / small floor (wall)"]["measured"] == 0.1
