@@ -411,4 +411,4 @@ def reconcile(sums: DataFrame, published: dict[str, DataFrame]) -> DataFrame:
         "computed_value",
         tolerance.alias("tolerance"),
         matches.alias("matches"),
-    ).orderBy("report", "country", "sex", "metric")
+    )
