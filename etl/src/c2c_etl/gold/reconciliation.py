@@ -375,24 +375,29 @@ def reconcile(sums: DataFrame, published: dict[str, DataFrame]) -> DataFrame:
         ],
         "report string, metric string, rounding double",
     )
-    parts = []
-    for report, figures in published.items():
-        computed = _long(recompute_report(sums, report), report, "computed_value")
-        pub = figures.withColumn("in_report", F.lit(True))
-        # Null-safe on every key: reports without a sex column have NULL there.
-        on = [pub[k].eqNullSafe(computed[k]) for k in KEYS]
-        parts.append(
-            pub.join(computed, on, "full").select(
-                *[F.coalesce(pub[k], computed[k]).alias(k) for k in KEYS],
-                F.coalesce(pub["in_report"], F.lit(False)).alias("in_report"),
-                "published_value",
-                "computed_value",
-            )
-        )
-    if not parts:
+    if not published:
         return spark.createDataFrame([], RECONCILIATION_SCHEMA)
-    joined = reduce(DataFrame.unionByName, parts).join(
-        F.broadcast(tolerances), ["report", "metric"], "left"
+    # Every report's figures against every report's recomputation in one join (the report is
+    # a key): one shuffle of each side, where a join per report is one per report and side.
+    computed = reduce(
+        DataFrame.unionByName,
+        [_long(recompute_report(sums, report), report, "computed_value") for report in published],
+    )
+    pub = reduce(
+        DataFrame.unionByName,
+        [figures.select(*KEYS, "published_value") for figures in published.values()],
+    ).withColumn("in_report", F.lit(True))
+    # Null-safe on every key: reports without a sex column have NULL there.
+    on = [pub[k].eqNullSafe(computed[k]) for k in KEYS]
+    joined = (
+        pub.join(computed, on, "full")
+        .select(
+            *[F.coalesce(pub[k], computed[k]).alias(k) for k in KEYS],
+            F.coalesce(pub["in_report"], F.lit(False)).alias("in_report"),
+            "published_value",
+            "computed_value",
+        )
+        .join(F.broadcast(tolerances), ["report", "metric"], "left")
     )
     published_value, computed_value = F.col("published_value"), F.col("computed_value")
     tolerance = F.greatest(F.col("rounding"), F.abs(published_value) * 1e-12)
