@@ -226,10 +226,12 @@ def raw_copy(landing: Path, out: Path, env: dict[str, str] | None = None) -> dic
     return {**_figures(m), **printed}
 
 
-def full_floor(copy: Path, out: Path) -> dict[str, Any]:
+def full_floor(copy: Path, out: Path, input_bytes: int) -> dict[str, Any]:
     """Silver and gold written with no logic from a raw copy's tables: see
-    :func:`cmd_full_floor`."""
-    m, printed = _subcommand("full-floor", "--copy", str(copy), "--out", str(out))
+    :func:`cmd_full_floor`. ``input_bytes``: the size of the CSVs the copy was made from."""
+    m, printed = _subcommand(
+        "full-floor", "--copy", str(copy), "--out", str(out), "--input-bytes", str(input_bytes)
+    )
     return {**_figures(m), **printed}
 
 
@@ -318,7 +320,8 @@ TUNINGS = (
     ),
     Tuning(
         "JIT settings",
-        "huge generated methods compiled, 512 MB code cache",
+        "for a run of over 64 MB of new input, as here: both compilers, huge generated methods "
+        "compiled, 512 MB code cache (a smaller run: C1 alone)",
         "the JVM's defaults (methods over 8,000 bytes interpreted)",
         {"spark.driver.extraJavaOptions": "-Dlog4j2.level=WARN"},
     ),
@@ -451,11 +454,13 @@ def cmd_copy(args: argparse.Namespace) -> None:
     from c2c_etl.sources import USERS_KINDS
     from c2c_etl.spark import local_spark
 
+    files = users_files(Path(args.input))
     start = time.perf_counter()
-    spark = local_spark("c2c-bench-raw-copy")
+    # The JIT the pipeline would choose for the same input (c2c_etl.spark.driver_java_options).
+    spark = local_spark("c2c-bench-raw-copy", input_bytes=sum(p.stat().st_size for p, *_ in files))
     startup = time.perf_counter() - start
     rows = 0
-    for path, kind, _header in users_files(Path(args.input)):
+    for path, kind, _header in files:
         df = spark.read.option("header", "true").csv(str(path))  # strings, no inference
         df.write.format("delta").mode("append").save(str(Path(args.out) / kind.name))
     for kind in USERS_KINDS:
@@ -482,7 +487,8 @@ def cmd_full_floor(args: argparse.Namespace) -> None:
 
     copy, out = Path(args.copy), Path(args.out)
     start = time.perf_counter()
-    spark = local_spark("c2c-bench-full-floor")
+    # The JIT of the pipeline's full run of the CSVs the copy holds.
+    spark = local_spark("c2c-bench-full-floor", input_bytes=args.input_bytes)
     figures = {"startup_s": round(time.perf_counter() - start, 2)}
     t = time.perf_counter()
     frames = []
@@ -536,7 +542,10 @@ def cmd_floor(args: argparse.Namespace) -> None:
     bronze, silver, gold = copy / "users_2020", out / "silver", out / "users_by_country"
     shutil.copytree(bronze, silver)  # before the clock starts: not part of any run
     start = time.perf_counter()
-    spark = local_spark("c2c-bench-incremental-floor")
+    # The JIT of the pipeline's run of the same delivery.
+    spark = local_spark(
+        "c2c-bench-incremental-floor", input_bytes=Path(args.delivery).stat().st_size
+    )
     figures = {"startup_s": round(time.perf_counter() - start, 2)}
     properties = ", ".join(f"'{k}' = '{v}'" for k, v in DELETION_VECTORS.items())
     spark.sql(f"ALTER TABLE delta.`{silver}` SET TBLPROPERTIES ({properties})")
@@ -595,8 +604,8 @@ def cmd_schema(args: argparse.Namespace) -> None:
     from c2c_etl.bronze.ingest import raw_schema
     from c2c_etl.spark import local_spark
 
-    spark = local_spark("c2c-bench-schema")
     files = users_files(Path(args.input))
+    spark = local_spark("c2c-bench-schema", input_bytes=sum(p.stat().st_size for p, *_ in files))
 
     def read(infer: bool) -> float:
         start = time.perf_counter()
@@ -760,7 +769,7 @@ def scale(work: Path, users: int, scratch: Path, increment: float | None) -> dic
             delivery(target, "2020", n, seed=1001, update_from=source / "users_2020.csv")
         floor = scratch / f"floor-{users}"
         # The floors of the largest scale: what the targets are to be read against.
-        result["full_floor"] = full_floor(scratch / f"copy-{users}", floor)
+        result["full_floor"] = full_floor(scratch / f"copy-{users}", floor, result["input_bytes"])
         shutil.rmtree(floor)
         result["incremental_floor"] = incremental_floor(scratch / f"copy-{users}", target, floor)
         shutil.rmtree(floor)
@@ -1339,6 +1348,7 @@ def main() -> None:
     full_floor = sub.add_parser("full-floor", help="(internal) silver and gold after a raw copy")
     full_floor.add_argument("--copy", required=True)
     full_floor.add_argument("--out", required=True)
+    full_floor.add_argument("--input-bytes", type=int, required=True)
     floor = sub.add_parser("floor", help="(internal) the incremental floor on a raw copy")
     floor.add_argument("--copy", required=True)
     floor.add_argument("--delivery", required=True)

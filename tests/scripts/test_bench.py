@@ -146,20 +146,7 @@ def test_the_report_shows_the_small_runs_median_time_per_step(bench):
     assert "Median small run: 90.0 s (bronze 12.5, gold 30.0); fresh load: 80.0 s." in text
 
 
-@pytest.fixture
-def short_runs(bench, monkeypatch) -> None:
-    """The bench's Spark processes a test starts each do a short run on a small input: they
-    take the JIT options of a short run (``C2C_SPARK_CONF``, which ``bench.measure`` passes on).
-    What the tests assert does not depend on the JIT; the bench's own runs keep the pipeline's."""
-    from tests.etl.cluster.spark_services import SHORT_RUN_JAVA_OPTIONS
-
-    java_options = {"spark.driver.extraJavaOptions": SHORT_RUN_JAVA_OPTIONS}
-    monkeypatch.setenv("C2C_SPARK_CONF", bench.spark_conf_env(java_options)["C2C_SPARK_CONF"])
-
-
-def test_the_floors_write_every_user_and_merge_the_delivery_into_silver(
-    bench, jvm, short_runs, tmp_path
-):
+def test_the_floors_write_every_user_and_merge_the_delivery_into_silver(bench, jvm, tmp_path):
     # A raw copy of a small generated base, then the two floors on it. The full floor writes
     # silver (typed) with every user of both releases, and gold's aggregate. The incremental
     # floor's delivery lands in bronze whole, the MERGE target gets the new users and keeps one
@@ -180,7 +167,8 @@ def test_the_floors_write_every_user_and_merge_the_delivery_into_silver(
     copy = bench.raw_copy(base, tmp_path / "copy")
     with (base / "users_2020.csv").open("rb") as rows:
         base_2020 = sum(1 for _ in rows) - 1  # the header
-    full = bench.full_floor(tmp_path / "copy", tmp_path / "full")
+    base_bytes = sum(p.stat().st_size for p in base.glob("*.csv"))
+    full = bench.full_floor(tmp_path / "copy", tmp_path / "full", base_bytes)
     assert copy["rows"] == bench.data_rows(base) == full["rows"]
     assert full["silver_s"] > 0 and full["gold_s"] > 0
     floor = bench.incremental_floor(tmp_path / "copy", delivery.path, tmp_path / "floor")
@@ -224,8 +212,11 @@ def _tuning(bench, name: str):
 def test_each_tuning_run_starts_spark_with_that_choice_the_other_way(bench, jvm):
     # Every tuning's settings together, in a Spark session started the way a pipeline run
     # starts one (c2c_etl.spark.local_spark, with the bench's environment): the session and
-    # its JVM must have them, instead of the pipeline's own (c2c_etl.spark.LOCAL_CONF).
-    from c2c_etl.spark import LOCAL_CONF
+    # its JVM must have them, instead of the pipeline's own (c2c_etl.spark.LOCAL_CONF, and the
+    # JIT of a long run: the tunings run on a million users).
+    from c2c_etl.spark import LOCAL_CONF, driver_java_options
+
+    ours = {**LOCAL_CONF, "spark.driver.extraJavaOptions": driver_java_options()}
 
     undone = {k: v for t in bench.TUNINGS for k, v in t.conf.items()}
     code = (
@@ -247,11 +238,11 @@ def test_each_tuning_run_starts_spark_with_that_choice_the_other_way(bench, jvm)
     seen = json.loads(out.strip().splitlines()[-1])
     assert seen["conf"] == undone
     for key, value in undone.items():
-        assert LOCAL_CONF.get(key) != value, f"{key} is the pipeline's own setting"
+        assert ours.get(key) != value, f"{key} is the pipeline's own setting"
     # The JVM itself: 3 GB of heap, and huge methods left to the JVM's default.
     assert "-Xmx3g" in seen["jvm"]
     assert "-XX:-DontCompileHugeMethods" not in seen["jvm"]
-    assert "-XX:-DontCompileHugeMethods" in LOCAL_CONF["spark.driver.extraJavaOptions"]
+    assert "-XX:-DontCompileHugeMethods" in ours["spark.driver.extraJavaOptions"]
 
 
 def test_the_run_without_broadcast_plans_sort_merge_joins_where_the_pipeline_broadcasts(
@@ -313,7 +304,7 @@ def test_the_report_shows_what_each_tuning_is_worth(bench):
     assert "The pipeline's own runs: [96, 104] s; their spread, fastest to slowest, is 8.0%" in text
 
 
-def test_the_schema_read_reads_the_users_files_both_ways(bench, jvm, short_runs, tmp_path):
+def test_the_schema_read_reads_the_users_files_both_ways(bench, jvm, tmp_path):
     from c2c_etl.generator import generate, split_users
 
     generate(tmp_path, *split_users(2000), seed=3)

@@ -82,6 +82,15 @@ def unchanged_since_last_run(cfg: LakeConfig, files: Sequence[LandedFile]) -> st
     return str(recorded.get("run_id"))
 
 
+def new_input_bytes(cfg: LakeConfig, files: Sequence[LandedFile]) -> int:
+    """The bytes of ``files`` whose content the last successful run did not know: what a run
+    of them reads (all of them when no run has recorded its state)."""
+    recorded = _recorded(cfg)
+    known = recorded.get("known_sha256") if recorded else None
+    known = set(known) if isinstance(known, list) else set()
+    return sum(f.size for f in files if f.sha256 not in known)
+
+
 def record(
     cfg: LakeConfig, run_id: str, files: Sequence[LandedFile], results: Sequence[StepResult]
 ) -> None:

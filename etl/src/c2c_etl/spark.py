@@ -80,15 +80,27 @@ LOCAL_CONF: dict[str, str] = {
     # code cache, threads, Parquet buffers), and a run is meant to fit in 4 GB (make bench
     # checks its peak); caches and shuffles spill to disk.
     "spark.driver.memory": "2g",
-    # The JIT: both compilers (the JVM's default), and huge methods compiled too. The code
-    # Spark generates for silver's conform-and-check stage has methods over HotSpot's
-    # 8,000-byte limit, which it otherwise leaves interpreted. C1 alone makes short runs faster
-    # and long ones slower. The code cache is raised so neither compiler fills it. Measured:
-    # docs/performance.md.
-    "spark.driver.extraJavaOptions": (
-        "-Dlog4j2.level=WARN -XX:-DontCompileHugeMethods -XX:ReservedCodeCacheSize=512m"
-    ),
 }
+
+# The local JVM's JIT, chosen by how much input a run has to read (see driver_java_options).
+# A short run is mostly the JVM warming up: C1 alone compiles Spark's and Delta's code sooner,
+# and the run ends before C2's faster code would pay back its compilation. A long run is the
+# other way: both compilers (the JVM's default), and huge methods compiled too, since the code
+# Spark generates for silver's conform-and-check stage has methods over HotSpot's 8,000-byte
+# limit, which it otherwise leaves interpreted. The code cache is raised so neither fills it.
+# The size where one choice overtakes the other is measured: docs/performance.md.
+SHORT_RUN_MAX_BYTES = 64 * 1024 * 1024
+JAVA_OPTIONS = "-Dlog4j2.level=WARN -XX:ReservedCodeCacheSize=512m"
+SHORT_RUN_JIT = "-XX:TieredStopAtLevel=1"
+LONG_RUN_JIT = "-XX:-DontCompileHugeMethods"
+
+
+def driver_java_options(input_bytes: int | None = None) -> str:
+    """The local driver JVM's options for a run that reads ``input_bytes`` of new input: the
+    short-run JIT up to :data:`SHORT_RUN_MAX_BYTES`, else (and when the size is not known, as
+    for a session that serves many runs) the long-run JIT."""
+    short = input_bytes is not None and input_bytes <= SHORT_RUN_MAX_BYTES
+    return f"{JAVA_OPTIONS} {SHORT_RUN_JIT if short else LONG_RUN_JIT}"
 
 
 def extra_conf() -> dict[str, str]:
@@ -114,18 +126,30 @@ def builder_master(master: str | None = None) -> str | None:
     return None if "PYSPARK_GATEWAY_PORT" in os.environ else DEFAULT_MASTER
 
 
-def local_spark(app_name: str = "c2c-etl", master: str | None = None) -> SparkSession:
+def local_spark(
+    app_name: str = "c2c-etl", master: str | None = None, input_bytes: int | None = None
+) -> SparkSession:
     """A Spark session with Delta, reusing cached Delta jars when present: on ``local[2]``, or
     on the master ``spark-submit`` was given (see :func:`builder_master`);
-    ``$C2C_SPARK_CONF`` (``spark.master=...``) overrides either."""
+    ``$C2C_SPARK_CONF`` (``spark.master=...``) overrides either. ``input_bytes``: how much
+    new input the session's run reads, which chooses its JIT (:func:`driver_java_options`)."""
     cache = jar_cache_dir()
     coordinate = delta_coordinate()
     builder = SparkSession.builder.appName(app_name)
     chosen = builder_master(master)
     if chosen:
         builder = builder.master(chosen)
-    for key, value in {**LOCAL_CONF, **extra_conf()}.items():
+    conf = {
+        **LOCAL_CONF,
+        "spark.driver.extraJavaOptions": driver_java_options(input_bytes),
+        **extra_conf(),
+    }
+    for key, value in conf.items():
         builder = builder.config(key, value)
+    if SparkSession.getActiveSession() is None:
+        log.info(
+            "starting local Spark, driver JVM options: %s", conf["spark.driver.extraJavaOptions"]
+        )
     jars = _cached_jars(cache, coordinate)
     if jars:
         spark = builder.config("spark.jars", ",".join(jars)).getOrCreate()
@@ -148,13 +172,19 @@ def remote_url(remote: str | None = None) -> str | None:
     return remote or os.environ.get("SPARK_REMOTE") or None
 
 
-def get_spark(is_local: bool, app_name: str = "c2c-etl", remote: str | None = None) -> SparkSession:
+def get_spark(
+    is_local: bool,
+    app_name: str = "c2c-etl",
+    remote: str | None = None,
+    input_bytes: int | None = None,
+) -> SparkSession:
     """The session for a run: a Spark Connect client when a URL is given (see
-    :func:`remote_url`), else local with Delta, or the Databricks runtime's own."""
+    :func:`remote_url`), else local with Delta (its JIT chosen by ``input_bytes``), or the
+    Databricks runtime's own."""
     url = remote_url(remote)
     if url:
         log.info("using the Spark Connect server at %s", url.split(";", 1)[0])
         return SparkSession.builder.remote(url).appName(app_name).getOrCreate()
     if is_local:
-        return local_spark(app_name)
+        return local_spark(app_name, input_bytes=input_bytes)
     return SparkSession.builder.appName(app_name).getOrCreate()

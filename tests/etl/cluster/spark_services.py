@@ -28,6 +28,8 @@ from typing import Any
 import pyspark
 import pytest
 
+from c2c_etl.spark import driver_java_options
+
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 SPARK_CLASS = SPARK_HOME / "bin" / "spark-class"
 SPARK_SUBMIT = SPARK_HOME / "bin" / "spark-submit"
@@ -35,13 +37,9 @@ LOOPBACK = "127.0.0.1"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # The machine is shared and small (2 cores): JVM start-up alone can take half a minute.
 START_TIMEOUT = 180.0
-# The Java options of the JVMs a test starts for a run or two (a driver, executors, a killed
-# run): the C1 compiler only, since a short run is mostly JIT warm-up, which C1
-# alone shortens (c2c_etl.spark.LOCAL_CONF keeps both compilers for runs long enough to repay
-# C2). What the tests prove does not depend on the JIT.
-SHORT_RUN_JAVA_OPTIONS = (
-    "-Dlog4j2.level=WARN -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m"
-)
+# The Java options of the JVMs a test starts with spark-submit for a run or two (a driver,
+# executors): those the pipeline's local session takes for a short run.
+SHORT_RUN_JAVA_OPTIONS = driver_java_options(0)
 # Variables of this process that would change what a started Spark process does: pyspark's
 # own launcher and Spark Connect mode switches.
 NOT_INHERITED = (

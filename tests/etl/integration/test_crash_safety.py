@@ -35,7 +35,7 @@ from c2c_etl.generator import generate, generate_delivery
 from c2c_etl.jobs.common import LOG_CONTEXT, RunContext, StepResult, new_run_id
 from c2c_etl.runlock import EXIT_LOCKED, lake_lock
 from c2c_etl.runner import RunRequest, run
-from tests.etl.cluster.spark_services import SHORT_RUN_JAVA_OPTIONS
+from c2c_etl.spark import SHORT_RUN_JIT
 from tests.etl.helpers import run_pipeline
 
 # Columns that say which run wrote a row, or when: they differ between any two runs.
@@ -128,10 +128,8 @@ def monkeypatch_module():
 
 
 def _killed_env(**more: str) -> dict[str, str]:
-    """The environment of a run to be killed: its JVM compiles with C1 only (a fresh process's
-    short run is mostly JIT warm-up; what the kill proves does not depend on the JIT)."""
-    conf = f"spark.driver.extraJavaOptions={SHORT_RUN_JAVA_OPTIONS}"
-    return {**os.environ, "C2C_SPARK_CONF": conf, **more}
+    """The environment of a run to be killed: this one's, with ``more``."""
+    return {**os.environ, **more}
 
 
 def _command(landing: Path, lake: Path, run_id: str) -> list[str]:
@@ -347,6 +345,9 @@ def test_a_run_killed_at_a_commit_boundary_reruns_to_the_clean_tables(spark, kil
     # within a step, the step's name.
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert lines and all(line["run_id"] == "killed" for line in lines)
+    # A few hundred users of new input: the JVM started with the JIT of a short run.
+    (started,) = [line["message"] for line in lines if "driver JVM options" in line["message"]]
+    assert started.endswith(SHORT_RUN_JIT)
     logged_steps = {line.get("step") for line in lines}
     assert _step_of_point(point) in logged_steps
     if point.startswith("gold."):

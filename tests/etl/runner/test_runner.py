@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from c2c_etl import crashpoints, io, lake_state
+from c2c_etl import crashpoints, io, lake_state, runner
+from c2c_etl.bronze.ingest import list_landing
 from c2c_etl.config import local_config
 from c2c_etl.runner import RunRequest, run
-from tests.etl.cluster.spark_services import SHORT_RUN_JAVA_OPTIONS
 from tests.etl.runner.tiny_pipeline import RAW, STEPS, TOTALS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -30,10 +30,8 @@ def _deliver(landing: Path) -> None:
 
 def _start_killed(landing: Path, lake: Path, kill_at: str, log: Path) -> subprocess.Popen[bytes]:
     """The tiny pipeline in a process of its own, to be killed at ``kill_at``; its output goes
-    to ``log``. Its JVM compiles with C1 only: a fresh process's short run is mostly JIT
-    warm-up, and what the kill proves does not depend on the JIT."""
-    conf = f"spark.driver.extraJavaOptions={SHORT_RUN_JAVA_OPTIONS}"
-    env = {**os.environ, crashpoints.ENV_VAR: kill_at, "C2C_SPARK_CONF": conf}
+    to ``log``."""
+    env = {**os.environ, crashpoints.ENV_VAR: kill_at}
     command = [sys.executable, "-m", "tests.etl.runner.tiny_pipeline"]
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -112,6 +110,34 @@ def test_a_run_killed_after_any_commit_reruns_to_the_clean_tables(spark, tmp_pat
         versions = lake_state.table_versions(str(lake))
         _rerun(spark, landing, lake)
         assert lake_state.table_versions(str(lake)) == versions, f"rerun after commit {n}"
+
+
+def test_a_run_starts_spark_for_the_input_the_lake_does_not_know(tmp_path, monkeypatch):
+    """What the runner tells the session it starts: how many bytes of input are new to the
+    lake, which choose the JVM's JIT (c2c_etl.spark.driver_java_options)."""
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    _deliver(landing)
+    cfg = local_config(landing, lake)
+    asked: list[int | None] = []
+
+    class Started(Exception):
+        pass
+
+    def starting(is_local, app_name, remote, input_bytes):
+        asked.append(input_bytes)
+        raise Started
+
+    monkeypatch.setattr(runner, "get_spark", starting)
+    sizes = {f.name: f.size for f in list_landing(str(landing))}
+    with pytest.raises(Started):
+        run(RunRequest(cfg, pipeline=STEPS))
+    # A run that left the lake knowing a.csv: b.csv is the new input.
+    lake_state.record(
+        cfg, "run-1", [f for f in list_landing(str(landing)) if f.name == "a.csv"], []
+    )
+    with pytest.raises(Started):
+        run(RunRequest(cfg, pipeline=STEPS))
+    assert asked == [sizes["a.csv"] + sizes["b.csv"], sizes["b.csv"]]
 
 
 @pytest.mark.parametrize("names", [("ingest",), ("total",)])

@@ -58,3 +58,14 @@ def test_only_the_same_files_tables_and_code_count_as_unchanged(tmp_path, monkey
     (lake / lake_state.STATE_FILE).write_text("{not json")
     assert lake_state.unchanged_since_last_run(cfg, files) is None
     assert not list(lake.glob("*.partial"))
+
+
+def test_the_new_input_is_the_content_the_last_run_did_not_know(tmp_path):
+    cfg = local_config(tmp_path / "landing", tmp_path / "lake")
+    (tmp_path / "lake").mkdir()
+    known = LandedFile("/x/users_2020.csv", "users_2020.csv", "ab" * 32, 10_000_000)
+    delivery = LandedFile("/x/day2/users_2020_part_0001.csv", "day2/p.csv", "cd" * 32, 100_000)
+    assert lake_state.new_input_bytes(cfg, [known, delivery]) == 10_100_000  # nothing recorded
+    lake_state.record(cfg, "run-1", [known], [])
+    assert lake_state.new_input_bytes(cfg, [known, delivery]) == 100_000
+    assert lake_state.new_input_bytes(cfg, [known]) == 0

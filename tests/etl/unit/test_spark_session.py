@@ -46,6 +46,21 @@ def test_a_plain_run_is_local_and_spark_submit_s_master_wins(monkeypatch):
 
 def test_the_test_session_is_local(spark):
     assert spark.conf.get("spark.master") == "local[2]"
+    # A session serving many runs: the JIT of a long run, in the JVM itself.
+    jvm = spark.sparkContext._jvm
+    args = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert spark_setup.LONG_RUN_JIT in args and spark_setup.SHORT_RUN_JIT not in args
+
+
+def test_a_run_of_little_new_input_gets_the_jit_of_a_short_run():
+    short, long = spark_setup.SHORT_RUN_JIT, spark_setup.LONG_RUN_JIT
+    limit = spark_setup.SHORT_RUN_MAX_BYTES
+    for size in (0, 100_000, limit):
+        assert spark_setup.driver_java_options(size).endswith(short)
+    for size in (limit + 1, None):  # None: not known, as for a session serving many runs
+        options = spark_setup.driver_java_options(size)
+        assert options.endswith(long) and short not in options
+    assert "-XX:ReservedCodeCacheSize=512m" in spark_setup.driver_java_options(0)
 
 
 def test_a_spark_connect_url_comes_from_the_option_or_spark_remote(monkeypatch):
