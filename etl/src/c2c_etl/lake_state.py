@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from c2c_etl import tables
 from c2c_etl.bronze.ingest import LandedFile
 from c2c_etl.config import LakeConfig
 from c2c_etl.jobs.common import StepResult
@@ -82,13 +83,17 @@ def unchanged_since_last_run(cfg: LakeConfig, files: Sequence[LandedFile]) -> st
     return str(recorded.get("run_id"))
 
 
-def new_input_bytes(cfg: LakeConfig, files: Sequence[LandedFile]) -> int:
-    """The bytes of ``files`` whose content the last successful run did not know: what a run
-    of them reads (all of them when no run has recorded its state)."""
+def run_bytes(cfg: LakeConfig, files: Sequence[LandedFile]) -> int:
+    """How big a run of ``files`` is, in bytes: those of its files whose content the last
+    successful run did not know (all of them when no run has recorded its state), and the data
+    files of silver users, which a delivery's MERGE joins with whatever its size."""
     recorded = _recorded(cfg)
     known = recorded.get("known_sha256") if recorded else None
     known = set(known) if isinstance(known, list) else set()
-    return sum(f.size for f in files if f.sha256 not in known)
+    new = sum(f.size for f in files if f.sha256 not in known)
+    silver = Path(cfg.table_path(tables.SILVER_USERS.layer, tables.SILVER_USERS.name))
+    data = [p for p in silver.rglob("*.parquet") if "_delta_log" not in p.parts]
+    return new + sum(p.stat().st_size for p in data)
 
 
 def record(

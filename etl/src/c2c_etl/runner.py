@@ -34,7 +34,7 @@ from c2c_etl.jobs.common import (
     read_records,
     record_steps,
 )
-from c2c_etl.lake_state import new_input_bytes, record, unchanged_since_last_run
+from c2c_etl.lake_state import record, run_bytes, unchanged_since_last_run
 from c2c_etl.pipeline import STEPS, Step
 from c2c_etl.runlock import EXIT_LOCKED, LakeLocked, lake_lock
 from c2c_etl.spark import get_spark, remote_url
@@ -149,7 +149,7 @@ def run(request: RunRequest, spark: SparkSession | None = None, *, lock: bool = 
     with guard:
         ctx = RunContext(request.cfg, request.run_id)
         files: list[LandedFile] | None = None
-        new_bytes: int | None = None
+        size: int | None = None
         if request.cfg.is_local and not remote_url(request.spark_remote):
             files = list_landing(request.cfg.landing_path)
             ctx = replace(ctx, landed=files)
@@ -159,12 +159,10 @@ def run(request: RunRequest, spark: SparkSession | None = None, *, lock: bool = 
                     return RunOutcome(
                         ctx, [], total_s=time.perf_counter() - start, unchanged_since=last
                     )
-            new_bytes = new_input_bytes(request.cfg, files)
+            size = run_bytes(request.cfg, files)
         began = time.perf_counter()
         if spark is None:
-            spark = get_spark(
-                request.cfg.is_local, request.app_name, request.spark_remote, new_bytes
-            )
+            spark = get_spark(request.cfg.is_local, request.app_name, request.spark_remote, size)
         startup = time.perf_counter() - began
         try:
             read_records(spark, ctx, {table for step in chosen for table in step.reads})

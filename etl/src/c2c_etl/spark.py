@@ -82,7 +82,8 @@ LOCAL_CONF: dict[str, str] = {
     "spark.driver.memory": "2g",
 }
 
-# The local JVM's JIT, chosen by how much input a run has to read (see driver_java_options).
+# The local JVM's JIT, chosen by how big a run is: the input new to the lake and the silver
+# table its MERGE joins with (c2c_etl.lake_state.run_bytes; see driver_java_options).
 # A short run is mostly the JVM warming up: C1 alone compiles Spark's and Delta's code sooner,
 # and the run ends before C2's faster code would pay back its compilation. A long run is the
 # other way: both compilers (the JVM's default), and huge methods compiled too, since the code
@@ -96,9 +97,9 @@ LONG_RUN_JIT = "-XX:-DontCompileHugeMethods"
 
 
 def driver_java_options(input_bytes: int | None = None) -> str:
-    """The local driver JVM's options for a run that reads ``input_bytes`` of new input: the
-    short-run JIT up to :data:`SHORT_RUN_MAX_BYTES`, else (and when the size is not known, as
-    for a session that serves many runs) the long-run JIT."""
+    """The local driver JVM's options for a run of ``input_bytes``: the short-run JIT up to
+    :data:`SHORT_RUN_MAX_BYTES`, else (and when the size is not known, as for a session that
+    serves many runs) the long-run JIT."""
     short = input_bytes is not None and input_bytes <= SHORT_RUN_MAX_BYTES
     return f"{JAVA_OPTIONS} {SHORT_RUN_JIT if short else LONG_RUN_JIT}"
 
@@ -131,8 +132,8 @@ def local_spark(
 ) -> SparkSession:
     """A Spark session with Delta, reusing cached Delta jars when present: on ``local[2]``, or
     on the master ``spark-submit`` was given (see :func:`builder_master`);
-    ``$C2C_SPARK_CONF`` (``spark.master=...``) overrides either. ``input_bytes``: how much
-    new input the session's run reads, which chooses its JIT (:func:`driver_java_options`)."""
+    ``$C2C_SPARK_CONF`` (``spark.master=...``) overrides either. ``input_bytes``: the size of
+    the session's run, which chooses its JIT (:func:`driver_java_options`)."""
     cache = jar_cache_dir()
     coordinate = delta_coordinate()
     builder = SparkSession.builder.appName(app_name)

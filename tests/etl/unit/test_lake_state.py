@@ -60,12 +60,19 @@ def test_only_the_same_files_tables_and_code_count_as_unchanged(tmp_path, monkey
     assert not list(lake.glob("*.partial"))
 
 
-def test_the_new_input_is_the_content_the_last_run_did_not_know(tmp_path):
+def test_a_run_is_the_size_of_its_new_input_and_of_silver_users(tmp_path):
     cfg = local_config(tmp_path / "landing", tmp_path / "lake")
     (tmp_path / "lake").mkdir()
     known = LandedFile("/x/users_2020.csv", "users_2020.csv", "ab" * 32, 10_000_000)
     delivery = LandedFile("/x/day2/users_2020_part_0001.csv", "day2/p.csv", "cd" * 32, 100_000)
-    assert lake_state.new_input_bytes(cfg, [known, delivery]) == 10_100_000  # nothing recorded
+    assert lake_state.run_bytes(cfg, [known, delivery]) == 10_100_000  # nothing recorded
     lake_state.record(cfg, "run-1", [known], [])
-    assert lake_state.new_input_bytes(cfg, [known, delivery]) == 100_000
-    assert lake_state.new_input_bytes(cfg, [known]) == 0
+    assert lake_state.run_bytes(cfg, [known, delivery]) == 100_000
+    assert lake_state.run_bytes(cfg, [known]) == 0
+    # Silver users' data files count (a delivery's MERGE joins with them), not its log.
+    users = tmp_path / "lake" / "silver" / "users"
+    (users / "_delta_log").mkdir(parents=True)
+    (users / "_delta_log" / "00000000000000000000.checkpoint.parquet").write_bytes(b"x" * 500)
+    (users / "part-0.parquet").write_bytes(b"x" * 3000)
+    (users / "deletion_vector_1.bin").write_bytes(b"x" * 40)
+    assert lake_state.run_bytes(cfg, [known, delivery]) == 103_000
