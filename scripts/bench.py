@@ -535,6 +535,7 @@ def cmd_floor(args: argparse.Namespace) -> None:
     from pyspark.sql import functions as F
 
     from c2c_etl.io import MERGE_CONF, STAGE_MIN_TARGET_BYTES, STAGED_MERGE_CONF
+    from c2c_etl.lake_state import data_bytes
     from c2c_etl.spark import local_spark
     from c2c_etl.table_features import DELETION_VECTORS
 
@@ -542,9 +543,7 @@ def cmd_floor(args: argparse.Namespace) -> None:
     bronze, silver, gold = copy / "users_2020", out / "silver", out / "users_by_country"
     shutil.copytree(bronze, silver)  # before the clock starts: not part of any run
     # The JIT the pipeline would choose: by the delivery and the table it is MERGEd into.
-    size = Path(args.delivery).stat().st_size + sum(
-        p.stat().st_size for p in silver.glob("*.parquet")
-    )
+    size = Path(args.delivery).stat().st_size + data_bytes(silver)
     start = time.perf_counter()
     spark = local_spark("c2c-bench-incremental-floor", input_bytes=size)
     figures = {"startup_s": round(time.perf_counter() - start, 2)}

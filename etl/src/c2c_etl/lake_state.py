@@ -91,9 +91,14 @@ def run_bytes(cfg: LakeConfig, files: Sequence[LandedFile]) -> int:
     known = recorded.get("known_sha256") if recorded else None
     known = set(known) if isinstance(known, list) else set()
     new = sum(f.size for f in files if f.sha256 not in known)
-    silver = Path(cfg.table_path(tables.SILVER_USERS.layer, tables.SILVER_USERS.name))
-    data = [p for p in silver.rglob("*.parquet") if "_delta_log" not in p.parts]
-    return new + sum(p.stat().st_size for p in data)
+    silver = cfg.table_path(tables.SILVER_USERS.layer, tables.SILVER_USERS.name)
+    return new + data_bytes(silver)
+
+
+def data_bytes(table_folder: str | Path) -> int:
+    """The bytes of a local Delta table's Parquet data files (not its log); 0 for no table."""
+    data = Path(table_folder).rglob("*.parquet")
+    return sum(p.stat().st_size for p in data if "_delta_log" not in p.parts)
 
 
 def record(
